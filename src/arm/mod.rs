@@ -1,0 +1,1 @@
+//! The ARM client (skeleton).

@@ -1,0 +1,232 @@
+//! Layering and validation.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use config::{Config, Environment, File, FileFormat};
+
+use super::Settings;
+use crate::id::is_guid;
+
+/// The compiled-in defaults.
+pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
+
+/// Environment prefix: `FLEETGATE__SECTION__KEY`.
+const ENV_PREFIX: &str = "FLEETGATE";
+
+/// Keys whose environment value is a comma-separated list.
+const LIST_KEYS: &[&str] = &["scope.subscriptions", "gating.extra_registries"];
+
+/// Where the layers come from. Tests pass an explicit environment instead of the process's.
+#[derive(Debug, Default, Clone)]
+pub struct ConfigSource {
+    /// `--config PATH` or `FLEETGATE_CONFIG`.
+    pub file: Option<PathBuf>,
+    /// `None` = the process environment.
+    pub env: Option<HashMap<String, String>>,
+}
+
+impl ConfigSource {
+    /// The file from `--config`, else from `FLEETGATE_CONFIG`, and the process environment.
+    pub fn from_process(cli_file: Option<PathBuf>) -> Self {
+        let file = cli_file.or_else(|| std::env::var_os("FLEETGATE_CONFIG").filter(|v| !v.is_empty()).map(PathBuf::from));
+        Self { file, env: None }
+    }
+}
+
+/// A configuration that cannot be used. The message names the key, the value and the expected form.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read or parsed, or a value had the wrong type.
+    #[error(
+        "configuration error: {0}. Fix the key in the file or the FLEETGATE__SECTION__KEY variable; `fleetgate config show` prints the effective configuration"
+    )]
+    Parse(String),
+    /// A value parsed but is not acceptable.
+    #[error("configuration error: key `{key}` has value {value:?}; expected {expected}")]
+    Invalid {
+        /// Dotted key, e.g. `azure.resource_manager_endpoint`.
+        key: String,
+        /// The rejected value (never a secret: secrets are not configuration keys).
+        value: String,
+        /// The accepted form.
+        expected: String,
+    },
+}
+
+/// Loads, layers, deserializes and validates the configuration.
+pub fn load(source: &ConfigSource) -> Result<Settings, ConfigError> {
+    let mut builder = Config::builder().add_source(File::from_str(DEFAULT_TOML, FileFormat::Toml));
+    if let Some(path) = &source.file {
+        if !path.exists() {
+            return Err(ConfigError::Parse(format!("config file {} does not exist", path.display())));
+        }
+        builder = builder.add_source(File::from(path.as_path()).required(true));
+    }
+    let mut env = Environment::with_prefix(ENV_PREFIX).prefix_separator("__").separator("__").list_separator(",").try_parsing(true);
+    for key in LIST_KEYS {
+        env = env.with_list_parse_key(key);
+    }
+    if let Some(vars) = &source.env {
+        env = env.source(Some(vars.clone().into_iter().collect()));
+    }
+    let raw = builder.add_source(env).build().map_err(|e| ConfigError::Parse(e.to_string()))?;
+    let settings: Settings = raw.try_deserialize().map_err(|e| ConfigError::Parse(e.to_string()))?;
+    validate(&settings)?;
+    Ok(settings)
+}
+
+fn invalid(key: &str, value: impl Into<String>, expected: &str) -> ConfigError {
+    ConfigError::Invalid { key: key.to_string(), value: value.into(), expected: expected.to_string() }
+}
+
+fn validate(s: &Settings) -> Result<(), ConfigError> {
+    check_endpoint("azure.resource_manager_endpoint", &s.azure.resource_manager_endpoint, false)?;
+    check_endpoint("azure.authority_host", &s.azure.authority_host, true)?;
+    for sub in &s.scope.subscriptions {
+        if !is_guid(sub) {
+            return Err(invalid("scope.subscriptions", sub, "subscription IDs as GUIDs (comma-separated in the environment)"));
+        }
+    }
+    if !s.gating.identity_name.contains("{cluster}") && s.gating.identity_name.is_empty() {
+        return Err(invalid("gating.identity_name", "", "a name template such as \"{cluster}-defender-gating\""));
+    }
+    if parse_major_minor(&s.gating.min_kubernetes_version).is_none() {
+        return Err(invalid("gating.min_kubernetes_version", &s.gating.min_kubernetes_version, "a version such as \"1.31\""));
+    }
+    if s.azure.retry.max_attempts == 0 {
+        return Err(invalid("azure.retry.max_attempts", "0", "an integer of at least 1"));
+    }
+    Ok(())
+}
+
+/// Accepts `https://host[:port][/]`, or `http://` for loopback hosts only. Empty is allowed when `optional`.
+pub fn check_endpoint(key: &str, value: &str, optional: bool) -> Result<(), ConfigError> {
+    if value.is_empty() && optional {
+        return Ok(());
+    }
+    let expected = "an https:// URL (http:// only for 127.0.0.1, [::1] or localhost)";
+    let url = url::Url::parse(value).map_err(|_| invalid(key, value, expected))?;
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(&url) => Ok(()),
+        _ => Err(invalid(key, value, expected)),
+    }
+}
+
+/// True when the URL's host is a loopback address or `localhost`.
+pub fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// `"1.31"` or `"1.31.2"` → `(1, 31)`.
+pub fn parse_major_minor(v: &str) -> Option<(u32, u32)> {
+    let mut parts = v.trim().trim_start_matches('v').split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{CredentialKind, IdentityStrategy};
+
+    const SUB1: &str = "00000000-0000-0000-0000-000000000001";
+    const SUB2: &str = "00000000-0000-0000-0000-000000000002";
+
+    fn env(pairs: &[(&str, &str)]) -> Option<HashMap<String, String>> {
+        Some(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    }
+
+    fn file(text: &str) -> tempfile::NamedTempFile {
+        let f = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+        std::fs::write(f.path(), text).unwrap();
+        f
+    }
+
+    #[test]
+    fn defaults_load_without_file_or_env() {
+        let s = load(&ConfigSource { file: None, env: env(&[]) }).unwrap();
+        assert_eq!(s.azure.resource_manager_endpoint, "https://management.azure.com");
+        assert_eq!(s.azure.credential, CredentialKind::Auto);
+        assert_eq!(s.gating.identity_strategy, IdentityStrategy::Dedicated);
+        assert!(s.gating.manage_defender_plan);
+        assert!(!s.gating.enable_prerequisites);
+        assert_eq!(s.scope.exclude_tag, "fleetgate.io/exclude");
+    }
+
+    #[test]
+    fn file_overrides_default_and_env_overrides_file() {
+        let f = file(&format!(
+            "[azure]\ncredential = \"client_secret\"\n[scope]\nsubscriptions = [\"{SUB1}\"]\n[gating]\nidentity_name = \"from-file\"\n"
+        ));
+        let only_file = load(&ConfigSource { file: Some(f.path().into()), env: env(&[]) }).unwrap();
+        assert_eq!(only_file.azure.credential, CredentialKind::ClientSecret);
+        assert_eq!(only_file.gating.identity_name, "from-file");
+        let with_env = load(&ConfigSource {
+            file: Some(f.path().into()),
+            env: env(&[("FLEETGATE__AZURE__CREDENTIAL", "azure_cli"), ("FLEETGATE__SCOPE__SUBSCRIPTIONS", &format!("{SUB1},{SUB2}"))]),
+        })
+        .unwrap();
+        assert_eq!(with_env.azure.credential, CredentialKind::AzureCli);
+        assert_eq!(with_env.scope.subscriptions, vec![SUB1.to_string(), SUB2.to_string()]);
+        assert_eq!(with_env.gating.identity_name, "from-file", "env must not reset keys it does not name");
+    }
+
+    #[test]
+    fn single_element_env_list_is_a_list() {
+        let s = load(&ConfigSource { file: None, env: env(&[("FLEETGATE__SCOPE__SUBSCRIPTIONS", SUB1)]) }).unwrap();
+        assert_eq!(s.scope.subscriptions, vec![SUB1.to_string()]);
+    }
+
+    #[test]
+    fn bad_enum_value_names_key_value_and_expected_forms() {
+        let err = load(&ConfigSource { file: None, env: env(&[("FLEETGATE__AZURE__CREDENTIAL", "magic")]) }).unwrap_err().to_string();
+        assert!(err.contains("azure.credential"), "{err}");
+        assert!(err.contains("magic"), "{err}");
+        assert!(err.contains("workload_identity"), "{err}");
+    }
+
+    #[test]
+    fn unknown_key_is_rejected_by_name() {
+        let f = file("[gating]\nidentity_nmae = \"typo\"\n");
+        let err = load(&ConfigSource { file: Some(f.path().into()), env: env(&[]) }).unwrap_err().to_string();
+        assert!(err.contains("identity_nmae"), "{err}");
+    }
+
+    #[test]
+    fn plain_http_endpoint_only_for_loopback() {
+        let ok = load(&ConfigSource { file: None, env: env(&[("FLEETGATE__AZURE__RESOURCE_MANAGER_ENDPOINT", "http://127.0.0.1:8080")]) });
+        assert!(ok.is_ok());
+        let err = load(&ConfigSource { file: None, env: env(&[("FLEETGATE__AZURE__RESOURCE_MANAGER_ENDPOINT", "http://example.com")]) })
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("azure.resource_manager_endpoint") && err.contains("http://example.com") && err.contains("https://"), "{err}");
+    }
+
+    #[test]
+    fn subscription_must_be_a_guid() {
+        let err = load(&ConfigSource { file: None, env: env(&[("FLEETGATE__SCOPE__SUBSCRIPTIONS", "prod")]) }).unwrap_err().to_string();
+        assert!(err.contains("scope.subscriptions") && err.contains("prod"), "{err}");
+    }
+
+    #[test]
+    fn durations_parse_humanly_and_reject_garbage() {
+        let s = load(&ConfigSource { file: None, env: env(&[("FLEETGATE__AZURE__REQUEST_TIMEOUT", "5s")]) }).unwrap();
+        assert_eq!(s.azure.request_timeout, std::time::Duration::from_secs(5));
+        let err = load(&ConfigSource { file: None, env: env(&[("FLEETGATE__AZURE__REQUEST_TIMEOUT", "soon")]) }).unwrap_err().to_string();
+        assert!(err.contains("request_timeout") && err.contains("soon"), "{err}");
+    }
+
+    #[test]
+    fn missing_file_is_a_clear_error() {
+        let err = load(&ConfigSource { file: Some("/nonexistent/fleetgate.toml".into()), env: env(&[]) }).unwrap_err().to_string();
+        assert!(err.contains("/nonexistent/fleetgate.toml"), "{err}");
+    }
+}

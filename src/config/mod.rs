@@ -1,0 +1,199 @@
+//! Typed configuration, layered from the compiled-in `config/default.toml`, an optional file
+//! (`--config PATH` or `FLEETGATE_CONFIG`) and `FLEETGATE__SECTION__KEY` environment variables.
+//!
+//! Every section denies unknown keys, so a typo fails at start with a message naming the key.
+
+mod load;
+mod redact;
+
+pub use load::{ConfigError, ConfigSource, load};
+pub use redact::redacted_toml;
+
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+use crate::id::ResourceId;
+
+/// The whole effective configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// How fleetgate reaches and authenticates to Azure Resource Manager.
+    pub azure: AzureSettings,
+    /// What fleetgate may touch.
+    pub scope: ScopeSettings,
+    /// What "gated deployment enabled" means for a cluster.
+    pub gating: GatingSettings,
+}
+
+/// `[azure]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AzureSettings {
+    /// ARM base URL. `http://` only for loopback hosts (the simulator).
+    pub resource_manager_endpoint: String,
+    /// Which credential to use.
+    pub credential: CredentialKind,
+    /// Entra authority host; empty = `AZURE_AUTHORITY_HOST` or the public cloud.
+    pub authority_host: String,
+    /// Tenant; empty = `AZURE_TENANT_ID`.
+    pub tenant_id: String,
+    /// Client (application) ID; empty = `AZURE_CLIENT_ID`.
+    pub client_id: String,
+    /// The az CLI executable used by `credential = "azure_cli"`.
+    pub cli_command: String,
+    /// Timeout for one HTTP request.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// Deadline for one operation including its retries and LRO polling.
+    #[serde(with = "humantime_serde")]
+    pub operation_timeout: Duration,
+    /// api-version per resource type.
+    pub api_versions: ApiVersions,
+    /// Retry policy for ARM calls.
+    pub retry: RetrySettings,
+}
+
+/// `azure.credential`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", try_from = "String")]
+pub enum CredentialKind {
+    /// Workload identity if its variables are set, else managed identity, else the az CLI.
+    Auto,
+    /// Kubernetes workload identity (`AZURE_FEDERATED_TOKEN_FILE`).
+    WorkloadIdentity,
+    /// Managed identity (IMDS or `IDENTITY_ENDPOINT`).
+    ManagedIdentity,
+    /// Service principal secret from `AZURE_CLIENT_SECRET`.
+    ClientSecret,
+    /// `az account get-access-token`.
+    AzureCli,
+}
+
+/// `[azure.api_versions]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiVersions {
+    /// Microsoft.ContainerService/managedClusters (must carry securityGating).
+    pub managed_clusters: String,
+    /// Microsoft.ManagedIdentity (identities and federated credentials).
+    pub managed_identity: String,
+    /// Microsoft.Authorization/roleAssignments.
+    pub role_assignments: String,
+    /// Microsoft.ContainerRegistry/registries.
+    pub container_registries: String,
+    /// Microsoft.Security/pricings.
+    pub pricings: String,
+    /// Microsoft.ResourceGraph/resources.
+    pub resource_graph: String,
+}
+
+/// `[azure.retry]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetrySettings {
+    /// Attempts per request, the first included.
+    pub max_attempts: u32,
+    /// First backoff delay (exponential, jittered).
+    #[serde(with = "humantime_serde")]
+    pub initial_backoff: Duration,
+    /// Backoff cap (a server's `Retry-After` is honoured even above it).
+    #[serde(with = "humantime_serde")]
+    pub max_backoff: Duration,
+    /// How long `PrincipalNotFound` is retried.
+    #[serde(with = "humantime_serde")]
+    pub principal_not_found_window: Duration,
+}
+
+/// `[scope]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeSettings {
+    /// Subscription IDs fleetgate may touch.
+    pub subscriptions: Vec<String>,
+    /// Clusters carrying this tag are left alone (status `excluded`).
+    pub exclude_tag: String,
+}
+
+impl ScopeSettings {
+    /// True when `subscription` is in the allow-list (case-insensitive).
+    pub fn allows_subscription(&self, subscription: &str) -> bool {
+        self.subscriptions.iter().any(|s| s.eq_ignore_ascii_case(subscription))
+    }
+
+    /// True when the resource's subscription is in the allow-list.
+    pub fn allows(&self, id: &ResourceId) -> bool {
+        self.allows_subscription(id.subscription_id())
+    }
+}
+
+/// `[gating]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatingSettings {
+    /// Which identity the admission controller uses.
+    pub identity_strategy: IdentityStrategy,
+    /// Name template of the dedicated identity; `{cluster}` is replaced by the cluster name.
+    pub identity_name: String,
+    /// Resource group of the dedicated identity; empty = the cluster's.
+    pub identity_resource_group: String,
+    /// How registries are named in `securityGating.identities`.
+    pub registry_reference: RegistryReference,
+    /// Enable the Defender for Containers plan extensions where needed.
+    pub manage_defender_plan: bool,
+    /// Turn on OIDC issuer / workload identity instead of reporting them as blockers.
+    pub enable_prerequisites: bool,
+    /// Registries every cluster must be wired to.
+    pub extra_registries: Vec<ResourceId>,
+    /// Delete the dedicated identity when its cluster is deleted.
+    pub gc_on_delete: bool,
+    /// Oldest Kubernetes version gating supports (`major.minor`).
+    pub min_kubernetes_version: String,
+}
+
+/// `gating.identity_strategy`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", try_from = "String")]
+pub enum IdentityStrategy {
+    /// One user-assigned identity per cluster, created by fleetgate.
+    Dedicated,
+    /// The cluster's kubelet identity.
+    Kubelet,
+}
+
+/// `gating.registry_reference`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", try_from = "String")]
+pub enum RegistryReference {
+    /// `myacr.azurecr.io`
+    LoginServer,
+    /// `myacr`
+    Name,
+    /// The registry's ARM ID.
+    ResourceId,
+}
+
+/// Implements `TryFrom<String>` for a snake_case enum so a bad value names every accepted one.
+macro_rules! string_enum {
+    ($ty:ident { $($text:literal => $variant:ident),+ $(,)? }) => {
+        impl TryFrom<String> for $ty {
+            type Error = String;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                match value.as_str() {
+                    $($text => Ok($ty::$variant),)+
+                    other => Err(format!("invalid value {other:?}, expected one of: {}", [$($text),+].join(" | "))),
+                }
+            }
+        }
+    };
+}
+
+string_enum!(CredentialKind {
+    "auto" => Auto,
+    "workload_identity" => WorkloadIdentity,
+    "managed_identity" => ManagedIdentity,
+    "client_secret" => ClientSecret,
+    "azure_cli" => AzureCli,
+});
+string_enum!(IdentityStrategy { "dedicated" => Dedicated, "kubelet" => Kubelet });
+string_enum!(RegistryReference { "login_server" => LoginServer, "name" => Name, "resource_id" => ResourceId });

@@ -1,0 +1,25 @@
+//! # fleetgate
+//!
+//! Automates Microsoft Defender for Containers *gated deployment* on AKS fleets: for every cluster in
+//! scope it makes sure the Defender plan extensions, a gating managed identity, a federated identity
+//! credential for the admission controller, AcrPull on every registry the cluster uses, and the
+//! cluster's `securityProfile.defender.securityGating` entries exist — and changes nothing else.
+//!
+//! # Layout
+//!
+//! Data flows **event → trigger → observe → plan → apply**:
+//!
+//! - [`id`]: strict, case-insensitive ARM resource IDs. Everything that names a resource goes through it.
+//! - [`config`]: typed settings layered from defaults, a file and `FLEETGATE__…` variables.
+//! - [`core`]: the pure core. Typed views parsed from ARM JSON, the planner (actual state + policy →
+//!   status, blockers, ordered actions) and the JSON edits fleetgate owns. No IO.
+//! - [`arm`]: the Azure Resource Manager client: credentials, retries driven by one error
+//!   classifier table, long-running operations, paging, Resource Graph.
+//! - [`sim`]: the embedded Azure simulator the whole product is tested and demonstrated against.
+//! - `cli` (binary side, `src/cli/`): the `fleetgate` commands.
+
+pub mod arm;
+pub mod config;
+pub mod core;
+pub mod id;
+pub mod sim;

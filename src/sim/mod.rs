@@ -1,0 +1,24 @@
+//! The embedded Azure simulator: real HTTP on loopback, state in memory.
+//!
+//! `fleetgate sim` runs it as a process; tests start it in-process on port 0. It answers with the paths,
+//! api-version query, status codes, headers and JSON bodies of the real services (see
+//! `../shared/reference/azure-arm.md`), so the production client code is what the tests exercise.
+//!
+//! - `http`: request/response values passed from the pipeline to the handlers.
+//! - `server`: the axum server and its pipeline (journal → auth → faults → throttling → latency → handler).
+//! - `state` + `arm/`: the ARM resources (managed clusters and their LROs, identities, federated
+//!   credentials, role assignments, registries, Defender pricing) and Resource Graph.
+//! - `fleet`: the fleet file (TOML/JSON) that seeds the state, and the generator for benchmarks.
+//! - `options`, `faults`, `latency`: behaviour knobs.
+
+pub mod faults;
+pub mod fleet;
+pub mod http;
+pub mod latency;
+pub mod options;
+pub mod server;
+pub mod state;
+
+pub use fleet::Fleet;
+pub use options::SimOptions;
+pub use server::{SimHandle, Simulator};

@@ -1,0 +1,64 @@
+//! Behaviour knobs of the simulator that are not fleet content.
+
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+use super::faults::FaultRule;
+use super::latency::LatencyPreset;
+
+/// How the simulator behaves. Every field can be set from the fleet file's `[sim]` table.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SimOptions {
+    /// Tenant the token endpoints issue tokens for.
+    pub tenant_id: String,
+    /// Time a managed-cluster PUT stays `Updating` before it turns terminal.
+    #[serde(with = "humantime_serde")]
+    pub lro_duration: Duration,
+    /// `Retry-After` seconds sent with LRO responses and operation polls.
+    pub lro_retry_after_secs: u64,
+    /// A principal younger than this is unknown to role assignments without `principalType`.
+    #[serde(with = "humantime_serde")]
+    pub replication_delay: Duration,
+    /// Status of the pricing PUT that re-installs security gating.
+    pub gating_exists_status: u16,
+    /// Message of that error (the seed doc gives none; it must contain "already exists").
+    pub gating_exists_message: String,
+    /// Error code of that error.
+    pub gating_exists_code: String,
+    /// Per-subscription ARM token buckets (reads 250 + 25/s, writes 200 + 10/s).
+    pub throttling: bool,
+    /// Latency model.
+    pub latency: LatencyPreset,
+    /// Seed of the RNG used by probabilistic faults and latency jitter.
+    pub seed: u64,
+    /// Fault rules active from the start.
+    pub faults: Vec<FaultRule>,
+    /// Value the managed-identity endpoint expects in `x-identity-header`.
+    pub identity_header: String,
+    /// When set, the client-credentials grant requires this secret.
+    pub client_secret: Option<String>,
+    /// Record request bodies in the journal (off for very large benchmarks).
+    pub journal_bodies: bool,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        Self {
+            tenant_id: "72f988bf-86f1-41af-91ab-2d7cd011db47".into(),
+            lro_duration: Duration::from_millis(0),
+            lro_retry_after_secs: 0,
+            replication_delay: Duration::from_millis(0),
+            gating_exists_status: 409,
+            gating_exists_message: "Security gating already exists for this subscription; it is installed once.".into(),
+            gating_exists_code: "Conflict".into(),
+            throttling: true,
+            latency: LatencyPreset::Zero,
+            seed: 1,
+            faults: Vec::new(),
+            identity_header: "fleetgate-sim".into(),
+            client_secret: None,
+            journal_bodies: true,
+        }
+    }
+}
