@@ -1,5 +1,8 @@
-//! The `fleetgate` binary: parses the command line and maps outcomes to exit codes.
+//! The `fleetgate` binary: the only place that uses `anyhow`; it parses the command line, runs the
+//! command on a tokio runtime and maps outcomes to exit codes (see [`cli::Exit`]).
 
-fn main() {
-    println!("fleetgate {}", env!("CARGO_PKG_VERSION"));
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
 }

@@ -1,0 +1,104 @@
+//! Command line: `fleetgate <command>`. Each command lives in its own module; this one parses
+//! arguments, loads configuration and maps results to exit codes.
+//!
+//! Exit codes: 0 success, 1 failure, 2 usage or configuration error, 3 blocked or excluded.
+
+mod config_cmd;
+mod sim_cmd;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use fleetgate::config::{self, ConfigSource, Settings};
+
+/// Defender for Containers gated deployment, automated for AKS fleets.
+#[derive(Debug, Parser)]
+#[command(name = "fleetgate", version, about, propagate_version = true)]
+struct Cli {
+    /// Configuration file layered over the built-in defaults (also FLEETGATE_CONFIG).
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the embedded Azure simulator (ARM, Entra token endpoints, Resource Graph) on loopback.
+    Sim(sim_cmd::SimArgs),
+    /// Inspect configuration.
+    #[command(subcommand)]
+    Config(config_cmd::ConfigCommand),
+}
+
+/// How a command ended; mapped to the process exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// 0
+    Success,
+    /// 1
+    Failure,
+    /// 2
+    Usage,
+    /// 3
+    Blocked,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> Self {
+        ExitCode::from(match e {
+            Exit::Success => 0,
+            Exit::Failure => 1,
+            Exit::Usage => 2,
+            Exit::Blocked => 3,
+        })
+    }
+}
+
+/// Parses the command line and runs the command.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return Exit::Failure.into();
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(exit) => exit.into(),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            Exit::Failure.into()
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<Exit> {
+    match cli.command {
+        Command::Sim(args) => sim_cmd::run(args).await,
+        Command::Config(cmd) => {
+            let Some(settings) = load_settings(cli.config)? else { return Ok(Exit::Usage) };
+            config_cmd::run(cmd, &settings)
+        }
+    }
+}
+
+/// Loads the configuration; a configuration error is printed and reported as `None` (exit code 2).
+fn load_settings(file: Option<PathBuf>) -> anyhow::Result<Option<Settings>> {
+    match config::load(&ConfigSource::from_process(file)) {
+        Ok(s) => Ok(Some(s)),
+        Err(e) => {
+            eprintln!("error: {e}");
+            Ok(None)
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FLEETGATE_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
