@@ -50,7 +50,13 @@ fn journal(core: &SimCore, req: &SimRequest) -> SimResponse {
 fn add_fault(core: &SimCore, req: &SimRequest) -> SimResponse {
     let rule: FaultRule = match serde_json::from_slice(&req.body) {
         Ok(rule) => rule,
-        Err(e) => return SimResponse::error(400, "InvalidFaultRule", &format!("The body is not a fault rule: {e}. Example: {{\"path\":\"/subscriptions/*\",\"status\":503,\"count\":2}}")),
+        Err(e) => {
+            return SimResponse::error(
+                400,
+                "InvalidFaultRule",
+                &format!("The body is not a fault rule: {e}. Example: {{\"path\":\"/subscriptions/*\",\"status\":503,\"count\":2}}"),
+            );
+        }
     };
     if let Err(message) = rule.validate() {
         return SimResponse::error(400, "InvalidFaultRule", &message);

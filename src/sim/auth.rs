@@ -101,7 +101,9 @@ mod tests {
     fn failures_carry_arm_codes_and_a_challenge() {
         let r = AuthFailure::Missing.response("http://127.0.0.1:1/t");
         assert_eq!((r.status, r.error_code()), (401, Some("AuthenticationFailed")));
-        assert!(r.headers.iter().any(|(k, v)| k == "www-authenticate" && v.starts_with("Bearer authorization_uri=\"http://127.0.0.1:1/t\"")));
+        assert!(
+            r.headers.iter().any(|(k, v)| k == "www-authenticate" && v.starts_with("Bearer authorization_uri=\"http://127.0.0.1:1/t\""))
+        );
         assert_eq!(AuthFailure::Unknown.response("x").error_code(), Some("InvalidAuthenticationToken"));
     }
 }

@@ -197,7 +197,8 @@ impl FaultSet {
             }
             decision.delay += Duration::from_millis(active.rule.latency_ms.unwrap_or(0));
             if decision.action.is_none() {
-                decision.action = if active.rule.reset { Some(FaultAction::Reset) } else { active.rule.response().map(FaultAction::Respond) };
+                decision.action =
+                    if active.rule.reset { Some(FaultAction::Reset) } else { active.rule.response().map(FaultAction::Respond) };
             }
         }
         self.rules.retain(|a| a.remaining != Some(0));
@@ -240,7 +241,9 @@ mod tests {
         assert_eq!(set.evaluate("GET", "/x1"), FaultDecision::default(), "method must match");
         for _ in 0..2 {
             let d = set.evaluate("PUT", "/x1");
-            assert!(matches!(d.action, Some(FaultAction::Respond(ref r)) if r.status == 503 && r.error_code() == Some("ServiceUnavailable")));
+            assert!(
+                matches!(d.action, Some(FaultAction::Respond(ref r)) if r.status == 503 && r.error_code() == Some("ServiceUnavailable"))
+            );
         }
         assert_eq!(set.evaluate("PUT", "/x1").action, None);
         assert!(set.rules().is_empty());

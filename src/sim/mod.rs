@@ -32,9 +32,9 @@ pub mod throttle;
 pub mod token;
 pub mod transport;
 
-pub use fleet::Fleet;
-pub use options::SimOptions;
 pub use cli::run_cli;
+pub use fleet::Fleet;
 pub use journal::JournalEntry;
+pub use options::SimOptions;
 pub use server::{SimError, SimHandle, Simulator};
 pub use transport::LoopbackTransport;

@@ -110,7 +110,8 @@ impl SimCore {
     pub fn record(&self, req: &SimRequest, raw_query: &str, status: u16) {
         let keep_body = self.options.journal_bodies && !route::is_token_path(&req.method, &req.path);
         let request_body = if keep_body { body_for_journal(&req.body) } else { None };
-        let record = JournalRecord { method: req.method.clone(), path: req.path.clone(), query: raw_query.to_string(), status, request_body };
+        let record =
+            JournalRecord { method: req.method.clone(), path: req.path.clone(), query: raw_query.to_string(), status, request_body };
         lock(&self.journal).record(record);
     }
 
@@ -157,13 +158,16 @@ impl SimCore {
         }
         if route::is_graph_query(&req.method, &req.path) {
             let a = lock(&self.graph_quota).admit(caller.token_id, now);
-            let headers =
-                vec![("x-ms-user-quota-remaining".to_string(), a.remaining.to_string()), ("x-ms-user-quota-resets-after".to_string(), hhmmss(a.resets_after))];
+            let headers = vec![
+                ("x-ms-user-quota-remaining".to_string(), a.remaining.to_string()),
+                ("x-ms-user-quota-resets-after".to_string(), hhmmss(a.resets_after)),
+            ];
             if a.allowed {
                 return Ok(headers);
             }
             let message = "Too many Resource Graph requests: the quota is 15 queries per 5 seconds per caller. Retry after x-ms-user-quota-resets-after.";
-            let mut r = SimResponse::error(429, "RateLimiting", message).with_header("retry-after", retry_after_secs(a.resets_after).to_string());
+            let mut r =
+                SimResponse::error(429, "RateLimiting", message).with_header("retry-after", retry_after_secs(a.resets_after).to_string());
             r.headers.extend(headers);
             return Err(r);
         }

@@ -172,7 +172,8 @@ fn check_client_credential<'a>(
 /// Three non-empty base64url segments separated by dots.
 fn looks_like_jwt(s: &str) -> bool {
     let parts: Vec<&str> = s.split('.').collect();
-    parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'='))
+    parts.len() == 3
+        && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'='))
 }
 
 fn entra_error(status: u16, error: &str, code: u32, description: &str, clock: TokenClock) -> SimResponse {
