@@ -14,17 +14,17 @@
 //!   and its pure parts; `transport`: [`transport::LoopbackTransport`] for pointing azure_identity at it;
 //!   `cli`: what `fleetgate sim` runs ([`cli::run_cli`]).
 
-pub mod admin;
+mod admin;
 pub mod auth;
 pub mod cli;
-pub mod conn;
+mod conn;
 pub mod faults;
 pub mod fleet;
 pub mod http;
 pub mod journal;
 pub mod latency;
 pub mod options;
-pub mod pipeline;
+mod pipeline;
 pub mod route;
 pub mod server;
 pub mod state;

@@ -5,6 +5,7 @@
 //!
 //! All shared state sits behind `std::sync::Mutex`es that are never held across an `.await`.
 
+use std::fmt;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -45,7 +46,6 @@ impl Outcome {
 }
 
 /// Everything one running simulator shares between requests.
-#[derive(Debug)]
 pub struct SimCore {
     pub(super) options: SimOptions,
     pub(super) base_url: String,
@@ -56,6 +56,13 @@ pub struct SimCore {
     arm_throttle: Mutex<ArmThrottle>,
     graph_quota: Mutex<GraphQuota>,
     latency: Mutex<LatencyModel>,
+}
+
+/// Shows no options: they may hold `client_secret`.
+impl fmt::Debug for SimCore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SimCore").field("base_url", &self.base_url).finish_non_exhaustive()
+    }
 }
 
 /// Locks a mutex, recovering the data if a panicking handler poisoned it.

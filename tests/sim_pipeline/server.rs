@@ -54,3 +54,12 @@ async fn shutdown_stops_the_listener() {
     let err = client().get(&url).send().await.expect_err("nothing listens after shutdown");
     assert!(err.is_connect() || err.is_request(), "{err:?}");
 }
+
+#[tokio::test]
+async fn debug_output_never_shows_the_client_secret() {
+    let sim = start_with(fleetgate::sim::SimOptions { client_secret: Some("hunter2-secret".into()), ..Default::default() }).await;
+    let token = sim.issue_token(ARM_SCOPE);
+    let debug = format!("{sim:?}");
+    assert!(debug.contains(&sim.base_url()), "{debug}");
+    assert!(!debug.contains("hunter2-secret") && !debug.contains(&token), "{debug}");
+}
