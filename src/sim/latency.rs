@@ -1,4 +1,17 @@
 //! Latency model: zero for tests, `realistic` for the demo and benchmarks.
+//!
+//! `realistic` numbers (base ± 25 % uniform jitter from the seeded RNG), chosen to look like ARM in a
+//! nearby region while keeping the demo quick:
+//!
+//! | kind | base |
+//! |---|---|
+//! | read (GET, Resource Graph query) | 40 ms |
+//! | write (PUT/POST/PATCH/DELETE) | 150 ms |
+//! | LRO poll (GET on an operation-status URL) | 40 ms |
+//!
+//! How long an LRO stays in progress is a separate knob (`sim.lro_duration`).
+
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -11,4 +24,80 @@ pub enum LatencyPreset {
     Zero,
     /// ARM-like latencies: reads tens of ms, writes hundreds, LROs seconds.
     Realistic,
+}
+
+/// What kind of request is being delayed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LatencyKind {
+    /// A read.
+    Read,
+    /// A write.
+    Write,
+    /// A long-running-operation status poll.
+    Poll,
+}
+
+/// Jitter as a fraction of the base latency (±).
+const JITTER: f64 = 0.25;
+
+impl LatencyPreset {
+    /// The base latency for a request kind.
+    pub fn base(self, kind: LatencyKind) -> Duration {
+        match (self, kind) {
+            (Self::Zero, _) => Duration::ZERO,
+            (Self::Realistic, LatencyKind::Read | LatencyKind::Poll) => Duration::from_millis(40),
+            (Self::Realistic, LatencyKind::Write) => Duration::from_millis(150),
+        }
+    }
+}
+
+/// A preset plus its own seeded RNG for jitter (separate from the fault RNG, so latency draws never
+/// change which faults fire).
+#[derive(Debug)]
+pub struct LatencyModel {
+    preset: LatencyPreset,
+    rng: fastrand::Rng,
+}
+
+impl LatencyModel {
+    /// A model for `preset` with jitter seeded from `seed`.
+    pub fn new(preset: LatencyPreset, seed: u64) -> Self {
+        Self { preset, rng: fastrand::Rng::with_seed(seed ^ 0x6c61_7465_6e63_7900) }
+    }
+
+    /// The delay for one request of `kind`.
+    pub fn delay(&mut self, kind: LatencyKind) -> Duration {
+        let base = self.preset.base(kind);
+        if base.is_zero() {
+            return base;
+        }
+        let factor = 1.0 - JITTER + 2.0 * JITTER * self.rng.f64();
+        base.mul_f64(factor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_adds_nothing() {
+        let mut m = LatencyModel::new(LatencyPreset::Zero, 1);
+        assert!([LatencyKind::Read, LatencyKind::Write, LatencyKind::Poll].iter().all(|k| m.delay(*k).is_zero()));
+    }
+
+    #[test]
+    fn realistic_stays_within_jitter_and_is_seeded() {
+        let draws = |seed| {
+            let mut m = LatencyModel::new(LatencyPreset::Realistic, seed);
+            (0..50).map(|_| m.delay(LatencyKind::Write)).collect::<Vec<_>>()
+        };
+        let a = draws(5);
+        assert_eq!(a, draws(5));
+        assert_ne!(a, draws(6));
+        assert!(a.iter().all(|d| (112..=188).contains(&d.as_millis())), "{a:?}");
+        let mut m = LatencyModel::new(LatencyPreset::Realistic, 5);
+        assert!((30..=50).contains(&m.delay(LatencyKind::Poll).as_millis()));
+        assert!((30..=50).contains(&m.delay(LatencyKind::Read).as_millis()));
+    }
 }

@@ -10,15 +10,31 @@
 //!   credentials, role assignments, registries, Defender pricing) and Resource Graph.
 //! - `fleet`: the fleet file (TOML/JSON) that seeds the state, and the generator for benchmarks.
 //! - `options`, `faults`, `latency`: behaviour knobs.
+//! - `pipeline` (+ `route`, `auth`, `token`, `throttle`, `journal`, `admin`, `conn`): the request pipeline
+//!   and its pure parts; `transport`: [`transport::LoopbackTransport`] for pointing azure_identity at it;
+//!   `cli`: what `fleetgate sim` runs ([`cli::run_cli`]).
 
+mod admin;
+pub mod auth;
+pub mod cli;
+mod conn;
 pub mod faults;
 pub mod fleet;
 pub mod http;
+pub mod journal;
 pub mod latency;
 pub mod options;
+mod pipeline;
+pub mod route;
 pub mod server;
 pub mod state;
+pub mod throttle;
+pub mod token;
+pub mod transport;
 
+pub use cli::run_cli;
 pub use fleet::Fleet;
+pub use journal::JournalEntry;
 pub use options::SimOptions;
-pub use server::{SimHandle, Simulator};
+pub use server::{SimError, SimHandle, Simulator};
+pub use transport::LoopbackTransport;
