@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Args;
 
 use super::Exit;
-use fleetgate::sim::{Fleet, server};
+use fleetgate::sim::{Fleet, run_cli};
 
 /// Arguments of `fleetgate sim`.
 #[derive(Debug, Args)]
@@ -32,6 +32,6 @@ pub async fn run(args: SimArgs) -> anyhow::Result<Exit> {
         Some(path) => Fleet::from_path(path)?,
         None => Fleet::from_toml_str(DEMO_FLEET).context("built-in demo fleet")?,
     };
-    server::run_cli(args.listen, fleet).await?;
+    run_cli(args.listen, fleet).await?;
     Ok(Exit::Success)
 }
