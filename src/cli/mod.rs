@@ -3,7 +3,9 @@
 //!
 //! Exit codes: 0 success, 1 failure, 2 usage or configuration error, 3 blocked or excluded.
 
+mod cluster_cmd;
 mod config_cmd;
+mod doctor_cmd;
 mod sim_cmd;
 
 use std::path::PathBuf;
@@ -31,6 +33,12 @@ enum Command {
     /// Inspect configuration.
     #[command(subcommand)]
     Config(config_cmd::ConfigCommand),
+    /// Show what `apply` would change on one cluster (sends only GETs).
+    Plan(cluster_cmd::ClusterArgs),
+    /// Converge one cluster: enable gated deployment, changing nothing else.
+    Apply(cluster_cmd::ClusterArgs),
+    /// Check configuration, credential, ARM reachability and the managed-cluster api-version.
+    Doctor,
 }
 
 /// How a command ended; mapped to the process exit code.
@@ -80,9 +88,15 @@ pub fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
         Command::Sim(args) => sim_cmd::run(args).await,
-        Command::Config(cmd) => {
+        command => {
             let Some(settings) = load_settings(cli.config)? else { return Ok(Exit::Usage) };
-            config_cmd::run(cmd, &settings)
+            match command {
+                Command::Config(cmd) => config_cmd::run(cmd, &settings),
+                Command::Plan(args) => cluster_cmd::plan(args, &settings).await,
+                Command::Apply(args) => cluster_cmd::apply(args, &settings).await,
+                Command::Doctor => doctor_cmd::run(&settings).await,
+                Command::Sim(_) => unreachable!("handled above"),
+            }
         }
     }
 }

@@ -1,0 +1,153 @@
+//! Apply: one action at a time, each idempotent. "Already there" answers (`RoleAssignmentExists`, an
+//! existing FIC for the same issuer + subject, "security gating already exists") count as success.
+
+use serde_json::{Value, json};
+
+use super::{Engine, ReconcileError};
+use crate::arm::ArmResponse;
+use crate::core::gating::{DesiredEntry, GatingIdentityRef, apply_prerequisites, apply_security_gating};
+use crate::core::model::{ClusterView, IdentityView, PricingView};
+use crate::core::names::{ACR_PULL_ROLE_GUID, acr_pull_assignment_id, acr_pull_role_definition_id};
+use crate::core::pricing::{is_gating_ready, merge_for_gating};
+use crate::core::{Action, AppliedAction, Outcome};
+use crate::id::ResourceId;
+
+/// What one action did.
+pub(super) struct ActionResult {
+    pub record: AppliedAction,
+    /// The cluster changed in a way that needs a fresh observation before the next action.
+    pub replan: bool,
+}
+
+fn done(action: &Action, resource: String, outcome: Outcome, attempts: u32) -> ActionResult {
+    ActionResult { record: AppliedAction { kind: action.kind(), resource, outcome, attempts }, replan: false }
+}
+
+impl Engine {
+    /// Executes one action. `identity` carries the gating identity once it exists.
+    pub(super) async fn apply_action(&self, action: &Action, identity: &mut Option<GatingIdentityRef>) -> Result<ActionResult, ReconcileError> {
+        match action {
+            Action::EnablePrerequisites { resource, oidc_issuer, workload_identity } => {
+                let (oidc, wi) = (*oidc_issuer, *workload_identity);
+                let (outcome, attempts) = self.edit_cluster(resource, |doc| apply_prerequisites(doc, oidc, wi)).await?;
+                Ok(ActionResult { record: done(action, resource.to_string(), outcome, attempts).record, replan: true })
+            }
+            Action::EnableDefenderPlan { resource, .. } => {
+                let (outcome, attempts) = self.enable_defender_plan(resource).await?;
+                Ok(done(action, resource.to_string(), outcome, attempts))
+            }
+            Action::CreateIdentity { resource, location, tags } => {
+                let body = json!({"location": location, "tags": tags});
+                let resp = self.arm.put(resource.as_str(), &self.settings.azure.api_versions.managed_identity, &body, None).await?;
+                let view = IdentityView::from_json(&resp.body).map_err(|e| ReconcileError::model(resource, e))?;
+                *identity = Some(GatingIdentityRef::from_identity(&view));
+                Ok(done(action, resource.to_string(), Outcome::Applied, resp.attempts))
+            }
+            Action::CreateFederatedCredential { resource, identity: owner, issuer, subject, audience, .. } => {
+                let (outcome, attempts) = self.create_fic(resource, owner, issuer, subject, audience).await?;
+                Ok(done(action, resource.to_string(), outcome, attempts))
+            }
+            Action::AssignAcrPull { registry, principal_id, .. } => {
+                let principal = principal_id.clone().or_else(|| identity.as_ref().map(|i| i.object_id.clone()));
+                let principal = principal.ok_or_else(|| ReconcileError::MissingIdentity { action: "assign_acr_pull", resource: registry.to_string() })?;
+                let (id, outcome, attempts) = self.assign_acr_pull(registry, &principal).await?;
+                Ok(done(action, id.to_string(), outcome, attempts))
+            }
+            Action::UpdateSecurityGating { resource, add, .. } => {
+                let who = identity.clone().ok_or_else(|| ReconcileError::MissingIdentity { action: "update_security_gating", resource: resource.to_string() })?;
+                let desired: Vec<DesiredEntry> = add.iter().map(|a| DesiredEntry::new(a, &who)).collect();
+                let (outcome, attempts) = self.edit_cluster(resource, |doc| apply_security_gating(doc, &desired)).await?;
+                Ok(done(action, resource.to_string(), outcome, attempts))
+            }
+        }
+    }
+
+    /// GET the raw cluster → `edit` → PUT with `If-Match` → follow the LRO. Only what `edit` changes differs.
+    async fn edit_cluster(&self, cluster: &ResourceId, edit: impl Fn(&mut Value) -> bool) -> Result<(Outcome, u32), ReconcileError> {
+        let version = &self.settings.azure.api_versions.managed_clusters;
+        let current = self.wait_cluster_settled(cluster).await?;
+        let mut doc = current.body.clone();
+        if !edit(&mut doc) {
+            return Ok((Outcome::AlreadyPresent, current.attempts));
+        }
+        let etag = current.etag.clone().ok_or_else(|| ReconcileError::MissingEtag { cluster: cluster.clone() })?;
+        let resp = match self.arm.put(cluster.as_str(), version, &doc, Some(&etag)).await {
+            Ok(resp) => resp,
+            Err(e) if is_already_exists(&e) => return self.confirm_cluster_edit(cluster, edit, e.into()).await,
+            Err(e) => return Err(e.into()),
+        };
+        self.arm.wait_for_lro(&resp).await?;
+        Ok((Outcome::Applied, resp.attempts))
+    }
+
+    /// After an "already exists" answer: success only if a re-read shows the edit in place.
+    async fn confirm_cluster_edit(&self, cluster: &ResourceId, edit: impl Fn(&mut Value) -> bool, err: ReconcileError) -> Result<(Outcome, u32), ReconcileError> {
+        let resp = self.wait_cluster_settled(cluster).await?;
+        let mut doc = resp.body.clone();
+        if edit(&mut doc) { Err(err) } else { Ok((Outcome::AlreadyPresent, 1)) }
+    }
+
+    /// GET → merge → PUT the Containers pricing. "Security gating already exists" is success when a
+    /// re-read shows the plan ready; otherwise the PUT is tried once more.
+    async fn enable_defender_plan(&self, pricing_id: &ResourceId) -> Result<(Outcome, u32), ReconcileError> {
+        let version = &self.settings.azure.api_versions.pricings;
+        let mut puts = 0;
+        loop {
+            let current = self.arm.get(pricing_id.as_str(), version).await?;
+            if current.as_ref().is_some_and(|c| ready(&c.body)) {
+                return Ok((Outcome::AlreadyPresent, puts.max(1)));
+            }
+            let body = merge_for_gating(current.as_ref().map(|c| &c.body));
+            match self.arm.put(pricing_id.as_str(), version, &body, None).await {
+                Ok(resp) => return Ok((Outcome::Applied, puts + resp.attempts)),
+                Err(e) if is_already_exists(&e) && puts == 0 => puts += e.attempts(),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// PUT the FIC, serialized per identity. A duplicate issuer + subject under another name is success.
+    async fn create_fic(&self, fic: &ResourceId, owner: &ResourceId, issuer: &str, subject: &str, audience: &str) -> Result<(Outcome, u32), ReconcileError> {
+        let _guard = self.fic_locks.lock(owner.key()).await;
+        let body = json!({"properties": {"issuer": issuer, "subject": subject, "audiences": [audience]}});
+        match self.arm.put(fic.as_str(), &self.settings.azure.api_versions.managed_identity, &body, None).await {
+            Ok(resp) => Ok((Outcome::Applied, resp.attempts)),
+            Err(e) if e.status() == Some(400) && is_already_exists(&e) => Ok((Outcome::AlreadyPresent, 1)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// PUT the deterministic AcrPull assignment. `RoleAssignmentExists` (same grant, another name) is success.
+    async fn assign_acr_pull(&self, registry: &ResourceId, principal: &str) -> Result<(ResourceId, Outcome, u32), ReconcileError> {
+        let id = acr_pull_assignment_id(registry, principal).map_err(|e| ReconcileError::InvalidId { what: "role assignment", source: e })?;
+        let body = json!({"properties": {
+            "roleDefinitionId": acr_pull_role_definition_id(registry.subscription_id()),
+            "principalId": principal,
+            "principalType": "ServicePrincipal",
+        }});
+        debug_assert!(body.to_string().contains(ACR_PULL_ROLE_GUID));
+        match self.arm.put(id.as_str(), &self.settings.azure.api_versions.role_assignments, &body, None).await {
+            Ok(resp) => Ok((id, Outcome::Applied, resp.attempts)),
+            Err(e) if e.code().is_some_and(|c| c.eq_ignore_ascii_case("RoleAssignmentExists")) => Ok((id, Outcome::AlreadyPresent, 1)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// GETs the cluster, waiting while an operation is in progress. Errors if it disappeared.
+    pub(super) async fn wait_cluster_settled(&self, cluster: &ResourceId) -> Result<ArmResponse, ReconcileError> {
+        let resp = self.wait_cluster_terminal(cluster).await?;
+        ClusterView::from_json(&resp.body).map_err(|e| ReconcileError::model(cluster, e))?;
+        Ok(resp)
+    }
+}
+
+fn ready(body: &Value) -> bool {
+    PricingView::from_json(body).is_ok_and(|p| is_gating_ready(&p))
+}
+
+/// A 4xx whose message says the thing already exists (the seed doc's "security gating already exists",
+/// a FIC's "Issuer and subject combination already exists").
+fn is_already_exists(e: &crate::arm::ArmError) -> bool {
+    let client_error = e.status().is_some_and(|s| (400..500).contains(&s) && s != 412 && s != 429);
+    client_error && e.to_string().to_ascii_lowercase().contains("already exist")
+}

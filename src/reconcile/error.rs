@@ -1,0 +1,118 @@
+//! [`ReconcileError`]: why a reconcile failed, on which resource, what to do, and whether a later retry
+//! can help (the worker abandons transient failures and parks permanent ones).
+
+use crate::arm::{ArmError, Disposition};
+use crate::core::model::ModelError;
+use crate::id::{IdError, ResourceId};
+
+/// A reconcile failure.
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    /// An ARM call failed (its message names the call, the status and what to do).
+    #[error(transparent)]
+    Arm(#[from] ArmError),
+    /// ARM returned a document fleetgate cannot read.
+    #[error("{resource}: unexpected ARM document: {source}; check azure.api_versions and report this document shape")]
+    Model {
+        /// The resource read.
+        resource: String,
+        /// What was wrong.
+        source: ModelError,
+    },
+    /// A resource ID could not be built.
+    #[error("cannot build the {what} resource ID: {source}")]
+    InvalidId {
+        /// Which ID.
+        what: &'static str,
+        /// Why.
+        source: IdError,
+    },
+    /// The cluster has no `eTag`, so it cannot be written safely.
+    #[error("{cluster}: the managed cluster has no eTag, so fleetgate will not PUT it (a write without If-Match could lose a concurrent change); check azure.api_versions.managed_clusters")]
+    MissingEtag {
+        /// The cluster.
+        cluster: ResourceId,
+    },
+    /// An action needed the gating identity before it existed.
+    #[error("{action} on {resource}: the gating identity is not known yet; this is a planning bug, please report it")]
+    MissingIdentity {
+        /// The action.
+        action: &'static str,
+        /// Its resource.
+        resource: String,
+    },
+    /// The cluster stayed in a transitional state.
+    #[error("{cluster}: an AKS operation is still in progress (provisioningState {state}); fleetgate will retry later")]
+    ClusterBusy {
+        /// The cluster.
+        cluster: ResourceId,
+        /// Its provisioning state.
+        state: String,
+    },
+    /// The cluster was deleted while being reconciled.
+    #[error("{cluster}: the managed cluster disappeared during the reconcile")]
+    ClusterGone {
+        /// The cluster.
+        cluster: ResourceId,
+    },
+    /// The plan kept coming back non-empty.
+    #[error("{cluster}: still not compliant after {rounds} observe/apply rounds (remaining: {remaining}); something else keeps changing it — check the activity log")]
+    NotConverging {
+        /// The cluster.
+        cluster: ResourceId,
+        /// Rounds made.
+        rounds: usize,
+        /// Actions still planned.
+        remaining: String,
+    },
+}
+
+impl ReconcileError {
+    pub(super) fn model(resource: &ResourceId, source: ModelError) -> Self {
+        Self::Model { resource: resource.to_string(), source }
+    }
+
+    /// The ARM disposition, for ARM errors.
+    pub fn disposition(&self) -> Option<Disposition> {
+        match self {
+            Self::Arm(e) => Some(e.disposition()),
+            _ => None,
+        }
+    }
+
+    /// True for 412 / 409-operation-in-progress: observe and plan again.
+    pub fn needs_replan(&self) -> bool {
+        matches!(self.disposition(), Some(Disposition::Replan | Disposition::WaitForTerminalState))
+    }
+
+    /// True when retrying later may succeed (the worker abandons the message instead of parking it).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Arm(e) => e.disposition() != Disposition::Fatal,
+            Self::ClusterBusy { .. } | Self::NotConverging { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// HTTP attempts behind this error, for the report.
+    pub fn attempts(&self) -> u32 {
+        match self {
+            Self::Arm(e) => e.attempts(),
+            _ => 1,
+        }
+    }
+
+    /// A short stable label for metrics.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            Self::Arm(e) => e.metric_label(),
+            Self::Model { .. } => "model",
+            Self::InvalidId { .. } => "invalid_id",
+            Self::MissingEtag { .. } => "missing_etag",
+            Self::MissingIdentity { .. } => "missing_identity",
+            Self::ClusterBusy { .. } => "cluster_busy",
+            Self::ClusterGone { .. } => "cluster_gone",
+            Self::NotConverging { .. } => "not_converging",
+        }
+    }
+}

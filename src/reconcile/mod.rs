@@ -1,0 +1,121 @@
+//! The reconcile engine: **observe** one cluster through ARM, **plan** with the pure core, **apply**
+//! the actions in order, then observe again until the plan is empty.
+//!
+//! - `observe`: reads everything the planner needs (never outside `scope.subscriptions`).
+//! - `apply`: executes one action idempotently ("already exists" answers are success).
+//! - `error`: [`ReconcileError`], which knows whether a retry later can help.
+//! - `locks`: per-key async locks (FIC writes per identity, one reconcile per cluster).
+
+mod apply;
+mod error;
+pub mod locks;
+mod observe;
+mod wait;
+
+use std::sync::Arc;
+
+use crate::arm::ArmClient;
+use crate::config::Settings;
+use crate::core::{self, AppliedAction, ApplyReport, ApplyStatus, Plan, Policy, PolicyError};
+use crate::id::ResourceId;
+
+pub use error::ReconcileError;
+pub use locks::KeyedLocks;
+
+/// Observe → plan → apply rounds before giving up on a cluster that keeps changing under us.
+const MAX_ROUNDS: usize = 4;
+
+/// The reconcile engine for one fleet configuration. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    arm: ArmClient,
+    settings: Arc<Settings>,
+    policy: Arc<Policy>,
+    fic_locks: KeyedLocks,
+}
+
+/// The result of [`Engine::apply`]: the report, and the error behind a `failed` status.
+#[derive(Debug)]
+pub struct Applied {
+    /// The `apply --output json` report.
+    pub report: ApplyReport,
+    /// Why it failed, when it did (tells the worker whether to retry).
+    pub error: Option<ReconcileError>,
+}
+
+impl Engine {
+    /// Builds an engine; fails when the gating settings are unusable.
+    pub fn new(arm: ArmClient, settings: Arc<Settings>) -> Result<Self, PolicyError> {
+        let policy = Policy::new(&settings.gating, &settings.scope)?;
+        Ok(Self { arm, settings, policy: Arc::new(policy), fic_locks: KeyedLocks::new() })
+    }
+
+    /// The ARM client (for its statistics).
+    pub fn arm(&self) -> &ArmClient {
+        &self.arm
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Observes and plans; never writes.
+    pub async fn plan(&self, cluster: &ResourceId) -> Result<Plan, ReconcileError> {
+        let obs = self.observe(cluster).await?;
+        Ok(core::plan(&obs, &self.policy))
+    }
+
+    /// Converges one cluster: rounds of observe → plan → apply until the plan is empty.
+    pub async fn apply(&self, cluster: &ResourceId) -> Applied {
+        let mut done: Vec<AppliedAction> = Vec::new();
+        let mut last_plan = None;
+        for _ in 0..MAX_ROUNDS {
+            let plan = match self.plan(cluster).await {
+                Ok(plan) => plan,
+                Err(e) => return failed(cluster, done, e),
+            };
+            if let Some(mut report) = ApplyReport::without_writes(&plan) {
+                report.actions = done;
+                return Applied { report, error: None };
+            }
+            if let Err(e) = self.apply_round(&plan, &mut done).await {
+                return failed(cluster, done, e);
+            }
+            last_plan = Some(plan);
+        }
+        let remaining = last_plan.map(|p| p.actions.iter().map(|a| a.kind().as_str()).collect::<Vec<_>>().join(", ")).unwrap_or_default();
+        failed(cluster, done, ReconcileError::NotConverging { cluster: cluster.clone(), rounds: MAX_ROUNDS, remaining })
+    }
+
+    /// Applies a plan's actions in order. Returns early (Ok) when the cluster must be observed again.
+    async fn apply_round(&self, plan: &Plan, done: &mut Vec<AppliedAction>) -> Result<(), ReconcileError> {
+        let mut identity = plan.identity.gating_ref();
+        for action in &plan.actions {
+            match self.apply_action(action, &mut identity).await {
+                Ok(result) => {
+                    let replan = result.replan;
+                    done.push(result.record);
+                    if replan {
+                        return Ok(());
+                    }
+                }
+                Err(e) if e.needs_replan() => {
+                    self.settle_after(&e, plan).await?;
+                    return Ok(());
+                }
+                Err(e) => {
+                    done.push(AppliedAction { kind: action.kind(), resource: action.resource(), outcome: core::Outcome::Failed, attempts: e.attempts() });
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn failed(cluster: &ResourceId, done: Vec<AppliedAction>, e: ReconcileError) -> Applied {
+    let mut report = ApplyReport::failed(cluster.clone(), done, e.to_string());
+    report.status = ApplyStatus::Failed;
+    Applied { report, error: Some(e) }
+}
