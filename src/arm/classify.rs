@@ -1,7 +1,7 @@
 //! The one error classifier table (the Azure Service Operator idea): every ARM outcome that is not a
 //! success is mapped, by HTTP status and error `code`, to what the caller should do about it.
 //!
-//! The table is [`RULES`], read top to bottom; the first matching row wins. Rows that name a code match
+//! The table is `RULES`, read top to bottom; the first matching row wins. Rows that name a code match
 //! it case-insensitively. Fallbacks by status class follow the named rows.
 
 use std::time::Duration;

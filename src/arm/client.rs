@@ -46,7 +46,10 @@ pub(super) struct Inner {
 
 impl fmt::Debug for ArmClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ArmClient").field("endpoint", &self.inner.endpoint.origin()).field("scope", &self.inner.scope).finish_non_exhaustive()
+        f.debug_struct("ArmClient")
+            .field("endpoint", &self.inner.endpoint.origin())
+            .field("scope", &self.inner.scope)
+            .finish_non_exhaustive()
     }
 }
 
@@ -138,7 +141,8 @@ impl ArmClient {
     /// exist (404 or 204), `Ok(true)` when it was deleted.
     pub async fn delete(&self, path: &str, api_version: &str) -> Result<bool, ArmError> {
         let url = self.inner.endpoint.url(path, &[("api-version", api_version)])?;
-        let req = Req { method: Method::DELETE, url, call: Call::new("DELETE", path), body: None, if_match: None, is_read: false, graph: false };
+        let req =
+            Req { method: Method::DELETE, url, call: Call::new("DELETE", path), body: None, if_match: None, is_read: false, graph: false };
         let first = match self.run(req).await {
             Ok(r) => r,
             Err(e) if e.status() == Some(404) => return Ok(false),
@@ -181,7 +185,8 @@ impl ArmClient {
 
     /// One attempt: token, request, response classification.
     async fn send_once(&self, req: &Req<'_>, attempt: u32) -> Result<ArmResponse, ArmError> {
-        let span = tracing::info_span!("arm_call", method = req.call.method, path = %req.call.resource, attempt, status = tracing::field::Empty);
+        let span =
+            tracing::info_span!("arm_call", method = req.call.method, path = %req.call.resource, attempt, status = tracing::field::Empty);
         async {
             if req.graph {
                 self.wait_for_graph_quota().await;
@@ -245,7 +250,10 @@ impl ArmClient {
     async fn wait_for_graph_quota(&self) {
         let until = *self.inner.graph_gate.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(until) = until.filter(|u| *u > Instant::now()) {
-            tracing::debug!(wait_ms = until.saturating_duration_since(Instant::now()).as_millis() as u64, "Resource Graph quota exhausted; waiting");
+            tracing::debug!(
+                wait_ms = until.saturating_duration_since(Instant::now()).as_millis() as u64,
+                "Resource Graph quota exhausted; waiting"
+            );
             tokio::time::sleep_until(until).await;
         }
     }

@@ -131,7 +131,10 @@ mod tests {
     #[test]
     fn scopes() {
         assert_eq!(Endpoint::parse("https://management.azure.com/").unwrap().scope(), "https://management.azure.com/.default");
-        assert_eq!(Endpoint::parse("https://management.usgovcloudapi.net").unwrap().scope(), "https://management.usgovcloudapi.net/.default");
+        assert_eq!(
+            Endpoint::parse("https://management.usgovcloudapi.net").unwrap().scope(),
+            "https://management.usgovcloudapi.net/.default"
+        );
         assert_eq!(Endpoint::parse("http://127.0.0.1:9").unwrap().scope(), PUBLIC_ARM_SCOPE);
     }
 
@@ -139,7 +142,10 @@ mod tests {
     fn joins_paths_and_query() {
         let e = Endpoint::parse("https://management.azure.com/").unwrap();
         let u = e.url("/subscriptions/s/resourceGroups/rg", &[("api-version", "2024-01-01"), ("$filter", "principalId eq 'x'")]).unwrap();
-        assert_eq!(u.as_str(), "https://management.azure.com/subscriptions/s/resourceGroups/rg?api-version=2024-01-01&%24filter=principalId+eq+%27x%27");
+        assert_eq!(
+            u.as_str(),
+            "https://management.azure.com/subscriptions/s/resourceGroups/rg?api-version=2024-01-01&%24filter=principalId+eq+%27x%27"
+        );
         let prefixed = Endpoint::parse("http://127.0.0.1:9/arm").unwrap();
         assert_eq!(prefixed.url("/subscriptions/s", &[]).unwrap().as_str(), "http://127.0.0.1:9/arm/subscriptions/s");
     }
@@ -157,7 +163,13 @@ mod tests {
         let e = Endpoint::parse("http://127.0.0.1:8080").unwrap();
         let call = Call::new("GET", "/subscriptions/s");
         assert!(e.follow(&call, "http://127.0.0.1:8080/subscriptions/s?$skiptoken=abc").is_ok());
-        for bad in ["http://evil.example/subscriptions/s", "http://127.0.0.1:8081/x", "https://127.0.0.1:8080/x", "http://u:p@127.0.0.1:8080/x", "/relative"] {
+        for bad in [
+            "http://evil.example/subscriptions/s",
+            "http://127.0.0.1:8081/x",
+            "https://127.0.0.1:8080/x",
+            "http://u:p@127.0.0.1:8080/x",
+            "/relative",
+        ] {
             let err = e.follow(&call, bad).unwrap_err();
             assert!(matches!(err, ArmError::ForeignUrl { .. }), "{bad}");
         }

@@ -105,7 +105,9 @@ pub enum ArmError {
         message: String,
     },
     /// A success response whose body is not the JSON expected.
-    #[error("{call}: HTTP {status} response is not the expected ARM JSON ({message}); check that azure.resource_manager_endpoint points at ARM")]
+    #[error(
+        "{call}: HTTP {status} response is not the expected ARM JSON ({message}); check that azure.resource_manager_endpoint points at ARM"
+    )]
     Decode {
         /// The request.
         call: Call,
@@ -115,7 +117,9 @@ pub enum ArmError {
         message: String,
     },
     /// A `nextLink` or operation URL pointing somewhere other than the configured endpoint.
-    #[error("{call}: refusing to follow {url}: it is not on {expected} (azure.resource_manager_endpoint); the bearer token is only sent there")]
+    #[error(
+        "{call}: refusing to follow {url}: it is not on {expected} (azure.resource_manager_endpoint); the bearer token is only sent there"
+    )]
     ForeignUrl {
         /// The request whose response carried the URL.
         call: Call,
@@ -271,7 +275,10 @@ mod tests {
     fn api_error_names_call_status_code_and_hint() {
         let e = api(403, Some("AuthorizationFailed"), None);
         let text = e.to_string();
-        assert!(text.starts_with("PUT /subscriptions/s/resourceGroups/rg/providers/Microsoft.X/y/z failed with HTTP 403 (AuthorizationFailed)"), "{text}");
+        assert!(
+            text.starts_with("PUT /subscriptions/s/resourceGroups/rg/providers/Microsoft.X/y/z failed with HTTP 403 (AuthorizationFailed)"),
+            "{text}"
+        );
         assert!(text.contains("the message"), "{text}");
         assert!(text.contains("Grant fleetgate's identity the missing permission"), "{text}");
         assert_eq!(e.disposition(), Disposition::Fatal);

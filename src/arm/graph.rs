@@ -31,7 +31,15 @@ impl ArmClient {
             let mut seen = HashSet::new();
             loop {
                 let body = request_body(subscriptions, query, token.as_deref());
-                let req = Req { method: Method::POST, url: url.clone(), call: call.clone(), body: Some(&body), if_match: None, is_read: true, graph: true };
+                let req = Req {
+                    method: Method::POST,
+                    url: url.clone(),
+                    call: call.clone(),
+                    body: Some(&body),
+                    if_match: None,
+                    is_read: true,
+                    graph: true,
+                };
                 let page = self.execute(&req, deadline).await?;
                 match page.body.get("data") {
                     Some(Value::Array(data)) => rows.extend(data.iter().cloned()),
@@ -67,7 +75,10 @@ mod tests {
     #[test]
     fn body_shape() {
         let b = request_body(&["s1".into()], "resources | project id", None);
-        assert_eq!(b, json!({"subscriptions": ["s1"], "query": "resources | project id", "options": {"resultFormat": "objectArray", "$top": 1000}}));
+        assert_eq!(
+            b,
+            json!({"subscriptions": ["s1"], "query": "resources | project id", "options": {"resultFormat": "objectArray", "$top": 1000}})
+        );
         let b = request_body(&["s1".into()], "q", Some("tok"));
         assert_eq!(b["options"]["$skipToken"], "tok");
     }

@@ -5,7 +5,9 @@
 pub fn hint(status: u16, code: Option<&str>, resource: &str) -> String {
     let is = |c: &str| code.is_some_and(|x| x.eq_ignore_ascii_case(c));
     if is("AuthorizationFailed") {
-        return format!("Grant fleetgate's identity the missing permission (the action named in the message) on {resource} or a parent scope");
+        return format!(
+            "Grant fleetgate's identity the missing permission (the action named in the message) on {resource} or a parent scope"
+        );
     }
     if is("RequestDisallowedByPolicy") {
         return "An Azure Policy denies this write; exempt the resource or adjust the policy".into();

@@ -185,7 +185,10 @@ mod tests {
         assert_eq!(e.disposition(), Disposition::WaitForTerminalState);
         assert_eq!(e.metric_label(), "operation_failed");
         let text = e.to_string();
-        assert!(text.contains("PUT /subscriptions/s/c: the long-running operation ended Failed (OperationNotAllowed): another op"), "{text}");
+        assert!(
+            text.contains("PUT /subscriptions/s/c: the long-running operation ended Failed (OperationNotAllowed): another op"),
+            "{text}"
+        );
         let bare = failure(&Call::new("PUT", "/x"), 201, "Canceled", &json!({"status": "Canceled"}));
         assert_eq!(bare.disposition(), Disposition::Fatal);
         assert!(bare.to_string().contains("ended Canceled"));

@@ -6,7 +6,7 @@
 //!   Resource Graph (`graph`). Bearer tokens for `{endpoint}/.default`, or
 //!   `https://management.azure.com/.default` when the endpoint is a loopback simulator, so its audience
 //!   check sees what Azure would.
-//! - [`classify`]: the one error classifier table (status + ARM code → [`Disposition`]).
+//! - [`classify`](mod@classify): the one error classifier table (status + ARM code → [`Disposition`]).
 //! - [`ArmError`] (`error`, `hints`, `error_body`): what failed, on which resource, and what to do.
 //! - `retry`: backon exponential backoff with jitter; `Retry-After` always wins (the attempt cap holds).
 //! - [`auth`]: credentials chosen by `azure.credential`, cached until 5 minutes before expiry.

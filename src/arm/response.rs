@@ -53,7 +53,11 @@ impl ArmResponse {
         let body = if bytes.iter().all(u8::is_ascii_whitespace) {
             Value::Null
         } else {
-            serde_json::from_slice(bytes).map_err(|e| ArmError::Decode { call: call.clone(), status, message: format!("invalid JSON: {e}") })?
+            serde_json::from_slice(bytes).map_err(|e| ArmError::Decode {
+                call: call.clone(),
+                status,
+                message: format!("invalid JSON: {e}"),
+            })?
         };
         let etag = header(headers, headers::ETAG)
             .or_else(|| body.get("etag").or_else(|| body.get("eTag")).and_then(Value::as_str).map(str::to_string));
@@ -91,7 +95,13 @@ mod tests {
         for (k, v) in hdrs {
             h.insert(*k, HeaderValue::from_str(v).unwrap());
         }
-        ArmResponse::from_parts(&Call::new("PUT", "/subscriptions/s"), "https://x/subscriptions/s?api-version=1", status, &h, body.as_bytes())
+        ArmResponse::from_parts(
+            &Call::new("PUT", "/subscriptions/s"),
+            "https://x/subscriptions/s?api-version=1",
+            status,
+            &h,
+            body.as_bytes(),
+        )
     }
 
     #[test]

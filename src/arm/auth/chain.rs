@@ -55,9 +55,9 @@ impl TokenCredential for ChainCredential {
         for (i, link) in self.links.iter().enumerate() {
             let attempt = link.credential.get_token(scopes, options.clone());
             let result = match link.probe_timeout {
-                Some(limit) => tokio::time::timeout(limit, attempt).await.unwrap_or_else(|_| {
-                    Err(azure_core::Error::with_message(ErrorKind::Credential, format!("no answer within {limit:?}")))
-                }),
+                Some(limit) => tokio::time::timeout(limit, attempt)
+                    .await
+                    .unwrap_or_else(|_| Err(azure_core::Error::with_message(ErrorKind::Credential, format!("no answer within {limit:?}")))),
                 None => attempt.await,
             };
             match result {

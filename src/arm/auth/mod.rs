@@ -70,29 +70,36 @@ pub fn build(plan: &CredentialPlan) -> Result<Arc<dyn TokenCredential>, ArmError
                 client_id: Some(client_id.clone()),
                 tenant_id: Some(tenant_id.clone()),
                 token_file_path: Some(token_file.clone()),
-                ..Default::default()
             };
             WorkloadIdentityCredential::new(Some(options)).map_err(|e| setup("workload identity", e))?
         }
         CredentialPlan::ClientSecret { tenant_id, client_id, secret, authority } => {
             let options = ClientSecretCredentialOptions { client_options: client_options(authority)? };
-            ClientSecretCredential::new(tenant_id, client_id.clone(), secret.clone(), Some(options)).map_err(|e| setup("client secret", e))?
+            ClientSecretCredential::new(tenant_id, client_id.clone(), secret.clone(), Some(options))
+                .map_err(|e| setup("client secret", e))?
         }
         CredentialPlan::ManagedIdentity { client_id } => managed_identity(client_id).map_err(|e| setup("managed identity", e))?,
-        CredentialPlan::AzureCli { command, tenant_id } => Arc::new(CliCredential::new(command, tenant_id.clone()).map_err(ArmError::Setup)?),
+        CredentialPlan::AzureCli { command, tenant_id } => {
+            Arc::new(CliCredential::new(command, tenant_id.clone()).map_err(ArmError::Setup)?)
+        }
         CredentialPlan::ImdsThenCli { client_id, command, tenant_id } => Arc::new(ChainCredential::new(vec![
             Link {
                 name: "managed identity (IMDS)",
                 credential: managed_identity(client_id).map_err(|e| setup("managed identity", e))?,
                 probe_timeout: Some(IMDS_PROBE_TIMEOUT),
             },
-            Link { name: "Azure CLI", credential: Arc::new(CliCredential::new(command, tenant_id.clone()).map_err(ArmError::Setup)?), probe_timeout: None },
+            Link {
+                name: "Azure CLI",
+                credential: Arc::new(CliCredential::new(command, tenant_id.clone()).map_err(ArmError::Setup)?),
+                probe_timeout: None,
+            },
         ])),
     })
 }
 
 fn managed_identity(client_id: &Option<String>) -> azure_core::Result<Arc<dyn TokenCredential>> {
-    let options = ManagedIdentityCredentialOptions { user_assigned_id: client_id.clone().map(UserAssignedId::ClientId), ..Default::default() };
+    let options =
+        ManagedIdentityCredentialOptions { user_assigned_id: client_id.clone().map(UserAssignedId::ClientId), ..Default::default() };
     Ok(ManagedIdentityCredential::new(Some(options))?)
 }
 

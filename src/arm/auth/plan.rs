@@ -57,7 +57,8 @@ impl Authority {
     /// `azure.authority_host` if non-empty, else `AZURE_AUTHORITY_HOST`, else the public cloud.
     pub fn resolve(configured: &str, env: Option<&str>) -> Result<Self, ArmError> {
         let text = non_empty(configured).or_else(|| env.and_then(non_empty)).unwrap_or_else(|| PUBLIC_AUTHORITY.to_string());
-        let url = Url::parse(&text).map_err(|e| ArmError::Setup(format!("authority host {text:?} is not a URL ({e}); set azure.authority_host")))?;
+        let url = Url::parse(&text)
+            .map_err(|e| ArmError::Setup(format!("authority host {text:?} is not a URL ({e}); set azure.authority_host")))?;
         match url.scheme() {
             "https" => Ok(Self { https_host: text, loopback: None }),
             _ if plain_http_allowed(&url) => Ok(Self { https_host: PUBLIC_AUTHORITY.to_string(), loopback: Some(url) }),
@@ -126,9 +127,7 @@ impl CredentialPlan {
         let tenant_id = non_empty(&settings.tenant_id).or_else(|| env.tenant_id.clone());
         let client_id = non_empty(&settings.client_id).or_else(|| env.client_id.clone());
         let kind = settings.credential;
-        let missing = |what: &str| {
-            ArmError::Setup(format!("azure.credential = \"{}\" needs {what}, which is not set", kind_name(kind)))
-        };
+        let missing = |what: &str| ArmError::Setup(format!("azure.credential = \"{}\" needs {what}, which is not set", kind_name(kind)));
         let authority = || Authority::resolve(&settings.authority_host, env.authority_host.as_deref());
         let workload = || -> Result<Self, ArmError> {
             Ok(CredentialPlan::WorkloadIdentity {
@@ -216,7 +215,11 @@ mod tests {
 
     #[test]
     fn auto_then_identity_endpoint_then_imds_and_cli() {
-        let env = CredentialEnv { identity_endpoint: Some("http://127.0.0.1:1/msi/token".into()), client_id: Some("c".into()), ..Default::default() };
+        let env = CredentialEnv {
+            identity_endpoint: Some("http://127.0.0.1:1/msi/token".into()),
+            client_id: Some("c".into()),
+            ..Default::default()
+        };
         let p = CredentialPlan::resolve(&settings(CredentialKind::Auto), &env).unwrap();
         assert!(matches!(p, CredentialPlan::ManagedIdentity { client_id: Some(ref c) } if c == "c"), "{p:?}");
         // A token file without a tenant is not workload identity.
