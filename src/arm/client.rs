@@ -1,0 +1,269 @@
+//! [`ArmClient`]: construction, one HTTP attempt (token, timeout, status counting, error
+//! classification), retries within the operation deadline, and GET / PUT / DELETE.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use azure_core::credentials::TokenCredential;
+use reqwest::Method;
+use reqwest::header::{AUTHORIZATION, HeaderValue, IF_MATCH};
+use serde_json::Value;
+use tokio::time::Instant;
+use tracing::Instrument;
+use url::Url;
+
+use super::auth::{self, CachedCredential};
+use super::endpoint::Endpoint;
+use super::error::{ArmError, Call, TimeoutKind};
+use super::error_body::ErrorBody;
+use super::headers;
+use super::response::{ArmResponse, header, retry_after};
+use super::retry::{RetryPolicy, with_retry};
+use super::stats::{ArmStats, Counters};
+use crate::config::AzureSettings;
+
+/// An Azure Resource Manager client. Cheap to clone; clones share the HTTP pool, token cache and stats.
+#[derive(Clone)]
+pub struct ArmClient {
+    pub(super) inner: Arc<Inner>,
+}
+
+pub(super) struct Inner {
+    http: reqwest::Client,
+    pub(super) endpoint: Endpoint,
+    scope: String,
+    credential: Arc<dyn TokenCredential>,
+    retry: RetryPolicy,
+    request_timeout: Duration,
+    pub(super) operation_timeout: Duration,
+    pub(super) graph_api_version: String,
+    counters: Counters,
+    /// Resource Graph: no query before this instant (quota exhausted).
+    graph_gate: Mutex<Option<Instant>>,
+}
+
+impl fmt::Debug for ArmClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ArmClient")
+            .field("endpoint", &self.inner.endpoint.origin())
+            .field("scope", &self.inner.scope)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One request to send (possibly several times).
+pub(super) struct Req<'a> {
+    pub method: Method,
+    pub url: Url,
+    pub call: Call,
+    pub body: Option<&'a Value>,
+    pub if_match: Option<&'a str>,
+    /// Counted as a read in the stats.
+    pub is_read: bool,
+    /// A Resource Graph query: waits for the quota gate.
+    pub graph: bool,
+}
+
+impl<'a> Req<'a> {
+    /// A GET of `url`, reported as `call`.
+    pub fn get(url: Url, call: Call) -> Self {
+        Self { method: Method::GET, url, call, body: None, if_match: None, is_read: true, graph: false }
+    }
+}
+
+impl ArmClient {
+    /// Builds the client and its credential from `[azure]` (see [`auth::credential_from_settings`]).
+    pub fn from_settings(settings: &AzureSettings) -> Result<Self, ArmError> {
+        let credential = auth::credential_from_settings(settings)?;
+        Self::build(settings, credential)
+    }
+
+    /// Builds the client with a given credential, which is wrapped in the token cache.
+    pub fn new(settings: &AzureSettings, credential: Arc<dyn TokenCredential>) -> Result<Self, ArmError> {
+        Self::build(settings, Arc::new(CachedCredential::new(credential)))
+    }
+
+    fn build(settings: &AzureSettings, credential: Arc<dyn TokenCredential>) -> Result<Self, ArmError> {
+        let endpoint = Endpoint::parse(&settings.resource_manager_endpoint)?;
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("fleetgate/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(settings.request_timeout)
+            .build()
+            .map_err(|e| ArmError::Setup(format!("could not build the HTTP client: {e}")))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                http,
+                scope: endpoint.scope(),
+                endpoint,
+                credential,
+                retry: RetryPolicy::from(&settings.retry),
+                request_timeout: settings.request_timeout,
+                operation_timeout: settings.operation_timeout,
+                graph_api_version: settings.api_versions.resource_graph.clone(),
+                counters: Counters::default(),
+                graph_gate: Mutex::new(None),
+            }),
+        })
+    }
+
+    /// The token scope requested for ARM calls.
+    pub fn scope(&self) -> &str {
+        &self.inner.scope
+    }
+
+    /// Request counters since the client was built (shared by clones).
+    pub fn stats(&self) -> ArmStats {
+        self.inner.counters.snapshot()
+    }
+
+    /// GETs a resource. `Ok(None)` when ARM answers 404.
+    pub async fn get(&self, path: &str, api_version: &str) -> Result<Option<ArmResponse>, ArmError> {
+        let url = self.inner.endpoint.url(path, &[("api-version", api_version)])?;
+        match self.run(Req::get(url, Call::new("GET", path))).await {
+            Ok(r) => Ok(Some(r)),
+            Err(e) if e.status() == Some(404) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// PUTs a full resource body, with `If-Match` when given. A long-running PUT returns its first
+    /// response; follow it with [`ArmClient::wait_for_lro`].
+    pub async fn put(&self, path: &str, api_version: &str, body: &Value, if_match: Option<&str>) -> Result<ArmResponse, ArmError> {
+        let url = self.inner.endpoint.url(path, &[("api-version", api_version)])?;
+        let req = Req { method: Method::PUT, url, call: Call::new("PUT", path), body: Some(body), if_match, is_read: false, graph: false };
+        self.run(req).await
+    }
+
+    /// DELETEs a resource, following a long-running delete to its end. `Ok(false)` when it did not
+    /// exist (404 or 204), `Ok(true)` when it was deleted.
+    pub async fn delete(&self, path: &str, api_version: &str) -> Result<bool, ArmError> {
+        let url = self.inner.endpoint.url(path, &[("api-version", api_version)])?;
+        let req =
+            Req { method: Method::DELETE, url, call: Call::new("DELETE", path), body: None, if_match: None, is_read: false, graph: false };
+        let first = match self.run(req).await {
+            Ok(r) => r,
+            Err(e) if e.status() == Some(404) => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        if first.status == 204 {
+            return Ok(false);
+        }
+        if first.is_long_running() {
+            self.wait_for_lro(&first).await?;
+        }
+        Ok(true)
+    }
+
+    /// Sends `req` with retries, bounded by the operation deadline.
+    async fn run(&self, req: Req<'_>) -> Result<ArmResponse, ArmError> {
+        let call = req.call.clone();
+        self.within_deadline(&call, |deadline| self.execute(&req, deadline)).await
+    }
+
+    /// Runs `op` (given its deadline) under `azure.operation_timeout`.
+    pub(super) async fn within_deadline<'a, T, F, Fut>(&'a self, call: &Call, op: F) -> Result<T, ArmError>
+    where
+        F: FnOnce(Instant) -> Fut,
+        Fut: Future<Output = Result<T, ArmError>> + 'a,
+    {
+        let after = self.inner.operation_timeout;
+        let deadline = Instant::now() + after;
+        match tokio::time::timeout_at(deadline, op(deadline)).await {
+            Ok(out) => out,
+            Err(_) => Err(ArmError::Timeout { call: call.clone(), kind: TimeoutKind::Operation, after }),
+        }
+    }
+
+    /// Sends `req` with the retry policy, giving up before `deadline`.
+    pub(super) async fn execute(&self, req: &Req<'_>, deadline: Instant) -> Result<ArmResponse, ArmError> {
+        let inner = &self.inner;
+        with_retry(&inner.retry, deadline, &inner.counters, |attempt| self.send_once(req, attempt)).await
+    }
+
+    /// One attempt: token, request, response classification.
+    async fn send_once(&self, req: &Req<'_>, attempt: u32) -> Result<ArmResponse, ArmError> {
+        let span =
+            tracing::info_span!("arm_call", method = req.call.method, path = %req.call.resource, attempt, status = tracing::field::Empty);
+        async {
+            if req.graph {
+                self.wait_for_graph_quota().await;
+            }
+            let token = self.token(&req.call).await?;
+            let mut builder = self.inner.http.request(req.method.clone(), req.url.clone()).timeout(self.inner.request_timeout);
+            builder = builder.header(AUTHORIZATION, token);
+            if let Some(etag) = req.if_match {
+                builder = builder.header(IF_MATCH, etag);
+            }
+            if let Some(body) = req.body {
+                builder = builder.json(body);
+            }
+            self.inner.counters.request(req.is_read);
+            let resp = builder.send().await.map_err(|e| self.transport_error(&req.call, e))?;
+            let status = resp.status().as_u16();
+            tracing::Span::current().record("status", status);
+            self.inner.counters.status(status);
+            let hdrs = resp.headers().clone();
+            self.note_graph_quota(&hdrs);
+            let bytes = resp.bytes().await.map_err(|e| self.transport_error(&req.call, e))?;
+            if (200..300).contains(&status) {
+                return ArmResponse::from_parts(&req.call, req.url.as_str(), status, &hdrs, &bytes);
+            }
+            let body = ErrorBody::parse(&bytes);
+            let err = ArmError::api(req.call.clone(), status, body.code, body.message, retry_after(&hdrs));
+            tracing::debug!(status, code = err.code().unwrap_or(""), "ARM error response");
+            Err(err)
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// The `Authorization` header value (marked sensitive so it never shows in debug output).
+    async fn token(&self, call: &Call) -> Result<HeaderValue, ArmError> {
+        let scope = self.inner.scope.as_str();
+        let credential_error = |message: String| ArmError::Credential { call: call.clone(), scope: scope.to_string(), message };
+        let token = self.inner.credential.get_token(&[scope], None).await.map_err(|e| credential_error(auth::describe(&e)))?;
+        let mut value = HeaderValue::from_str(&format!("Bearer {}", token.token.secret()))
+            .map_err(|_| credential_error("the credential returned a token that is not a valid header value".into()))?;
+        value.set_sensitive(true);
+        Ok(value)
+    }
+
+    fn transport_error(&self, call: &Call, e: reqwest::Error) -> ArmError {
+        if e.is_timeout() {
+            return ArmError::Timeout { call: call.clone(), kind: TimeoutKind::Request, after: self.inner.request_timeout };
+        }
+        let e = e.without_url();
+        let mut message = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(cause) = source {
+            message.push_str(": ");
+            message.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        ArmError::Transport { call: call.clone(), message }
+    }
+
+    /// Waits while the Resource Graph quota is exhausted.
+    async fn wait_for_graph_quota(&self) {
+        let until = *self.inner.graph_gate.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(until) = until.filter(|u| *u > Instant::now()) {
+            tracing::debug!(
+                wait_ms = until.saturating_duration_since(Instant::now()).as_millis() as u64,
+                "Resource Graph quota exhausted; waiting"
+            );
+            tokio::time::sleep_until(until).await;
+        }
+    }
+
+    /// Records the Resource Graph quota headers of a response.
+    fn note_graph_quota(&self, hdrs: &reqwest::header::HeaderMap) {
+        let remaining = header(hdrs, headers::USER_QUOTA_REMAINING);
+        let resets = header(hdrs, headers::USER_QUOTA_RESETS_AFTER);
+        if let Some(wait) = headers::graph_quota_wait(remaining.as_deref(), resets.as_deref()) {
+            *self.inner.graph_gate.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now() + wait);
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! Long-running operations: poll `Azure-AsyncOperation` when present, else `Location`, else (a PUT
+//! whose body says `provisioningState: Updating` without either header) the resource itself. Each poll
+//! waits for the last `Retry-After` (a default interval when there is none) and goes through the same
+//! retry policy as any GET. Stops on `Succeeded`, `Failed` or `Canceled`; the latter two are errors.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::time::Instant;
+
+use super::classify::classify_code;
+use super::client::{ArmClient, Req};
+use super::endpoint::redact_query;
+use super::error::{ApiError, ArmError, Call};
+use super::error_body::ErrorBody;
+use super::response::ArmResponse;
+
+/// Poll interval when the service sends no `Retry-After`.
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5);
+/// Floor for `Retry-After: 0`, so a zero hint cannot become a busy loop.
+const MIN_POLL_INTERVAL: Duration = Duration::from_millis(50);
+
+/// A long-running operation that ended `Succeeded`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LroOutcome {
+    /// The final resource for a PUT/PATCH (re-read after the operation), else the last poll's body
+    /// (`Value::Null` when empty).
+    pub body: Value,
+    /// How many polls it took.
+    pub polls: u32,
+}
+
+/// What a poll said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Progress {
+    Running,
+    Succeeded,
+    /// `Failed` or `Canceled`, as spelled by the service.
+    Ended(String),
+}
+
+/// Reads a status string (`status` of an operation, `provisioningState` of a resource).
+fn progress(status: &str) -> Progress {
+    if status.eq_ignore_ascii_case("Succeeded") {
+        Progress::Succeeded
+    } else if status.eq_ignore_ascii_case("Failed") || status.eq_ignore_ascii_case("Canceled") || status.eq_ignore_ascii_case("Cancelled") {
+        Progress::Ended(status.to_string())
+    } else {
+        Progress::Running
+    }
+}
+
+impl ArmClient {
+    /// Follows a long-running operation started by `initial` until it is terminal, within
+    /// `azure.operation_timeout`. A response that is not long-running returns at once with its body.
+    pub async fn wait_for_lro(&self, initial: &ArmResponse) -> Result<LroOutcome, ArmError> {
+        let call = initial.call();
+        self.within_deadline(&call, |deadline| self.poll(initial, call.clone(), deadline)).await
+    }
+
+    async fn poll(&self, initial: &ArmResponse, call: Call, deadline: Instant) -> Result<LroOutcome, ArmError> {
+        let resource_write = matches!(initial.method, "PUT" | "PATCH");
+        if let Some(op) = &initial.azure_async_operation {
+            let polls = self.poll_operation(initial, &call, op, deadline).await?;
+            let body = if resource_write { self.reread(initial, &call, deadline).await? } else { Value::Null };
+            return Ok(LroOutcome { body, polls });
+        }
+        if let Some(location) = &initial.location {
+            let (last, polls) = self.poll_location(initial, &call, location, deadline).await?;
+            let body = if resource_write { self.reread(initial, &call, deadline).await? } else { last };
+            return Ok(LroOutcome { body, polls });
+        }
+        match initial.provisioning_state().map(progress) {
+            Some(Progress::Running) if resource_write => self.poll_resource(initial, &call, deadline).await,
+            Some(Progress::Ended(status)) => Err(failure(&call, initial.status, &status, &initial.body)),
+            _ => Ok(LroOutcome { body: initial.body.clone(), polls: 0 }),
+        }
+    }
+
+    /// Polls an `Azure-AsyncOperation` URL until its `status` is terminal.
+    async fn poll_operation(&self, initial: &ArmResponse, call: &Call, op: &str, deadline: Instant) -> Result<u32, ArmError> {
+        let url = self.inner.endpoint.follow(call, op)?;
+        let poll_call = Call::new("GET", redact_query(url.path()));
+        let mut wait = initial.retry_after;
+        for polls in 1.. {
+            pause(wait).await;
+            let r = self.execute(&Req::get(url.clone(), poll_call.clone()), deadline).await?;
+            let status = r.body.get("status").and_then(Value::as_str).ok_or_else(|| ArmError::Decode {
+                call: poll_call.clone(),
+                status: r.status,
+                message: "the operation status has no `status` field".into(),
+            })?;
+            match progress(status) {
+                Progress::Succeeded => return Ok(polls),
+                Progress::Ended(s) => return Err(failure(call, initial.status, &s, &r.body)),
+                Progress::Running => wait = r.retry_after,
+            }
+        }
+        unreachable!("the poll loop only ends by returning")
+    }
+
+    /// Polls a `Location` URL while it answers 202; returns the final body.
+    async fn poll_location(&self, initial: &ArmResponse, call: &Call, location: &str, deadline: Instant) -> Result<(Value, u32), ArmError> {
+        let url = self.inner.endpoint.follow(call, location)?;
+        let poll_call = Call::new("GET", redact_query(url.path()));
+        let mut wait = initial.retry_after;
+        for polls in 1.. {
+            pause(wait).await;
+            let r = self.execute(&Req::get(url.clone(), poll_call.clone()), deadline).await?;
+            if r.status != 202 {
+                return Ok((r.body, polls));
+            }
+            wait = r.retry_after;
+        }
+        unreachable!("the poll loop only ends by returning")
+    }
+
+    /// Re-reads the resource until its `provisioningState` is terminal.
+    async fn poll_resource(&self, initial: &ArmResponse, call: &Call, deadline: Instant) -> Result<LroOutcome, ArmError> {
+        let url = self.inner.endpoint.follow(call, &initial.url)?;
+        let mut wait = initial.retry_after;
+        for polls in 1.. {
+            pause(wait).await;
+            let r = self.execute(&Req::get(url.clone(), Call::new("GET", call.resource.clone())), deadline).await?;
+            match r.provisioning_state().map(progress) {
+                Some(Progress::Running) => wait = r.retry_after,
+                Some(Progress::Ended(s)) => return Err(failure(call, initial.status, &s, &r.body)),
+                _ => return Ok(LroOutcome { body: r.body, polls }),
+            }
+        }
+        unreachable!("the poll loop only ends by returning")
+    }
+
+    /// GETs the resource a PUT/PATCH wrote, at the same URL and api-version.
+    async fn reread(&self, initial: &ArmResponse, call: &Call, deadline: Instant) -> Result<Value, ArmError> {
+        let url = self.inner.endpoint.follow(call, &initial.url)?;
+        let r = self.execute(&Req::get(url, Call::new("GET", call.resource.clone())), deadline).await?;
+        Ok(r.body)
+    }
+}
+
+/// Sleeps for the service's hint, the default interval without one, never less than the floor.
+async fn pause(retry_after: Option<Duration>) {
+    tokio::time::sleep(retry_after.unwrap_or(DEFAULT_POLL_INTERVAL).max(MIN_POLL_INTERVAL)).await;
+}
+
+/// The error for an operation that ended `Failed`/`Canceled`, with the code and message of its body's
+/// `error` (classified by code alone).
+fn failure(call: &Call, status: u16, operation_status: &str, body: &Value) -> ArmError {
+    let e = ErrorBody::from_value(body);
+    let disposition = classify_code(e.code.as_deref());
+    let message = e.message.unwrap_or_else(|| "the service gave no error message".into());
+    ArmError::Api(Box::new(ApiError {
+        call: call.clone(),
+        status,
+        code: e.code,
+        message,
+        disposition,
+        operation_status: Some(operation_status.to_string()),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arm::classify::Disposition;
+    use serde_json::json;
+
+    #[test]
+    fn statuses() {
+        assert_eq!(progress("Succeeded"), Progress::Succeeded);
+        assert_eq!(progress("succeeded"), Progress::Succeeded);
+        assert_eq!(progress("Failed"), Progress::Ended("Failed".into()));
+        assert_eq!(progress("Canceled"), Progress::Ended("Canceled".into()));
+        for running in ["InProgress", "Updating", "Creating", "Accepted", "Running", ""] {
+            assert_eq!(progress(running), Progress::Running, "{running}");
+        }
+    }
+
+    #[test]
+    fn failure_carries_code_and_disposition() {
+        let body = json!({"status": "Failed", "error": {"code": "OperationNotAllowed", "message": "another op"}});
+        let e = failure(&Call::new("PUT", "/subscriptions/s/c"), 201, "Failed", &body);
+        assert_eq!(e.code(), Some("OperationNotAllowed"));
+        assert_eq!(e.disposition(), Disposition::WaitForTerminalState);
+        assert_eq!(e.metric_label(), "operation_failed");
+        let text = e.to_string();
+        assert!(
+            text.contains("PUT /subscriptions/s/c: the long-running operation ended Failed (OperationNotAllowed): another op"),
+            "{text}"
+        );
+        let bare = failure(&Call::new("PUT", "/x"), 201, "Canceled", &json!({"status": "Canceled"}));
+        assert_eq!(bare.disposition(), Disposition::Fatal);
+        assert!(bare.to_string().contains("ended Canceled"));
+    }
+}
