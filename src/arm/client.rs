@@ -209,10 +209,15 @@ impl ArmClient {
             self.note_graph_quota(&hdrs);
             let bytes = resp.bytes().await.map_err(|e| self.transport_error(&req.call, e))?;
             if (200..300).contains(&status) {
-                return ArmResponse::from_parts(&req.call, req.url.as_str(), status, &hdrs, &bytes);
+                let mut ok = ArmResponse::from_parts(&req.call, req.url.as_str(), status, &hdrs, &bytes)?;
+                ok.attempts = attempt;
+                return Ok(ok);
             }
             let body = ErrorBody::parse(&bytes);
-            let err = ArmError::api(req.call.clone(), status, body.code, body.message, retry_after(&hdrs));
+            let mut err = ArmError::api(req.call.clone(), status, body.code, body.message, retry_after(&hdrs));
+            if let ArmError::Api(e) = &mut err {
+                e.attempts = attempt;
+            }
             tracing::debug!(status, code = err.code().unwrap_or(""), "ARM error response");
             Err(err)
         }

@@ -44,6 +44,8 @@ pub struct ApiError {
     pub disposition: Disposition,
     /// For a long-running operation: its terminal status (`Failed`, `Canceled`).
     pub operation_status: Option<String>,
+    /// HTTP attempts made before giving up.
+    pub attempts: u32,
 }
 
 impl fmt::Display for ApiError {
@@ -160,7 +162,7 @@ impl ArmError {
     pub fn api(call: Call, status: u16, code: Option<String>, message: Option<String>, retry_after: Option<Duration>) -> Self {
         let disposition = super::classify::classify(status, code.as_deref()).with_retry_after(retry_after);
         let message = message.unwrap_or_else(|| "no error message in the response".into());
-        ArmError::Api(Box::new(ApiError { call, status, code, message, disposition, operation_status: None }))
+        ArmError::Api(Box::new(ApiError { call, status, code, message, disposition, operation_status: None, attempts: 1 }))
     }
 
     /// What to do about this error (see [`Disposition`]). Transport errors and per-request timeouts are
@@ -203,6 +205,14 @@ impl ArmError {
             ArmError::Api(e) => Some(e.status),
             ArmError::Decode { status, .. } => Some(*status),
             _ => None,
+        }
+    }
+
+    /// HTTP attempts made before this error was returned (1 when no response was involved).
+    pub fn attempts(&self) -> u32 {
+        match self {
+            ArmError::Api(e) => e.attempts,
+            _ => 1,
         }
     }
 

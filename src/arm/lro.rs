@@ -157,6 +157,7 @@ fn failure(call: &Call, status: u16, operation_status: &str, body: &Value) -> Ar
         message,
         disposition,
         operation_status: Some(operation_status.to_string()),
+        attempts: 1,
     }))
 }
 

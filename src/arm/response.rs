@@ -29,6 +29,8 @@ pub struct ArmResponse {
     pub path: String,
     /// The full request URL including `api-version`, used to re-read the resource after an LRO.
     pub url: String,
+    /// HTTP attempts it took (1 = no retry).
+    pub attempts: u32,
 }
 
 impl ArmResponse {
@@ -71,6 +73,7 @@ impl ArmResponse {
             method: call.method,
             path: call.resource.clone(),
             url: url.to_string(),
+            attempts: 1,
         })
     }
 }
