@@ -158,8 +158,11 @@ impl Action {
                 if *enable {
                     parts.push("enabled = true".to_string());
                 }
-                parts.extend(add.iter().map(|a| format!("+ {}", a.azure_container_registry)));
-                parts.join(", ")
+                if !add.is_empty() {
+                    let names: Vec<&str> = add.iter().map(|a| a.azure_container_registry.as_str()).collect();
+                    parts.push(format!("add entries for {}", names.join(", ")));
+                }
+                parts.join("; ")
             }
         }
     }

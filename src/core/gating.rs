@@ -63,6 +63,11 @@ impl DesiredEntry {
     }
 }
 
+/// Pairs every planned registry with the gating identity.
+pub fn desired_entries(add: &[GatingAddition], identity: &GatingIdentityRef) -> Vec<DesiredEntry> {
+    add.iter().map(|a| DesiredEntry::new(a, identity)).collect()
+}
+
 /// The `azureContainerRegistry` value for a registry under `reference`.
 pub fn registry_reference_value(reference: RegistryReference, registry: &ResourceId, login_server: Option<&str>) -> String {
     match (reference, login_server) {

@@ -4,6 +4,7 @@
 
 pub mod action;
 pub mod blocker;
+pub mod bodies;
 pub mod gating;
 pub mod model;
 pub mod names;

@@ -81,6 +81,28 @@ impl ApplyReport {
         Some(Self { cluster: plan.cluster.clone(), status, actions: Vec::new(), blockers: plan.blockers.clone(), error: None })
     }
 
+    /// The report once the actions ran and the cluster was observed and planned again: compliant →
+    /// `converged`; still changes needed → `failed` with an error listing what is missing; blocked or
+    /// excluded as the new plan says.
+    pub fn finish(actions: Vec<AppliedAction>, after: &Plan) -> Self {
+        let (status, error) = match after.status {
+            PlanStatus::Compliant => (ApplyStatus::Converged, None),
+            PlanStatus::Blocked => (ApplyStatus::Blocked, None),
+            PlanStatus::Excluded => (ApplyStatus::Excluded, None),
+            PlanStatus::ChangesNeeded => {
+                let missing: Vec<String> = after.actions.iter().map(|a| format!("{} {}", a.kind(), a.resource())).collect();
+                let error = format!(
+                    "cluster {} is still not compliant after applying; still missing: {}. Run `fleetgate plan --cluster {}` to see why (another writer, or ARM not yet consistent) and apply again",
+                    after.cluster,
+                    missing.join("; "),
+                    after.cluster
+                );
+                (ApplyStatus::Failed, Some(error))
+            }
+        };
+        Self { cluster: after.cluster.clone(), status, actions, blockers: after.blockers.clone(), error }
+    }
+
     /// A failed report.
     pub fn failed(cluster: ResourceId, actions: Vec<AppliedAction>, error: String) -> Self {
         Self { cluster, status: ApplyStatus::Failed, actions, blockers: Vec::new(), error: Some(error) }
@@ -163,5 +185,29 @@ mod tests {
         assert_eq!(ApplyReport::without_writes(&plan).unwrap().status, ApplyStatus::Excluded);
         plan.status = PlanStatus::ChangesNeeded;
         assert!(ApplyReport::without_writes(&plan).is_none());
+    }
+
+    #[test]
+    fn finish_reports_what_is_still_missing() {
+        let identity =
+            PlanIdentity { strategy: IdentityStrategy::Dedicated, resource_id: None, principal_id: None, client_id: None, exists: false };
+        let gating = Action::UpdateSecurityGating { resource: cluster(), enable: true, add: vec![] };
+        let mut after = Plan {
+            cluster: cluster(),
+            status: PlanStatus::ChangesNeeded,
+            identity,
+            registries: vec![],
+            blockers: vec![],
+            actions: vec![gating.clone()],
+        };
+        let done = vec![AppliedAction::new(&gating, Outcome::Applied, 1)];
+        let failed = ApplyReport::finish(done.clone(), &after);
+        assert_eq!(failed.status, ApplyStatus::Failed);
+        let error = failed.error.unwrap();
+        assert!(error.contains("update_security_gating") && error.contains(CLUSTER), "{error}");
+        after.status = PlanStatus::Compliant;
+        after.actions.clear();
+        let ok = ApplyReport::finish(done, &after);
+        assert_eq!((ok.status, ok.error, ok.actions.len()), (ApplyStatus::Converged, None, 1));
     }
 }

@@ -123,6 +123,12 @@ impl ClusterView {
         self.current_kubernetes_version.as_deref().or(self.kubernetes_version.as_deref())
     }
 
+    /// True while an operation runs: `provisioningState` is present and not `Succeeded`, `Failed` or
+    /// `Canceled`. A PUT now would be answered 409 `OperationNotAllowed`.
+    pub fn is_busy(&self) -> bool {
+        self.provisioning_state.as_deref().is_some_and(|s| !["succeeded", "failed", "canceled"].iter().any(|t| s.eq_ignore_ascii_case(t)))
+    }
+
     /// A tag's value by case-insensitive name.
     pub fn tag(&self, name: &str) -> Option<&str> {
         lookup_ci(&self.tags, name)
@@ -179,6 +185,7 @@ mod tests {
         assert_eq!(c.etag.as_deref(), Some("beywbwei"));
         assert_eq!(c.effective_kubernetes_version(), Some("1.9.6"));
         assert_eq!(c.provisioning_state.as_deref(), Some("Succeeded"));
+        assert!(!c.is_busy());
         assert!(!c.oidc_issuer_enabled && !c.workload_identity_enabled);
         assert_eq!(c.kubelet_identity, None);
         assert_eq!(c.security_gating, None);
@@ -248,5 +255,9 @@ mod tests {
         assert!(c.gating_enabled());
         assert!(c.gating_entries().is_empty());
         assert!(!c.oidc_issuer_enabled);
+        doc["properties"].as_object_mut().unwrap().remove("provisioningState");
+        assert!(!ClusterView::from_json(&doc).unwrap().is_busy(), "no provisioningState = done");
+        doc["properties"]["provisioningState"] = json!("Updating");
+        assert!(ClusterView::from_json(&doc).unwrap().is_busy());
     }
 }

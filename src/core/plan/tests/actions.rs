@@ -256,3 +256,18 @@ fn cluster_without_registries_still_enables_gating() {
     let plan = plan(&obs, &policy());
     assert_eq!(plan.actions, vec![Action::UpdateSecurityGating { resource: cluster_id(), enable: true, add: vec![] }]);
 }
+
+#[test]
+fn registries_are_sorted_so_output_does_not_depend_on_list_order() {
+    let mut obs = Observation::new(cluster_id(), found(cluster_doc()));
+    attach(&mut obs, &acr(SUB2, "zeta"));
+    attach(&mut obs, &acr(SUB1, "Alpha"));
+    attach(&mut obs, &acr(SUB2, "beta"));
+    let plan = plan(&obs, &policy());
+    assert_eq!(plan.registries, [acr(SUB1, "Alpha"), acr(SUB2, "beta"), acr(SUB2, "zeta")]);
+    let pulls: Vec<String> = plan
+        .actions_of(AssignAcrPull)
+        .map(|a| if let Action::AssignAcrPull { registry, .. } = a { registry.name().to_string() } else { String::new() })
+        .collect();
+    assert_eq!(pulls, ["Alpha", "beta", "zeta"]);
+}

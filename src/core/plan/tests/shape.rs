@@ -75,3 +75,13 @@ fn statuses_serialize_as_documented() {
     assert_eq!(compliant["identity"]["principal_id"], PRINCIPAL);
     assert_eq!(compliant["actions"], json!([]));
 }
+
+#[test]
+fn fresh_plan_text_has_one_plus_line_per_action_and_a_summary() {
+    let text = crate::core::text::render_plan(&plan(&fresh(), &policy()));
+    let plus: Vec<&str> = text.lines().filter(|l| l.starts_with("+ ")).collect();
+    assert_eq!(plus.len(), 7);
+    assert!(plus[2].starts_with(&format!("+ create_identity {} (in westeurope)", identity_id())));
+    assert!(plus[6].ends_with("(enabled = true; add entries for acr1.azurecr.io, acr2.azurecr.io)"), "{}", plus[6]);
+    assert_eq!(text.lines().last(), Some("Plan: 7 to add, 0 blocked."));
+}
