@@ -106,8 +106,8 @@ impl Plan {
     }
 }
 
-/// What the steps read.
-pub(crate) struct Ctx<'a> {
+/// What the checks and steps read.
+struct Ctx<'a> {
     obs: &'a Observation,
     policy: &'a Policy,
     cluster: &'a ClusterView,

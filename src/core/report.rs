@@ -1,4 +1,4 @@
-//! The `apply --output json` shape. (The plan's shape is [`Plan`](crate::core::plan::Plan) itself.)
+//! The `apply --output json` shape. (The plan's shape is [`crate::core::plan::Plan`] itself.)
 
 use serde::{Deserialize, Serialize};
 
