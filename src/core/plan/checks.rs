@@ -1,0 +1,69 @@
+//! Blockers: conditions under which nothing is written.
+
+use super::Ctx;
+use crate::core::blocker::Blocker;
+use crate::core::names::{FIC_SUBJECT, MAX_FICS_PER_IDENTITY};
+
+/// Every blocker for the cluster, in a fixed order; `identity` is the identity resolution's own blocker.
+pub(super) fn blockers(ctx: &Ctx<'_>, identity: Option<Blocker>) -> Vec<Blocker> {
+    let mut out = prerequisites(ctx);
+    out.extend(kubelet(ctx));
+    out.extend(version(ctx));
+    out.extend(identity);
+    out.extend(registries(ctx));
+    out.extend(fic_limit(ctx));
+    out
+}
+
+/// OIDC issuer and workload identity (reported only when fleetgate may not enable them).
+fn prerequisites(ctx: &Ctx<'_>) -> Vec<Blocker> {
+    let c = ctx.cluster;
+    let mut out = Vec::new();
+    if !c.oidc_issuer_enabled && !ctx.policy.enable_prerequisites {
+        out.push(Blocker::oidc_issuer_disabled(&c.id));
+    }
+    if c.oidc_issuer_enabled && c.oidc_issuer_url.is_none() {
+        out.push(Blocker::oidc_issuer_url_missing(&c.id));
+    }
+    if !c.workload_identity_enabled && !ctx.policy.enable_prerequisites {
+        out.push(Blocker::workload_identity_disabled(&c.id));
+    }
+    out
+}
+
+fn kubelet(ctx: &Ctx<'_>) -> Option<Blocker> {
+    ctx.cluster.kubelet_identity.is_none().then(|| Blocker::no_kubelet_identity(&ctx.cluster.id))
+}
+
+fn version(ctx: &Ctx<'_>) -> Option<Blocker> {
+    let v = ctx.cluster.effective_kubernetes_version();
+    let ok = v.is_some_and(|v| ctx.policy.supports_version(v));
+    (!ok).then(|| Blocker::kubernetes_version_unsupported(&ctx.cluster.id, v, ctx.policy.min_kubernetes_version))
+}
+
+/// Registries outside the allowed subscriptions, and in-scope registries that could not be read.
+fn registries(ctx: &Ctx<'_>) -> Vec<Blocker> {
+    let cluster = &ctx.cluster.id;
+    ctx.registries
+        .iter()
+        .filter_map(|r| {
+            if !ctx.policy.allows(&r.id) {
+                Some(Blocker::registry_out_of_scope(cluster, &r.id))
+            } else if r.view.is_none() {
+                let found_in: Vec<&str> = r.sources.iter().map(|s| s.describe()).collect();
+                Some(Blocker::registry_not_found(cluster, &r.id, &found_in.join(" and ")))
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+/// The identity is full of credentials and ours is not among them.
+fn fic_limit(ctx: &Ctx<'_>) -> Option<Blocker> {
+    let id = ctx.identity.resource_id.as_ref()?;
+    let issuer = ctx.cluster.oidc_issuer_url.as_deref()?;
+    let fics = &ctx.obs.federated_credentials;
+    let present = fics.iter().any(|f| f.trusts(issuer, FIC_SUBJECT));
+    (ctx.identity.exists && !present && fics.len() >= MAX_FICS_PER_IDENTITY).then(|| Blocker::federated_credential_limit(id, fics.len()))
+}
