@@ -22,4 +22,5 @@ pub mod arm;
 pub mod config;
 pub mod core;
 pub mod id;
+pub mod reconcile;
 pub mod sim;

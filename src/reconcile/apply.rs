@@ -1,13 +1,14 @@
 //! Apply: one action at a time, each idempotent. "Already there" answers (`RoleAssignmentExists`, an
 //! existing FIC for the same issuer + subject, "security gating already exists") count as success.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::{Engine, ReconcileError};
 use crate::arm::ArmResponse;
-use crate::core::gating::{DesiredEntry, GatingIdentityRef, apply_prerequisites, apply_security_gating};
+use crate::core::gating::{GatingIdentityRef, apply_prerequisites, apply_security_gating, desired_entries};
 use crate::core::model::{ClusterView, IdentityView, PricingView};
-use crate::core::names::{ACR_PULL_ROLE_GUID, acr_pull_assignment_id, acr_pull_role_definition_id};
+use crate::core::bodies::{acr_pull_body, federated_credential_body, identity_body};
+use crate::core::names::acr_pull_assignment_id;
 use crate::core::pricing::{is_gating_ready, merge_for_gating};
 use crate::core::{Action, AppliedAction, Outcome};
 use crate::id::ResourceId;
@@ -37,14 +38,14 @@ impl Engine {
                 Ok(done(action, resource.to_string(), outcome, attempts))
             }
             Action::CreateIdentity { resource, location, tags } => {
-                let body = json!({"location": location, "tags": tags});
+                let body = identity_body(location, tags);
                 let resp = self.arm.put(resource.as_str(), &self.settings.azure.api_versions.managed_identity, &body, None).await?;
                 let view = IdentityView::from_json(&resp.body).map_err(|e| ReconcileError::model(resource, e))?;
                 *identity = Some(GatingIdentityRef::from_identity(&view));
                 Ok(done(action, resource.to_string(), Outcome::Applied, resp.attempts))
             }
-            Action::CreateFederatedCredential { resource, identity: owner, issuer, subject, audience, .. } => {
-                let (outcome, attempts) = self.create_fic(resource, owner, issuer, subject, audience).await?;
+            Action::CreateFederatedCredential { resource, identity: owner, issuer, .. } => {
+                let (outcome, attempts) = self.create_fic(resource, owner, issuer).await?;
                 Ok(done(action, resource.to_string(), outcome, attempts))
             }
             Action::AssignAcrPull { registry, principal_id, .. } => {
@@ -55,7 +56,7 @@ impl Engine {
             }
             Action::UpdateSecurityGating { resource, add, .. } => {
                 let who = identity.clone().ok_or_else(|| ReconcileError::MissingIdentity { action: "update_security_gating", resource: resource.to_string() })?;
-                let desired: Vec<DesiredEntry> = add.iter().map(|a| DesiredEntry::new(a, &who)).collect();
+                let desired = desired_entries(add, &who);
                 let (outcome, attempts) = self.edit_cluster(resource, |doc| apply_security_gating(doc, &desired)).await?;
                 Ok(done(action, resource.to_string(), outcome, attempts))
             }
@@ -107,9 +108,9 @@ impl Engine {
     }
 
     /// PUT the FIC, serialized per identity. A duplicate issuer + subject under another name is success.
-    async fn create_fic(&self, fic: &ResourceId, owner: &ResourceId, issuer: &str, subject: &str, audience: &str) -> Result<(Outcome, u32), ReconcileError> {
+    async fn create_fic(&self, fic: &ResourceId, owner: &ResourceId, issuer: &str) -> Result<(Outcome, u32), ReconcileError> {
         let _guard = self.fic_locks.lock(owner.key()).await;
-        let body = json!({"properties": {"issuer": issuer, "subject": subject, "audiences": [audience]}});
+        let body = federated_credential_body(issuer);
         match self.arm.put(fic.as_str(), &self.settings.azure.api_versions.managed_identity, &body, None).await {
             Ok(resp) => Ok((Outcome::Applied, resp.attempts)),
             Err(e) if e.status() == Some(400) && is_already_exists(&e) => Ok((Outcome::AlreadyPresent, 1)),
@@ -120,12 +121,7 @@ impl Engine {
     /// PUT the deterministic AcrPull assignment. `RoleAssignmentExists` (same grant, another name) is success.
     async fn assign_acr_pull(&self, registry: &ResourceId, principal: &str) -> Result<(ResourceId, Outcome, u32), ReconcileError> {
         let id = acr_pull_assignment_id(registry, principal).map_err(|e| ReconcileError::InvalidId { what: "role assignment", source: e })?;
-        let body = json!({"properties": {
-            "roleDefinitionId": acr_pull_role_definition_id(registry.subscription_id()),
-            "principalId": principal,
-            "principalType": "ServicePrincipal",
-        }});
-        debug_assert!(body.to_string().contains(ACR_PULL_ROLE_GUID));
+        let body = acr_pull_body(registry, principal);
         match self.arm.put(id.as_str(), &self.settings.azure.api_versions.role_assignments, &body, None).await {
             Ok(resp) => Ok((id, Outcome::Applied, resp.attempts)),
             Err(e) if e.code().is_some_and(|c| c.eq_ignore_ascii_case("RoleAssignmentExists")) => Ok((id, Outcome::AlreadyPresent, 1)),

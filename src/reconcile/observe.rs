@@ -38,7 +38,7 @@ impl Engine {
     /// Registries the cluster uses: kubelet AcrPull assignments in every subscription in scope,
     /// `gating.extra_registries`, and registries named by existing gating entries.
     async fn observe_registries(&self, view: &ClusterView, obs: &mut Observation) -> Result<(), ReconcileError> {
-        if let Some(kubelet) = &view.kubelet {
+        if let Some(kubelet) = &view.kubelet_identity {
             let subs = self.policy.subscriptions.clone();
             let assignments = self.acr_pulls_of(&kubelet.object_id, subs).await?;
             for id in kubelet_registries(&kubelet.object_id, &assignments) {
@@ -84,7 +84,7 @@ impl Engine {
     async fn observe_identity(&self, view: &ClusterView, obs: &mut Observation) -> Result<Option<String>, ReconcileError> {
         let version = &self.settings.azure.api_versions.managed_identity;
         let (identity_id, principal) = match self.policy.strategy {
-            IdentityStrategy::Kubelet => match &view.kubelet {
+            IdentityStrategy::Kubelet => match &view.kubelet_identity {
                 Some(k) => (k.resource_id.clone(), Some(k.object_id.clone())),
                 None => return Ok(None),
             },
