@@ -11,6 +11,7 @@
 //! - `fleet`: the fleet file (TOML/JSON) that seeds the state, and the generator for benchmarks.
 //! - `options`, `faults`, `latency`: behaviour knobs.
 
+pub mod arm;
 pub mod faults;
 pub mod fleet;
 pub mod http;
