@@ -135,11 +135,7 @@ impl SimState {
 
     /// Wall-clock time corresponding to `now`.
     pub(in crate::sim) fn wall(&self, now: Instant) -> OffsetDateTime {
-        if now >= self.epoch {
-            self.epoch_wall + now.duration_since(self.epoch)
-        } else {
-            self.epoch_wall - self.epoch.duration_since(now)
-        }
+        if now >= self.epoch { self.epoch_wall + now.duration_since(self.epoch) } else { self.epoch_wall - self.epoch.duration_since(now) }
     }
 
     /// A new random GUID from the seeded RNG.

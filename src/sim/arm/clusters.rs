@@ -124,7 +124,8 @@ fn put_inner(state: &mut SimState, req: &SimRequest, now: Instant, version: &Api
     }
     let location = check_location(&body, old_doc.as_ref(), &p.name)?;
     if !version.supports_security_gating()
-        && let Some(defender) = body.get_mut("properties").and_then(|v| v.pointer_mut("/securityProfile/defender")).and_then(Value::as_object_mut)
+        && let Some(defender) =
+            body.get_mut("properties").and_then(|v| v.pointer_mut("/securityProfile/defender")).and_then(Value::as_object_mut)
     {
         defender.remove("securityGating");
     }
@@ -198,7 +199,9 @@ fn validate_name(name: &str) -> Result<(), SimResponse> {
     Err(SimResponse::error(
         400,
         "InvalidParameter",
-        &format!("The value of parameter resourceName '{name}' is invalid: use 1-63 letters, digits, '-' or '_', starting and ending with a letter or digit."),
+        &format!(
+            "The value of parameter resourceName '{name}' is invalid: use 1-63 letters, digits, '-' or '_', starting and ending with a letter or digit."
+        ),
     ))
 }
 
@@ -212,14 +215,22 @@ fn check_location(body: &Map<String, Value>, old: Option<&Value>, name: &str) ->
         return Err(SimResponse::error(
             400,
             "InvalidResourceLocation",
-            &format!("The resource '{name}' already exists in location '{old_location}'. A resource with the same name cannot be created in location '{location}'."),
+            &format!(
+                "The resource '{name}' already exists in location '{old_location}'. A resource with the same name cannot be created in location '{location}'."
+            ),
         ));
     }
     Ok(location.to_string())
 }
 
 /// Enforces "cannot be disabled" and maintains the read-only `issuerURL`.
-fn apply_oidc(state: &mut SimState, props: &mut Map<String, Value>, old: Option<&Value>, location: &str, name: &str) -> Result<(), SimResponse> {
+fn apply_oidc(
+    state: &mut SimState,
+    props: &mut Map<String, Value>,
+    old: Option<&Value>,
+    location: &str,
+    name: &str,
+) -> Result<(), SimResponse> {
     let was_enabled = old.and_then(|d| d.pointer("/properties/oidcIssuerProfile/enabled")).and_then(Value::as_bool).unwrap_or(false);
     let enabled = props.get("oidcIssuerProfile").and_then(|p| p.get("enabled")).and_then(Value::as_bool).unwrap_or(false);
     if was_enabled && !enabled {

@@ -232,7 +232,10 @@ fn list_by_subscription_and_resource_group_pages() {
 
 #[test]
 fn configured_failure_outcome() {
-    let toml = format!("{}\n[[clusters]]\nsubscription = \"{SUB1}\"\nresource_group = \"rg-aks\"\nname = \"aks-fail\"\nlro_outcome = \"failed\"\n", fleet_toml());
+    let toml = format!(
+        "{}\n[[clusters]]\nsubscription = \"{SUB1}\"\nresource_group = \"rg-aks\"\nname = \"aks-fail\"\nlro_outcome = \"failed\"\n",
+        fleet_toml()
+    );
     let fleet = Fleet::from_toml_str(&toml).unwrap();
     let mut s = SimState::from_fleet(&fleet, &SimOptions::default()).unwrap();
     let t0 = Instant::now();

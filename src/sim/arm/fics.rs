@@ -80,7 +80,9 @@ fn put_inner(state: &mut SimState, req: &SimRequest, now: Instant, p: &ResPath, 
         )));
     }
     let duplicate = identity.fics.iter().any(|(k, doc)| {
-        *k != key && str_at(doc, "/properties/issuer") == Some(issuer.as_str()) && str_at(doc, "/properties/subject") == Some(subject.as_str())
+        *k != key
+            && str_at(doc, "/properties/issuer") == Some(issuer.as_str())
+            && str_at(doc, "/properties/subject") == Some(subject.as_str())
     });
     if duplicate {
         return Err(bad("Issuer and subject combination already exists for this Managed Identity."));

@@ -109,7 +109,9 @@ fn generated_cluster_has_the_example_fields_with_the_same_types() {
     let ex = fixture("Microsoft.ContainerService/ManagedClustersGet.json");
     let expected = &ex["responses"]["200"]["body"];
     let sub = "00000000-0000-0000-0000-000000000000";
-    let extra = format!("[[clusters]]\nsubscription = \"{sub}\"\nresource_group = \"rg1\"\nname = \"clustername1\"\ntags = {{ archv2 = \"\", tier = \"production\" }}\n");
+    let extra = format!(
+        "[[clusters]]\nsubscription = \"{sub}\"\nresource_group = \"rg1\"\nname = \"clustername1\"\ntags = {{ archv2 = \"\", tier = \"production\" }}\n"
+    );
     let (mut s, t0) = state_for(&[(sub, &[])], &extra);
     let got = body(s.handle_arm(&req_v("GET", expected["id"].as_str().unwrap(), None, "2026-05-01"), t0), 200);
     let mut out = Vec::new();
@@ -117,9 +119,21 @@ fn generated_cluster_has_the_example_fields_with_the_same_types() {
     let type_errors: Vec<&String> = out.iter().filter(|d| d.starts_with("type of")).collect();
     assert!(type_errors.is_empty(), "{type_errors:#?}");
     for field in [
-        "/id", "/name", "/type", "/eTag", "/location", "/tags", "/properties/provisioningState", "/properties/kubernetesVersion",
-        "/properties/currentKubernetesVersion", "/properties/dnsPrefix", "/properties/fqdn", "/properties/nodeResourceGroup",
-        "/properties/enableRBAC", "/properties/agentPoolProfiles/0/eTag", "/properties/agentPoolProfiles/0/orchestratorVersion",
+        "/id",
+        "/name",
+        "/type",
+        "/eTag",
+        "/location",
+        "/tags",
+        "/properties/provisioningState",
+        "/properties/kubernetesVersion",
+        "/properties/currentKubernetesVersion",
+        "/properties/dnsPrefix",
+        "/properties/fqdn",
+        "/properties/nodeResourceGroup",
+        "/properties/enableRBAC",
+        "/properties/agentPoolProfiles/0/eTag",
+        "/properties/agentPoolProfiles/0/orchestratorVersion",
     ] {
         assert!(got.pointer(field).is_some(), "missing {field}");
     }
@@ -151,7 +165,8 @@ fn identity_put_and_get_match_the_examples() {
     let get_ex = fixture("Microsoft.ManagedIdentity/IdentityGet.json");
     let sub = "c267c0e7-0a73-4789-9e17-d26aeb0904e5";
     let (mut s, t0) = state_for(&[(sub, &["rgName"])], "");
-    let path = format!("/subscriptions/{sub}/resourceGroups/rgName/providers/Microsoft.ManagedIdentity/userAssignedIdentities/identityName");
+    let path =
+        format!("/subscriptions/{sub}/resourceGroups/rgName/providers/Microsoft.ManagedIdentity/userAssignedIdentities/identityName");
     let put = body(s.handle_arm(&req_v("PUT", &path, Some(create["parameters"]["parameters"].clone()), "2024-11-30"), t0), 201);
     assert_same_shape(&create["responses"]["201"]["body"], &put, &[]);
     assert_eq!(put["tags"], create["responses"]["201"]["body"]["tags"]);
@@ -167,7 +182,9 @@ fn fic_put_get_list_match_the_examples() {
     let sub = "c267c0e7-0a73-4789-9e17-d26aeb0904e5";
     let extra = format!("[[identities]]\nsubscription = \"{sub}\"\nresource_group = \"rgName\"\nname = \"identityName\"\n");
     let (mut s, t0) = state_for(&[(sub, &[])], &extra);
-    let base = format!("/subscriptions/{sub}/resourceGroups/rgName/providers/Microsoft.ManagedIdentity/userAssignedIdentities/identityName/federatedIdentityCredentials");
+    let base = format!(
+        "/subscriptions/{sub}/resourceGroups/rgName/providers/Microsoft.ManagedIdentity/userAssignedIdentities/identityName/federatedIdentityCredentials"
+    );
     let path = format!("{base}/ficResourceName");
     let put = body(s.handle_arm(&req_v("PUT", &path, Some(create["parameters"]["parameters"].clone()), "2024-11-30"), t0), 201);
     assert_same_shape(&create["responses"]["201"]["body"], &put, &[]);
@@ -192,7 +209,10 @@ fn role_assignments_match_the_examples() {
     );
     let (mut s, t0) = state_for(&[(sub, &["testrg"])], &seeded);
     let scope = format!("/{}", create["parameters"]["scope"].as_str().unwrap());
-    let path = format!("{scope}/providers/Microsoft.Authorization/roleAssignments/{}", create["parameters"]["roleAssignmentName"].as_str().unwrap());
+    let path = format!(
+        "{scope}/providers/Microsoft.Authorization/roleAssignments/{}",
+        create["parameters"]["roleAssignmentName"].as_str().unwrap()
+    );
     let put = body(s.handle_arm(&req_v("PUT", &path, Some(create["parameters"]["parameters"].clone()), "2022-04-01"), t0), 201);
     assert_same_shape(&create["responses"]["201"]["body"], &put, &[]);
     assert_eq!(put["id"], create["responses"]["201"]["body"]["id"]);
@@ -213,7 +233,13 @@ fn pricing_put_and_get_match_the_examples() {
     let res_get = fixture("Microsoft.Security/GetResourcePricingByNameContainers_example.json");
     let sub = "20ff7fc3-e762-44dd-bd96-b71116dcdc23";
     let (mut s, t0) = state_for(&[(sub, &["demo-containers-rg"])], "");
-    let path = |ex: &Value| format!("/{}/providers/Microsoft.Security/pricings/{}", ex["parameters"]["scopeId"].as_str().unwrap(), ex["parameters"]["pricingName"].as_str().unwrap());
+    let path = |ex: &Value| {
+        format!(
+            "/{}/providers/Microsoft.Security/pricings/{}",
+            ex["parameters"]["scopeId"].as_str().unwrap(),
+            ex["parameters"]["pricingName"].as_str().unwrap()
+        )
+    };
     let got = body(s.handle_arm(&req_v("PUT", &path(&res_put), Some(res_put["parameters"]["pricing"].clone()), "2024-01-01"), t0), 200);
     assert_same_shape(&res_put["responses"]["200"]["body"], &got, &[]);
     let read = body(s.handle_arm(&req_v("GET", &path(&res_get), None, "2024-01-01"), t0), 200);
@@ -222,10 +248,18 @@ fn pricing_put_and_get_match_the_examples() {
     // simulator stores exactly what was sent (azure-arm.md B, open item 5), so `extensions` is not compared.
     let got = body(s.handle_arm(&req_v("PUT", &path(&sub_put), Some(sub_put["parameters"]["pricing"].clone()), "2024-01-01"), t0), 200);
     assert_same_shape(&sub_put["responses"]["200"]["body"], &got, &[".properties.extensions"]);
-    let with_exts = json!({"properties": {"pricingTier": "Standard", "extensions": [{"name": "AgentlessVmScanning", "isEnabled": "True"}]}});
+    let with_exts =
+        json!({"properties": {"pricingTier": "Standard", "extensions": [{"name": "AgentlessVmScanning", "isEnabled": "True"}]}});
     let got = body(s.handle_arm(&req_v("PUT", &path(&sub_put), Some(with_exts), "2024-01-01"), t0), 200);
     let mut out = Vec::new();
-    shape_diff(&sub_put["responses"]["200"]["body"]["properties"]["extensions"][0], &got["properties"]["extensions"][0], "", false, &[], &mut out);
+    shape_diff(
+        &sub_put["responses"]["200"]["body"]["properties"]["extensions"][0],
+        &got["properties"]["extensions"][0],
+        "",
+        false,
+        &[],
+        &mut out,
+    );
     assert!(out.is_empty(), "{out:#?}");
 }
 
@@ -236,7 +270,9 @@ fn resource_graph_matches_the_examples() {
     let sub = "cfbbd179-59d2-4052-aa06-9270a38aa9d6";
     let mut extra = String::new();
     for i in 0..5 {
-        extra.push_str(&format!("[[registries]]\nsubscription = \"{sub}\"\nresource_group = \"RG1\"\nname = \"acrtest{i}\"\ntags = {{ tag1 = \"Value1\" }}\n"));
+        extra.push_str(&format!(
+            "[[registries]]\nsubscription = \"{sub}\"\nresource_group = \"RG1\"\nname = \"acrtest{i}\"\ntags = {{ tag1 = \"Value1\" }}\n"
+        ));
     }
     let (mut s, t0) = state_for(&[(sub, &[])], &extra);
     let graph = "/providers/Microsoft.ResourceGraph/resources";

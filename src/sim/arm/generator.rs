@@ -92,7 +92,11 @@ impl GeneratorSpec {
     pub fn validate(&self) -> Result<(), FleetError> {
         let err = |m: String| FleetError::entry("generator", m);
         let ratios = self.kind_ratios().map(|(_, r)| r);
-        let named = [("cross_subscription_registry", self.cross_subscription_registry), ("defender_off", self.defender_off), ("defender_partial", self.defender_partial)];
+        let named = [
+            ("cross_subscription_registry", self.cross_subscription_registry),
+            ("defender_off", self.defender_off),
+            ("defender_partial", self.defender_partial),
+        ];
         for (name, r) in named {
             if !(0.0..=1.0).contains(&r) {
                 return Err(err(format!("{name} = {r} must be between 0 and 1")));
@@ -177,8 +181,17 @@ pub fn generate(spec: &GeneratorSpec) -> Fleet {
 fn defender_states(spec: &GeneratorSpec, n: usize) -> Vec<DefenderState> {
     let off = ((n as f64) * spec.defender_off.clamp(0.0, 1.0)).floor() as usize;
     let partial = (((n as f64) * spec.defender_partial.clamp(0.0, 1.0)).floor() as usize).min(n - off.min(n));
-    let mut states: Vec<DefenderState> =
-        (0..n).map(|s| if s < off { DefenderState::Off } else if s < off + partial { DefenderState::Partial } else { DefenderState::Full }).collect();
+    let mut states: Vec<DefenderState> = (0..n)
+        .map(|s| {
+            if s < off {
+                DefenderState::Off
+            } else if s < off + partial {
+                DefenderState::Partial
+            } else {
+                DefenderState::Full
+            }
+        })
+        .collect();
     if spec.compliant > 0.0 && !states.contains(&DefenderState::Full) {
         states[n - 1] = DefenderState::Full;
     }
@@ -198,7 +211,7 @@ fn shuffled_kinds(spec: &GeneratorSpec, rng: &mut fastrand::Rng) -> Vec<Kind> {
 
 fn cluster(spec: &GeneratorSpec, i: usize, kind: Kind, sub: &str, attached: Vec<String>) -> ClusterSpec {
     let versions = ["1.31.5", "1.32.3", "1.33.1"];
-    let mut tags = BTreeMap::from([("env".to_string(), if i % 3 == 0 { "prod" } else { "dev" }.to_string())]);
+    let mut tags = BTreeMap::from([("env".to_string(), if i.is_multiple_of(3) { "prod" } else { "dev" }.to_string())]);
     if kind == Kind::Excluded {
         tags.insert("fleetgate.io/exclude".into(), "true".into());
     }

@@ -106,7 +106,9 @@ fn parse_token(token: &str, fingerprint: u64) -> Result<usize, SimResponse> {
     let parsed = token.split_once('.').and_then(|(h, o)| Some((u64::from_str_radix(h, 16).ok()?, o.parse::<usize>().ok()?)));
     match parsed {
         Some((h, offset)) if h == fingerprint => Ok(offset),
-        _ => Err(bad_query("options.$skipToken does not belong to this query and subscription list; resend the same query with the token unchanged.")),
+        _ => Err(bad_query(
+            "options.$skipToken does not belong to this query and subscription list; resend the same query with the token unchanged.",
+        )),
     }
 }
 
@@ -180,7 +182,12 @@ fn authorization_rows(state: &SimState, subs: &HashSet<String>) -> Vec<Row> {
         .filter_map(|(_, rec)| {
             let id = str_at(&rec.doc, "/id")?;
             let scope = crate::id::ResourceId::parse(str_at(&rec.doc, "/properties/scope")?).ok()?;
-            let mut row = base_row(id, "Microsoft.Authorization/roleAssignments", scope.subscription_id(), scope.resource_group().unwrap_or_default());
+            let mut row = base_row(
+                id,
+                "Microsoft.Authorization/roleAssignments",
+                scope.subscription_id(),
+                scope.resource_group().unwrap_or_default(),
+            );
             row.insert("name".into(), rec.doc.get("name").cloned().unwrap_or(Value::Null));
             row.insert("tenantId".into(), json!(state.options.tenant_id));
             row.insert("properties".into(), rec.doc.get("properties").cloned().unwrap_or(Value::Null));

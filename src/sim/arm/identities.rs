@@ -4,7 +4,8 @@
 //! `principalId`, `clientId` and `tenantId` are generated on create and kept across updates. A created
 //! identity's principal becomes known to role assignments only after `replication_delay`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -66,7 +67,13 @@ pub fn insert<'a>(state: &'a mut SimState, p: &ResPath, new: NewIdentity) -> &'a
     });
     state.principals.insert(principal_id.to_ascii_lowercase(), new.created);
     let record = IdentityRecord { doc, principal_id, fics: BTreeMap::new(), fic_busy_until: None };
-    state.identities.entry(p.key()).insert_entry(record).into_mut()
+    match state.identities.entry(p.key()) {
+        Entry::Occupied(mut slot) => {
+            slot.insert(record);
+            slot.into_mut()
+        }
+        Entry::Vacant(slot) => slot.insert(record),
+    }
 }
 
 /// `GET` one identity.
@@ -125,7 +132,8 @@ fn put_inner(state: &mut SimState, req: &SimRequest, now: Instant, p: &ResPath) 
         }
         return Ok(SimResponse::json(200, rec.doc.clone()));
     }
-    let rec = insert(state, p, NewIdentity { location: location.to_string(), tags, principal_id: None, client_id: None, created: Some(now) });
+    let rec =
+        insert(state, p, NewIdentity { location: location.to_string(), tags, principal_id: None, client_id: None, created: Some(now) });
     if let Some(isolation) = isolation {
         rec.doc["properties"]["isolationScope"] = isolation;
     }
@@ -154,13 +162,10 @@ fn validate_name(name: &str) -> Result<(), SimResponse> {
     Err(SimResponse::error(
         400,
         "InvalidResourceName",
-        &format!("Resource name '{name}' is invalid. It must be 3-128 characters: letters, digits, '-' or '_', starting with a letter or digit."),
+        &format!(
+            "Resource name '{name}' is invalid. It must be 3-128 characters: letters, digits, '-' or '_', starting with a letter or digit."
+        ),
     ))
-}
-
-/// Principal IDs of identities, for the Resource Graph and role-assignment checks.
-pub fn principal_index(state: &SimState) -> HashMap<String, String> {
-    state.identities.iter().map(|(k, r)| (r.principal_id.to_ascii_lowercase(), k.clone())).collect()
 }
 
 #[cfg(test)]
@@ -209,7 +214,10 @@ mod tests {
         let (mut s, t0) = state();
         s.handle_arm(&req("PUT", &mi_path("gate"), Some(json!({"location": "westeurope"}))), t0);
         let fic = json!({"properties": {"issuer": "https://issuer.example/", "subject": "s", "audiences": ["api://AzureADTokenExchange"]}});
-        let r = s.handle_arm(&req("PUT", &format!("{}/federatedIdentityCredentials/fic1", mi_path("gate")), Some(fic)), t0 + Duration::from_secs(1));
+        let r = s.handle_arm(
+            &req("PUT", &format!("{}/federatedIdentityCredentials/fic1", mi_path("gate")), Some(fic)),
+            t0 + Duration::from_secs(1),
+        );
         assert_eq!(r.status, 201);
         assert_eq!(s.counts().fics, 1);
         assert_eq!(s.handle_arm(&req("DELETE", &mi_path("gate"), None), t0).status, 200);

@@ -20,6 +20,8 @@
 //! and `has` (treated as `contains`) ignore case. Anything else (`summarize`, `join`, `mv-expand`, other
 //! functions, arithmetic) is rejected with a message naming it.
 
+use super::kql_lex::{Tok, lex, show};
+
 /// A parse error: what is not supported, and where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -113,90 +115,18 @@ pub enum Expr {
     Not(Box<Expr>),
 }
 
-#[derive(Debug, Clone, PartialEq)]
-enum Tok {
-    Ident(String),
-    Str(String),
-    Num(f64),
-    Sym(&'static str),
-}
-
-const SYMBOLS: [&str; 13] = ["==", "=~", "!=", "!~", "|", ",", "(", ")", "[", "]", ".", "=", "~"];
-
-fn lex(src: &str) -> Result<Vec<Tok>, KqlError> {
-    let chars: Vec<char> = src.chars().collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if c.is_whitespace() {
-            i += 1;
-        } else if c == '\'' || c == '"' || (c == '@' && matches!(chars.get(i + 1), Some('\'' | '"'))) {
-            let verbatim = c == '@';
-            let (s, next) = lex_string(&chars, if verbatim { i + 1 } else { i }, verbatim)?;
-            out.push(Tok::Str(s));
-            i = next;
-        } else if c.is_ascii_digit() {
-            let start = i;
-            while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
-                i += 1;
-            }
-            let text: String = chars[start..i].iter().collect();
-            out.push(Tok::Num(text.parse().map_err(|_| KqlError(format!("invalid number '{text}'")))?));
-        } else if c.is_ascii_alphabetic() || c == '_' || (c == '!' && chars.get(i + 1).is_some_and(|n| n.is_ascii_alphabetic())) {
-            let start = i;
-            i += 1;
-            while i < chars.len()
-                && (chars[i].is_ascii_alphanumeric() || chars[i] == '_' || (chars[i] == '-' && chars.get(i + 1).is_some_and(char::is_ascii_alphabetic)))
-            {
-                i += 1;
-            }
-            if chars.get(i) == Some(&'~') && matches!(chars[start..i].iter().collect::<String>().as_str(), "in" | "!in") {
-                i += 1;
-            }
-            out.push(Tok::Ident(chars[start..i].iter().collect()));
-        } else if let Some(sym) = SYMBOLS.iter().find(|s| chars[i..].iter().take(s.len()).copied().eq(s.chars())) {
-            out.push(Tok::Sym(sym));
-            i += sym.len();
-        } else {
-            return Err(KqlError(format!("unsupported character '{c}' at position {i}")));
-        }
-    }
-    Ok(out)
-}
-
-fn lex_string(chars: &[char], start: usize, verbatim: bool) -> Result<(String, usize), KqlError> {
-    let quote = chars[start];
-    let mut s = String::new();
-    let mut i = start + 1;
-    while i < chars.len() {
-        match chars[i] {
-            '\\' if !verbatim => {
-                let next = chars.get(i + 1).ok_or_else(|| KqlError("unterminated string literal".into()))?;
-                s.push(match next {
-                    'n' => '\n',
-                    't' => '\t',
-                    other => *other,
-                });
-                i += 2;
-            }
-            c if c == quote => return Ok((s, i + 1)),
-            c => {
-                s.push(c);
-                i += 1;
-            }
-        }
-    }
-    Err(KqlError("unterminated string literal".into()))
-}
-
 /// Parses a query of the supported subset.
 pub fn parse(src: &str) -> Result<Query, KqlError> {
     let mut p = Parser { toks: lex(src)?, pos: 0, auto: 0 };
     let table = match p.next() {
         Some(Tok::Ident(t)) if t.eq_ignore_ascii_case("resources") => Table::Resources,
         Some(Tok::Ident(t)) if t.eq_ignore_ascii_case("authorizationresources") => Table::AuthorizationResources,
-        other => return Err(KqlError(format!("unsupported table {}; the simulator has 'resources' and 'authorizationresources'", show(other.as_ref())))),
+        other => {
+            return Err(KqlError(format!(
+                "unsupported table {}; the simulator has 'resources' and 'authorizationresources'",
+                show(other.as_ref())
+            )));
+        }
     };
     let mut ops = Vec::new();
     while p.peek().is_some() {
@@ -204,16 +134,6 @@ pub fn parse(src: &str) -> Result<Query, KqlError> {
         ops.push(p.operator()?);
     }
     Ok(Query { table, ops })
-}
-
-fn show(tok: Option<&Tok>) -> String {
-    match tok {
-        None => "end of query".into(),
-        Some(Tok::Ident(s)) => format!("'{s}'"),
-        Some(Tok::Str(s)) => format!("string '{s}'"),
-        Some(Tok::Num(n)) => format!("number {n}"),
-        Some(Tok::Sym(s)) => format!("'{s}'"),
-    }
 }
 
 struct Parser {
@@ -272,7 +192,8 @@ impl Parser {
                 let mut keys = Vec::new();
                 loop {
                     let e = self.expr()?;
-                    let desc = if self.peek_word("asc") || self.peek_word("desc") { self.ident()?.eq_ignore_ascii_case("desc") } else { true };
+                    let desc =
+                        if self.peek_word("asc") || self.peek_word("desc") { self.ident()?.eq_ignore_ascii_case("desc") } else { true };
                     keys.push((e, desc));
                     if !self.eat_sym(",") {
                         return Ok(Op::OrderBy(keys));

@@ -26,6 +26,7 @@ pub mod graph;
 pub mod identities;
 pub mod kql;
 pub mod kql_eval;
+pub mod kql_lex;
 pub mod operations;
 pub mod pricing;
 pub mod registries;
@@ -37,6 +38,8 @@ pub mod versions;
 
 #[cfg(test)]
 mod fidelity_tests;
+#[cfg(test)]
+mod fleet_tests;
 #[cfg(test)]
 pub(crate) mod test_support;
 

@@ -101,9 +101,10 @@ pub fn list(state: &SimState, scope: &ResourceId) -> SimResponse {
 /// True when `properties` has the Standard tier with the sensor's security gating on.
 pub fn gating_on(properties: &Value) -> bool {
     let standard = str_at(properties, "/pricingTier").is_some_and(|t| eq_ci(t, "Standard"));
-    let sensor = properties.get("extensions").and_then(Value::as_array).and_then(|exts| {
-        exts.iter().find(|e| str_at(e, "/name").is_some_and(|n| eq_ci(n, "ContainerSensor")))
-    });
+    let sensor = properties
+        .get("extensions")
+        .and_then(Value::as_array)
+        .and_then(|exts| exts.iter().find(|e| str_at(e, "/name").is_some_and(|n| eq_ci(n, "ContainerSensor"))));
     standard
         && sensor.is_some_and(|s| {
             str_at(s, "/isEnabled").is_some_and(|v| eq_ci(v, "true"))

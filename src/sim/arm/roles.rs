@@ -14,7 +14,7 @@ use crate::id::{ResourceId, is_guid};
 use crate::sim::http::{SimRequest, SimResponse};
 use crate::sim::state::SimState;
 
-use super::common::{self, str_at};
+use super::common;
 
 /// The ARM type string of role assignments.
 pub const ROLE_ASSIGNMENT_TYPE: &str = "Microsoft.Authorization/roleAssignments";
@@ -192,18 +192,13 @@ fn put_inner(state: &mut SimState, req: &SimRequest, now: Instant, scope: &Resou
         return Err(common::bad_body("The role assignment body must have a 'properties' object."));
     };
     let role_def = props.get("roleDefinitionId").and_then(Value::as_str).unwrap_or_default();
-    let role = role_guid(role_def).ok_or_else(|| {
-        SimResponse::error(400, "InvalidRoleDefinitionId", &format!("The role definition ID '{role_def}' is not valid."))
-    })?;
+    let role = role_guid(role_def)
+        .ok_or_else(|| SimResponse::error(400, "InvalidRoleDefinitionId", &format!("The role definition ID '{role_def}' is not valid.")))?;
     let principal = props.get("principalId").and_then(Value::as_str).filter(|p| is_guid(p)).ok_or_else(|| {
         SimResponse::error(400, "InvalidPrincipalId", "A valid principal ID (a GUID) must be provided in properties.principalId.")
     })?;
-    let candidate = RoleAssignmentRecord {
-        doc: Value::Null,
-        scope_key: scope.key().to_string(),
-        principal: principal.to_ascii_lowercase(),
-        role,
-    };
+    let candidate =
+        RoleAssignmentRecord { doc: Value::Null, scope_key: scope.key().to_string(), principal: principal.to_ascii_lowercase(), role };
     if let Some(existing) = state.role_assignments.get(&key(scope, name)) {
         if existing.same_grant(&candidate) {
             return Ok(SimResponse::json(200, existing.doc.clone()));
@@ -246,11 +241,6 @@ fn principal_not_found(principal: &str, tenant: &str) -> SimResponse {
             principal.replace('-', "")
         ),
     )
-}
-
-/// The principal, role GUID and scope of a stored document (for Resource Graph rows).
-pub fn describe(rec: &RoleAssignmentRecord) -> (&str, &str) {
-    (str_at(&rec.doc, "/properties/principalId").unwrap_or_default(), str_at(&rec.doc, "/properties/scope").unwrap_or_default())
 }
 
 #[cfg(test)]

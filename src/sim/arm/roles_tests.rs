@@ -57,7 +57,10 @@ fn create_get_delete_echoes_role_definition_as_sent() {
     let r = s.handle_arm(&req("PUT", &ra_path(&acr_one(), NAME), Some(acr_pull_body(principal, true))), t0);
     assert_eq!(r.status, 201);
     let doc = r.body.unwrap();
-    assert_eq!(doc["properties"]["roleDefinitionId"], json!(format!("/subscriptions/{SUB1}/providers/Microsoft.Authorization/roleDefinitions/{ACR_PULL}")));
+    assert_eq!(
+        doc["properties"]["roleDefinitionId"],
+        json!(format!("/subscriptions/{SUB1}/providers/Microsoft.Authorization/roleDefinitions/{ACR_PULL}"))
+    );
     assert_eq!(doc["type"], json!("Microsoft.Authorization/roleAssignments"));
     let upper = ra_path(&acr_one().to_uppercase().replace("SUBSCRIPTIONS", "subscriptions"), NAME);
     assert_eq!(s.handle_arm(&req("GET", &upper, None), t0).body.unwrap(), doc);
@@ -155,8 +158,6 @@ fn lists_page_with_next_link() {
     let p = "55555555-5555-5555-5555-555555555555";
     for i in 0..5 {
         let name = format!("0b5fe924-9a61-425c-96af-cfe6e287ca2{i}");
-        let scope = format!("/subscriptions/{SUB1}/resourceGroups/rg-acr{i}");
-        let _ = scope;
         let body = json!({"properties": {
             "roleDefinitionId": format!("/providers/Microsoft.Authorization/roleDefinitions/0000000{i}-0000-0000-0000-000000000000"),
             "principalId": p, "principalType": "User"}});

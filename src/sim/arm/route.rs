@@ -149,11 +149,9 @@ fn no_route(path: &str) -> SimResponse {
 /// `{scope}/providers/Microsoft.Authorization/roleAssignments[/{name}]` and `{scope}/providers/Microsoft.Security/pricings[/{name}]`.
 fn extension_route(path: &str, segs: &[&str]) -> Result<Option<Route>, SimResponse> {
     let kinds = [("Microsoft.Authorization", "roleAssignments"), ("Microsoft.Security", "pricings")];
-    let Some((i, kind)) =
-        (2..segs.len().saturating_sub(2)).rev().find_map(|i| {
-            kinds.iter().position(|(ns, ty)| lit(segs[i], "providers") && lit(segs[i + 1], ns) && lit(segs[i + 2], ty)).map(|k| (i, k))
-        })
-    else {
+    let Some((i, kind)) = (2..segs.len().saturating_sub(2)).rev().find_map(|i| {
+        kinds.iter().position(|(ns, ty)| lit(segs[i], "providers") && lit(segs[i + 1], ns) && lit(segs[i + 2], ty)).map(|k| (i, k))
+    }) else {
         return Ok(None);
     };
     let scope_text = format!("/{}", segs[..i].join("/"));
@@ -176,9 +174,8 @@ fn resource_route(path: &str, segs: &[&str]) -> Result<Route, SimResponse> {
         return Err(no_route(path));
     }
     let (ns, ty) = (rest[1], rest[2]);
-    let res = |namespace, ty, name: &str| {
-        rg.map(|rg| ResPath { sub: sub.clone(), rg: rg.to_string(), namespace, ty, name: name.to_string() })
-    };
+    let res =
+        |namespace, ty, name: &str| rg.map(|rg| ResPath { sub: sub.clone(), rg: rg.to_string(), namespace, ty, name: name.to_string() });
     let rg_owned = rg.map(str::to_string);
     let route = if lit(ns, CS) && lit(ty, "managedClusters") {
         match &rest[3..] {
@@ -229,7 +226,8 @@ mod tests {
 
     #[test]
     fn parses_resources_case_insensitively() {
-        let r = Route::parse(&format!("/SUBSCRIPTIONS/{S}/resourcegroups/RG/providers/microsoft.containerservice/MANAGEDCLUSTERS/c1")).unwrap();
+        let r =
+            Route::parse(&format!("/SUBSCRIPTIONS/{S}/resourcegroups/RG/providers/microsoft.containerservice/MANAGEDCLUSTERS/c1")).unwrap();
         let Route::Cluster(p) = r else { panic!("{r:?}") };
         assert_eq!(p.id(), format!("/subscriptions/{S}/resourceGroups/RG/providers/Microsoft.ContainerService/managedClusters/c1"));
         let r = Route::parse(&format!("/subscriptions/{S}/providers/Microsoft.ContainerService/managedClusters")).unwrap();

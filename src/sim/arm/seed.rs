@@ -91,7 +91,15 @@ pub fn res_path(
 
 fn seed_identity(state: &mut SimState, i: usize, spec: &IdentitySpec) -> Result<(), FleetError> {
     let entry = format!("identities[{i}] ({})", spec.name);
-    let p = res_path(state, &entry, &spec.subscription, &spec.resource_group, &spec.name, "Microsoft.ManagedIdentity", "userAssignedIdentities")?;
+    let p = res_path(
+        state,
+        &entry,
+        &spec.subscription,
+        &spec.resource_group,
+        &spec.name,
+        "Microsoft.ManagedIdentity",
+        "userAssignedIdentities",
+    )?;
     for id in [&spec.principal_id, &spec.client_id].into_iter().flatten() {
         if !is_guid(id) {
             return Err(FleetError::entry(&entry, format!("'{id}' is not a GUID; principal_id and client_id must be GUIDs")));

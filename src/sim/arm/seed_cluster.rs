@@ -55,7 +55,11 @@ fn cluster_path(state: &mut SimState, entry: &str, spec: &ClusterSpec) -> Result
     let from_doc = spec.document.as_ref().and_then(|d| str_at(d, "/id")).map(ResourceId::parse).transpose();
     let from_doc = from_doc.map_err(|e| FleetError::entry(entry, format!("document.id: {e}")))?;
     let sub = spec.subscription.clone().or_else(|| from_doc.as_ref().map(|id| id.subscription_id().to_string())).unwrap_or_default();
-    let rg = spec.resource_group.clone().or_else(|| from_doc.as_ref().and_then(|id| id.resource_group().map(str::to_string))).unwrap_or_default();
+    let rg = spec
+        .resource_group
+        .clone()
+        .or_else(|| from_doc.as_ref().and_then(|id| id.resource_group().map(str::to_string)))
+        .unwrap_or_default();
     let name = spec.name.clone().or_else(|| from_doc.as_ref().map(|id| id.name().to_string())).unwrap_or_default();
     res_path(state, entry, &sub, &rg, &name, "Microsoft.ContainerService", "managedClusters")
 }
@@ -171,7 +175,9 @@ fn resolve_registries(state: &SimState, entry: &str, refs: &[String]) -> Result<
         };
         match found.as_slice() {
             [doc] => out.push(str_at(doc, "/id").unwrap_or_default().to_string()),
-            [] => return Err(FleetError::entry(entry, format!("attached registry '{r}' is not in the fleet; add it under [[registries]]"))),
+            [] => {
+                return Err(FleetError::entry(entry, format!("attached registry '{r}' is not in the fleet; add it under [[registries]]")));
+            }
             _ => return Err(FleetError::entry(entry, format!("registry name '{r}' is ambiguous; use its ARM ID"))),
         }
     }
@@ -186,7 +192,12 @@ fn make_compliant(state: &mut SimState, entry: &str, doc: &mut Value, p: &ResPat
         return Err(FleetError::entry(entry, "`compliant` needs workload_identity = true"));
     }
     let location = str_at(doc, "/location").unwrap_or("westeurope").to_string();
-    let ip = ResPath { name: format!("{}-defender-gating", p.name), namespace: "Microsoft.ManagedIdentity", ty: "userAssignedIdentities", ..p.clone() };
+    let ip = ResPath {
+        name: format!("{}-defender-gating", p.name),
+        namespace: "Microsoft.ManagedIdentity",
+        ty: "userAssignedIdentities",
+        ..p.clone()
+    };
     if !state.identities.contains_key(&ip.key()) {
         let tags = json!({"managed-by": "fleetgate", "fleetgate.io/cluster": p.id()});
         identities::insert(state, &ip, NewIdentity { location, tags, principal_id: None, client_id: None, created: None });
@@ -204,7 +215,8 @@ fn make_compliant(state: &mut SimState, entry: &str, doc: &mut Value, p: &ResPat
         let scope = ResourceId::parse(id).map_err(|e| FleetError::entry(entry, e.to_string()))?;
         let name = state.new_guid();
         let mut props = Map::new();
-        let role = format!("/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/{}", scope.subscription_id(), roles::ACR_PULL);
+        let role =
+            format!("/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/{}", scope.subscription_id(), roles::ACR_PULL);
         props.insert("roleDefinitionId".into(), json!(role));
         props.insert("principalId".into(), json!(principal));
         props.insert("principalType".into(), json!("ServicePrincipal"));
