@@ -21,8 +21,7 @@ use super::http::{SimRequest, SimResponse};
 use super::options::SimOptions;
 
 /// Everything the simulated ARM knows. Maps are keyed by the lower-cased resource ID; documents keep the
-/// casing they were created with.
-#[derive(Debug)]
+/// casing they were created with. `Debug` shows counts only (the options may hold a client secret).
 pub struct SimState {
     pub(in crate::sim) options: SimOptions,
     pub(in crate::sim) rng: fastrand::Rng,
@@ -55,7 +54,7 @@ pub(in crate::sim) struct SubscriptionRecord {
 pub struct SimCounts {
     /// Managed clusters.
     pub clusters: usize,
-    /// User-assigned managed identities.
+    /// User-assigned managed identities, kubelet identities of seeded clusters included.
     pub identities: usize,
     /// Federated identity credentials over all identities.
     pub fics: usize,
@@ -65,6 +64,12 @@ pub struct SimCounts {
     pub registries: usize,
     /// Pricing documents written or seeded (defaults are not counted).
     pub pricings: usize,
+}
+
+impl std::fmt::Debug for SimState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimState").field("subscriptions", &self.subscriptions.len()).field("counts", &self.counts()).finish_non_exhaustive()
+    }
 }
 
 impl SimState {

@@ -139,7 +139,7 @@ fn put_inner(state: &mut SimState, req: &SimRequest, now: Instant, version: &Api
         state.principals.entry(oid.to_ascii_lowercase()).or_insert(Some(now));
     }
     let etag = state.new_guid();
-    let doc = with_read_only(body, p, &etag);
+    let doc = with_read_only(body, p, old_doc.as_ref(), &etag);
     let op_id = operations::start(state, &p.sub, &location, kind, outcome, now);
     state.clusters.insert(key, ClusterRecord { doc, op: Some(op_id.clone()), outcome });
     let mut rendered = state.clusters.get(&p.key()).map(|rec| rec.render(state, now, version)).unwrap_or(Value::Null);
@@ -159,11 +159,13 @@ fn put_inner(state: &mut SimState, req: &SimRequest, now: Instant, version: &Api
         .with_header("Retry-After", common::secs(state.options.lro_retry_after_secs)))
 }
 
-/// `id`, `name`, `type` first, then the body, then `eTag`.
-fn with_read_only(body: Map<String, Value>, p: &ResPath, etag: &str) -> Value {
+/// `id`, `name`, `type` first (with the casing of the first PUT), then the body, then `eTag`.
+fn with_read_only(body: Map<String, Value>, p: &ResPath, old: Option<&Value>, etag: &str) -> Value {
     let mut doc = Map::new();
-    doc.insert("id".into(), json!(p.id()));
-    doc.insert("name".into(), json!(p.name));
+    let id = old.and_then(|d| str_at(d, "/id")).map_or_else(|| p.id(), str::to_string);
+    let name = old.and_then(|d| str_at(d, "/name")).map_or_else(|| p.name.clone(), str::to_string);
+    doc.insert("id".into(), json!(id));
+    doc.insert("name".into(), json!(name));
     doc.insert("type".into(), json!(CLUSTER_TYPE));
     for (k, v) in body {
         if !matches!(k.as_str(), "id" | "name" | "type" | "eTag") {

@@ -42,6 +42,10 @@ fn seeded_cluster_has_the_fields_fleetgate_reads() {
     let upper = cluster_path("AKS-1").replace("resourceGroups/rg-aks", "RESOURCEGROUPS/RG-AKS");
     assert_eq!(s.handle_arm(&req("GET", &upper, None), t0).body.unwrap(), doc);
     assert_eq!(s.handle_arm(&req("GET", &cluster_path("nope"), None), t0).error_code(), Some("ResourceNotFound"));
+    // The kubelet identity is a real identity resource (the `kubelet` gating strategy puts FICs on it).
+    let kubelet_id = doc["properties"]["identityProfile"]["kubeletidentity"]["resourceId"].as_str().unwrap();
+    let kubelet = s.handle_arm(&req_v("GET", kubelet_id, None, "2024-11-30"), t0).body.unwrap();
+    assert_eq!(kubelet["properties"]["principalId"], json!(KUBELET1));
 }
 
 #[test]
@@ -147,6 +151,8 @@ fn stored_document_is_exactly_what_was_put() {
     assert_eq!(after["tags"], json!({"added": "yes"}));
     assert_eq!(after["properties"]["provisioningState"], json!("Succeeded"), "read-only");
     assert_eq!(after["id"], json!(cluster_path("aks-1")), "read-only");
+    let r = s.handle_arm(&req("PUT", &cluster_path("AKS-1"), Some(after)), t0);
+    assert_eq!((r.status, &r.body.unwrap()["name"]), (200, &json!("aks-1")), "an update keeps the original casing");
 }
 
 #[test]

@@ -36,7 +36,7 @@ fn demo_fleet_parses_and_seeds() {
     let counts = s.counts();
     assert_eq!(counts.clusters, 12);
     assert_eq!(counts.registries, 3);
-    assert_eq!((counts.identities, counts.fics), (1, 1), "the compliant cluster's gating identity");
+    assert_eq!((counts.identities, counts.fics), (13, 1), "12 kubelet identities + the compliant cluster's gating identity");
     let docs: Vec<Value> = s.clusters.values().map(|c| c.doc.clone()).collect();
     let count = |f: &dyn Fn(&Value) -> bool| docs.iter().filter(|d| f(d)).count();
     assert_eq!(count(&|d| d.pointer("/properties/oidcIssuerProfile/enabled") == Some(&json!(false))), 1);
@@ -169,4 +169,12 @@ fn seeding_is_reproducible_from_the_seed() {
     };
     assert_eq!(kubelet(&a), kubelet(&b));
     assert_ne!(kubelet(&a), kubelet(&c));
+}
+
+#[test]
+fn debug_output_hides_options() {
+    let options = SimOptions { client_secret: Some("s3cr3t-value".into()), ..SimOptions::default() };
+    let (s, _) = state_with(options);
+    let text = format!("{s:?}");
+    assert!(!text.contains("s3cr3t-value") && text.contains("clusters: 2"), "{text}");
 }

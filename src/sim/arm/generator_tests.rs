@@ -33,7 +33,7 @@ fn generated_fleet_seeds_and_is_reproducible() {
     let state = SimState::from_fleet(&Fleet { generator: Some(spec.clone()), ..Fleet::default() }, &SimOptions::default()).unwrap();
     let counts = state.counts();
     assert_eq!(counts.clusters, 5000);
-    assert_eq!(counts.identities, 1000, "one gating identity per compliant cluster");
+    assert_eq!(counts.identities, 6000, "a kubelet identity per cluster + a gating identity per compliant cluster");
     assert_eq!(counts.fics, 1000);
     // Each cluster: 1 kubelet AcrPull (+1 cross); each compliant cluster: the same again for its gating identity.
     let attach: usize = generate(&spec).clusters.iter().map(|c| c.attached_registries.len() * if c.compliant { 2 } else { 1 }).sum();

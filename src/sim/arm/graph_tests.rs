@@ -80,7 +80,7 @@ fn pages_with_skip_token() {
     let mut pages = 0;
     loop {
         let resp = run(&mut s, body.clone()).body.unwrap();
-        assert_eq!(resp["totalRecords"], json!(4), "2 clusters + 2 registries: {resp}");
+        assert_eq!(resp["totalRecords"], json!(6), "2 clusters + 2 kubelet identities + 2 registries: {resp}");
         assert_eq!(resp["resultTruncated"], json!("false"));
         assert_eq!(resp["facets"], json!([]));
         ids.extend(resp["data"].as_array().unwrap().iter().map(|r| r["id"].clone()));
@@ -90,7 +90,7 @@ fn pages_with_skip_token() {
     }
     assert_eq!(pages, 2);
     let unique: std::collections::HashSet<String> = ids.iter().map(|v| v.to_string()).collect();
-    assert_eq!(unique.len(), 4);
+    assert_eq!(unique.len(), 6);
     let mut other = body.clone();
     other["query"] = json!("resources | project id, name");
     other["options"]["$skipToken"] = json!("0000000000000000.2");

@@ -1,4 +1,5 @@
-//! Seeding one managed cluster from a [`ClusterSpec`]: its document, kubelet identity, `--attach-acr`
+//! Seeding one managed cluster from a [`ClusterSpec`]: its document, kubelet identity (a real identity
+//! resource in the node resource group when it lies in a fleet subscription), `--attach-acr`
 //! role assignments and, for `compliant = true`, everything fleetgate's defaults expect (gating identity
 //! `{cluster}-defender-gating` in the cluster's group, its FIC, AcrPull per registry, `securityGating`).
 
@@ -33,10 +34,7 @@ pub fn seed_cluster(state: &mut SimState, fleet: &Fleet, i: usize, spec: &Cluste
         Some(doc) => raw_document(state, &entry, doc, &p, spec)?,
         None => build_document(state, fleet, spec, &p),
     };
-    let kubelet = str_at(&doc, "/properties/identityProfile/kubeletidentity/objectId").map(str::to_string);
-    if let Some(oid) = &kubelet {
-        state.principals.entry(oid.to_ascii_lowercase()).or_insert(None);
-    }
+    let kubelet = register_kubelet(state, &entry, &doc)?;
     let registry_ids = resolve_registries(state, &entry, &spec.attached_registries)?;
     if !registry_ids.is_empty() {
         let oid = kubelet.ok_or_else(|| FleetError::entry(&entry, "attached_registries needs a kubelet identity objectId"))?;
@@ -49,6 +47,31 @@ pub fn seed_cluster(state: &mut SimState, fleet: &Fleet, i: usize, spec: &Cluste
     }
     state.clusters.insert(p.key(), ClusterRecord { doc, op: None, outcome: spec.lro_outcome });
     Ok(())
+}
+
+/// Registers the kubelet identity's principal and, when its resource ID lies in a fleet subscription, the
+/// identity resource itself (so its FICs can be managed, as the `kubelet` gating strategy does).
+fn register_kubelet(state: &mut SimState, entry: &str, doc: &Value) -> Result<Option<String>, FleetError> {
+    let Some(k) = doc.pointer("/properties/identityProfile/kubeletidentity") else { return Ok(None) };
+    let Some(oid) = str_at(k, "/objectId").map(str::to_string) else { return Ok(None) };
+    state.principals.entry(oid.to_ascii_lowercase()).or_insert(None);
+    let id = str_at(k, "/resourceId").and_then(|r| ResourceId::parse(r).ok());
+    let Some(id) = id.filter(|id| id.is_type(identities::IDENTITY_TYPE)) else { return Ok(Some(oid)) };
+    let (Some(rg), true) = (id.resource_group(), state.subscriptions.contains_key(&id.subscription_id().to_ascii_lowercase())) else {
+        return Ok(Some(oid));
+    };
+    let p = res_path(state, entry, id.subscription_id(), rg, id.name(), "Microsoft.ManagedIdentity", "userAssignedIdentities")?;
+    if !state.identities.contains_key(&p.key()) {
+        let new = NewIdentity {
+            location: str_at(doc, "/location").unwrap_or("westeurope").to_string(),
+            tags: json!({}),
+            principal_id: Some(oid.clone()),
+            client_id: str_at(k, "/clientId").map(str::to_string),
+            created: None,
+        };
+        identities::insert(state, &p, new);
+    }
+    Ok(Some(oid))
 }
 
 fn cluster_path(state: &mut SimState, entry: &str, spec: &ClusterSpec) -> Result<ResPath, FleetError> {
