@@ -15,6 +15,7 @@
 //!   `cli`: what `fleetgate sim` runs ([`cli::run_cli`]).
 
 mod admin;
+pub mod arm;
 pub mod auth;
 pub mod cli;
 mod conn;

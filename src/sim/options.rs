@@ -40,6 +40,12 @@ pub struct SimOptions {
     pub client_secret: Option<String>,
     /// Record request bodies in the journal (off for very large benchmarks).
     pub journal_bodies: bool,
+    /// How long one federated-credential write occupies its identity; another FIC write on the same identity
+    /// before it ends gets `409 ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity`.
+    #[serde(with = "humantime_serde")]
+    pub fic_write_duration: Duration,
+    /// Items per page of ARM list responses (role assignments, clusters, identities, FICs) before a `nextLink`.
+    pub list_page_size: usize,
 }
 
 impl Default for SimOptions {
@@ -59,6 +65,8 @@ impl Default for SimOptions {
             identity_header: "fleetgate-sim".into(),
             client_secret: None,
             journal_bodies: true,
+            fic_write_duration: Duration::from_millis(0),
+            list_page_size: 100,
         }
     }
 }
