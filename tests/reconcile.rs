@@ -129,13 +129,15 @@ async fn out_of_scope_cluster_is_blocked_without_a_single_request() {
 
 #[tokio::test]
 async fn registry_in_a_subscription_outside_scope_blocks_all_writes() {
-    let env = start(&fleet(), &[SUB1], |_| {}).await;
+    // Discovery only lists inside scope, so a SUB2 registry is known here through extra_registries.
+    let acrtwo = format!("/subscriptions/{SUB2}/resourceGroups/rg-acr2/providers/Microsoft.ContainerRegistry/registries/acrtwo");
+    let env = start(&fleet(), &[SUB1], |s| s.gating.extra_registries = vec![ResourceId::parse(&acrtwo).unwrap()]).await;
     let applied = env.engine.apply(&fresh()).await;
     assert_eq!(applied.report.status, ApplyStatus::Blocked);
     assert!(applied.report.blockers.iter().any(|b| b.code.as_str() == "registry_out_of_scope"));
     let journal = env.sim.journal();
     assert_eq!(writes(&journal).len(), 0);
-    assert!(journal.iter().filter_map(|e| e.subscription.as_deref()).all(|s| s.eq_ignore_ascii_case(SUB1)), "nothing read in SUB2");
+    assert!(journal.iter().filter_map(|e| e.subscription.as_deref()).all(|s| s.eq_ignore_ascii_case(SUB1)), "nothing read in SUB2: {:#?}", journal.iter().filter(|e| e.subscription.as_deref().is_some_and(|s| !s.eq_ignore_ascii_case(SUB1))).collect::<Vec<_>>());
 }
 
 /// One fault scenario: the rule is active from the start; the cluster must still converge with no

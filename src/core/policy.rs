@@ -1,5 +1,6 @@
 //! The planner's policy: `[gating]` and `[scope]` settings, checked once and ready to apply.
 
+use crate::config::parse_major_minor;
 use crate::config::{GatingSettings, IdentityStrategy, RegistryReference, ScopeSettings};
 use crate::core::model::ClusterView;
 use crate::core::names;
@@ -134,30 +135,23 @@ impl Policy {
         }
     }
 
-    /// Subscriptions whose Containers pricing matters: the cluster's, then each registry's, deduplicated.
-    /// Empty when `manage_defender_plan` is off.
+    /// Subscriptions whose Containers pricing matters: the cluster's, then each registry's, deduplicated,
+    /// and only those in scope (an out-of-scope registry is a blocker, never a read). Empty when
+    /// `manage_defender_plan` is off.
     pub fn pricing_subscriptions<'a>(&self, cluster: &ResourceId, registries: impl IntoIterator<Item = &'a ResourceId>) -> Vec<String> {
         if !self.manage_defender_plan {
             return Vec::new();
         }
-        let mut subs: Vec<String> = vec![cluster.subscription_id().to_string()];
-        for r in registries {
-            if !subs.iter().any(|s| s.eq_ignore_ascii_case(r.subscription_id())) {
-                subs.push(r.subscription_id().to_string());
+        let mut subs: Vec<String> = Vec::new();
+        for sub in std::iter::once(cluster.subscription_id()).chain(registries.into_iter().map(|r| r.subscription_id())) {
+            if self.allows_subscription(sub) && !subs.iter().any(|s| s.eq_ignore_ascii_case(sub)) {
+                subs.push(sub.to_string());
             }
         }
         subs
     }
 }
 
-/// `"1.31"`, `"1.31.2"` or `"v1.31"` → `(1, 31)`. (Same rule as `config::load::parse_major_minor`, which
-/// is not exported from `config`.)
-pub fn parse_major_minor(v: &str) -> Option<(u32, u32)> {
-    let mut parts = v.trim().trim_start_matches('v').split('.');
-    let major = parts.next()?.parse().ok()?;
-    let minor = parts.next()?.parse().ok()?;
-    Some((major, minor))
-}
 
 #[cfg(test)]
 mod tests {
@@ -204,8 +198,9 @@ mod tests {
     }
 
     #[test]
-    fn pricing_subscriptions_dedupe_and_respect_the_switch() {
-        let (mut g, s) = policy_settings();
+    fn pricing_subscriptions_dedupe_stay_in_scope_and_respect_the_switch() {
+        let (mut g, mut s) = policy_settings();
+        s.subscriptions = vec!["00000000-0000-0000-0000-00000000000a".into(), "00000000-0000-0000-0000-00000000000B".into()];
         let c = ResourceId::parse(
             "/subscriptions/00000000-0000-0000-0000-00000000000A/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/c",
         )
@@ -218,9 +213,13 @@ mod tests {
             "/subscriptions/00000000-0000-0000-0000-00000000000b/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/b",
         )
         .unwrap();
+        let outside = ResourceId::parse(
+            "/subscriptions/00000000-0000-0000-0000-00000000000c/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/c",
+        )
+        .unwrap();
         let p = Policy::new(&g, &s).unwrap();
         assert_eq!(
-            p.pricing_subscriptions(&c, [&r1, &r2, &r2]),
+            p.pricing_subscriptions(&c, [&r1, &r2, &outside, &r2]),
             vec!["00000000-0000-0000-0000-00000000000A", "00000000-0000-0000-0000-00000000000b"]
         );
         g.manage_defender_plan = false;
