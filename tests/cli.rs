@@ -62,7 +62,7 @@ fn json_of(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plan_json_shape_and_exit_code() {
     let sim = sim().await;
     let id = cluster_id(SUB1, "rg-aks", "aks-new");
@@ -86,7 +86,7 @@ async fn plan_json_shape_and_exit_code() {
     assert!(sim.journal().iter().filter(|e| e.is_arm()).all(|e| e.method == "GET"), "plan only reads");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plan_text_reads_like_terraform() {
     let sim = sim().await;
     let out = fleetgate(&sim, &["plan", "--cluster", &cluster_id(SUB1, "rg-aks", "aks-new")]);
@@ -95,7 +95,7 @@ async fn plan_text_reads_like_terraform() {
     assert!(text.contains("Plan:"), "{text}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apply_json_then_plan_is_compliant() {
     let sim = sim().await;
     let id = cluster_id(SUB1, "rg-aks", "aks-new");
@@ -113,7 +113,7 @@ async fn apply_json_then_plan_is_compliant() {
     assert!(again["actions"].as_array().unwrap().is_empty());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blocked_cluster_exits_3_with_the_blocker() {
     let sim = sim().await;
     let id = cluster_id(SUB1, "rg-aks", "aks-old");
@@ -128,7 +128,7 @@ async fn blocked_cluster_exits_3_with_the_blocker() {
     assert!(sim.journal().iter().all(|e| !e.is_write()));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn usage_and_config_errors_exit_2() {
     let sim = sim().await;
     let out = fleetgate(&sim, &["plan", "--cluster", "/subscriptions/x/../y"]);
@@ -166,7 +166,7 @@ fn config_show_layers_file_and_env_and_redacts_secrets() {
     assert!(!text.contains("do-not-print-me"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn doctor_passes_against_the_simulator() {
     let sim = sim().await;
     let out = fleetgate(&sim, &["doctor"]);
@@ -176,7 +176,7 @@ async fn doctor_passes_against_the_simulator() {
     assert!(text.contains("obtained a token") && text.contains("api-version"), "{text}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn doctor_reports_a_wrong_secret_with_the_fix() {
     let sim = sim().await;
     let out = Command::new(env!("CARGO_BIN_EXE_fleetgate"))

@@ -65,6 +65,7 @@ pub(crate) fn handle(state: &mut SimState, req: &SimRequest, now: Instant) -> Si
     let m = req.method.as_str();
     match (route, m) {
         (Route::Graph, "POST") => graph::query(state, req, now),
+        (Route::Subscription { sub }, "GET") => subscription(state, &sub),
         (Route::ClusterList { sub, rg }, "GET") => clusters::list(state, req, now, &version, &sub, rg.as_deref()),
         (Route::Cluster(p), "GET") => clusters::get(state, now, &version, &p),
         (Route::Cluster(p), "PUT") => clusters::put(state, req, now, &version, &p),
@@ -91,6 +92,22 @@ pub(crate) fn handle(state: &mut SimState, req: &SimRequest, now: Instant) -> Si
 }
 
 /// The subscription (and, for resources in a group, the resource group) must exist.
+/// `GET /subscriptions/{sub}` (Microsoft.Resources): what `fleetgate doctor` reads to prove reachability.
+fn subscription(state: &SimState, sub: &str) -> SimResponse {
+    let id = state.subscriptions.get(&sub.to_ascii_lowercase()).map_or(sub, |r| r.id.as_str());
+    SimResponse::json(
+        200,
+        serde_json::json!({
+            "id": format!("/subscriptions/{id}"),
+            "subscriptionId": id,
+            "tenantId": state.options.tenant_id,
+            "displayName": format!("Simulated subscription {id}"),
+            "state": "Enabled",
+            "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01", "quotaId": "PayAsYouGo_2014-09-01", "spendingLimit": "Off"},
+        }),
+    )
+}
+
 fn check_scope(state: &SimState, route: &Route) -> Result<(), SimResponse> {
     let (sub, rg) = route.scope_parts();
     let Some(sub) = sub else { return Ok(()) };

@@ -36,6 +36,8 @@ impl ResPath {
 pub enum Route {
     /// `POST /providers/Microsoft.ResourceGraph/resources`.
     Graph,
+    /// `GET /subscriptions/{sub}`.
+    Subscription { sub: String },
     /// Managed clusters of a subscription or resource group.
     ClusterList { sub: String, rg: Option<String> },
     /// One managed cluster.
@@ -89,6 +91,9 @@ impl Route {
                 &format!("The provided subscription identifier '{}' is malformed or invalid.", segs[1]),
             ));
         }
+        if segs.len() == 2 {
+            return Ok(Route::Subscription { sub: segs[1].to_string() });
+        }
         if let Some(route) = extension_route(path, &segs)? {
             return Ok(route);
         }
@@ -99,6 +104,7 @@ impl Route {
     pub fn scope_parts(&self) -> (Option<&str>, Option<&str>) {
         match self {
             Route::Graph => (None, None),
+            Route::Subscription { sub } => (Some(sub), None),
             Route::ClusterList { sub, rg } | Route::IdentityList { sub, rg } | Route::RegistryList { sub, rg } => {
                 (Some(sub), rg.as_deref())
             }
@@ -117,6 +123,7 @@ impl Route {
     pub fn describe(&self) -> &'static str {
         match self {
             Route::Graph => "Resource Graph",
+            Route::Subscription { .. } => "a subscription",
             Route::ClusterList { .. } => "the managedClusters list",
             Route::Cluster(_) => "a managed cluster",
             Route::ClusterOperation { .. } => "an AKS operation status",
@@ -259,5 +266,21 @@ mod tests {
         assert_eq!(Route::parse(&format!("/subscriptions/{S}//x")).unwrap_err().status, 400);
         assert_eq!(Route::parse("/foo").unwrap_err().status, 404);
         assert_eq!(Route::parse("/providers/Microsoft.ResourceGraph/resources").unwrap(), Route::Graph);
+    }
+}
+
+#[cfg(test)]
+mod subscription_tests {
+    use crate::sim::arm::test_support::{SUB1, req, state};
+
+    #[test]
+    fn known_subscription_reads_and_unknown_is_404() {
+        let (mut st, now) = state();
+        let ok = st.handle_arm(&req("GET", &format!("/subscriptions/{SUB1}"), None), now);
+        assert_eq!(ok.status, 200);
+        assert_eq!(ok.body.as_ref().unwrap()["subscriptionId"], SUB1);
+        assert_eq!(ok.body.as_ref().unwrap()["state"], "Enabled");
+        let missing = st.handle_arm(&req("GET", "/subscriptions/99999999-0000-0000-0000-000000000000", None), now);
+        assert_eq!((missing.status, missing.error_code()), (404, Some("SubscriptionNotFound")));
     }
 }
