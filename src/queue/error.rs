@@ -162,7 +162,15 @@ mod tests {
     fn statuses_map_to_actionable_errors() {
         let body = "<Error><Code>401</Code><Detail>ExpiredToken: The token is expired.</Detail></Error>";
         let e = QueueError::from_status("q", "receive", 401, body);
-        assert_eq!(e, QueueError::Unauthorized { queue: "q".into(), operation: "receive", status: 401, detail: "ExpiredToken: The token is expired.".into() });
+        assert_eq!(
+            e,
+            QueueError::Unauthorized {
+                queue: "q".into(),
+                operation: "receive",
+                status: 401,
+                detail: "ExpiredToken: The token is expired.".into()
+            }
+        );
         assert!(e.to_string().contains("queue.auth") && !e.is_transient());
         assert!(matches!(QueueError::from_status("q", "send", 410, ""), QueueError::NotFound { status: 410, .. }));
         assert!(QueueError::from_status("q", "send", 503, "busy").is_transient());

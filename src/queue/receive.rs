@@ -20,15 +20,28 @@ use std::time::Duration;
 use azure_core_legacy::HttpClient;
 use azure_core_legacy::error::ErrorKind;
 use azure_core_legacy::headers::Headers;
-use azure_messaging_servicebus::service_bus::{BrokerProperties, PeekLockResponse, QueueClient, SendMessageOptions, SettableBrokerProperties};
+use azure_messaging_servicebus::service_bus::{
+    BrokerProperties, PeekLockResponse, QueueClient, SendMessageOptions, SettableBrokerProperties,
+};
 use time::OffsetDateTime;
 
 use super::error::QueueError;
 use super::sas::SasKey;
 
 /// Response headers that are protocol headers, not user properties.
-const NOT_PROPERTIES: [&str; 11] =
-    ["brokerproperties", "connection", "content-length", "content-type", "date", "keep-alive", "location", "server", "strict-transport-security", "transfer-encoding", "vary"];
+const NOT_PROPERTIES: [&str; 11] = [
+    "brokerproperties",
+    "connection",
+    "content-length",
+    "content-type",
+    "date",
+    "keep-alive",
+    "location",
+    "server",
+    "strict-transport-security",
+    "transfer-encoding",
+    "vary",
+];
 
 /// Placeholder SAS rule for `QueueClient::new` when the transport authorizes with Entra (the crate
 /// insists on a key; the transport replaces the header it produces).
@@ -41,10 +54,8 @@ struct ReceivedHeaders {
     properties: BTreeMap<String, String>,
 }
 
-impl TryFrom<Headers> for ReceivedHeaders {
-    type Error = std::convert::Infallible;
-
-    fn try_from(headers: Headers) -> Result<Self, Self::Error> {
+impl From<Headers> for ReceivedHeaders {
+    fn from(headers: Headers) -> Self {
         let mut out = Self::default();
         for (name, value) in headers.iter() {
             let name = name.as_str().to_ascii_lowercase();
@@ -54,7 +65,7 @@ impl TryFrom<Headers> for ReceivedHeaders {
                 out.properties.insert(name, unquote(value.as_str()));
             }
         }
-        Ok(out)
+        out
     }
 }
 
@@ -70,8 +81,8 @@ fn unquote(value: &str) -> String {
 /// What a receive got.
 #[derive(Debug)]
 pub enum Received {
-    /// A locked message.
-    Message(ReceivedMessage),
+    /// A locked message (boxed: it holds the crate's whole response).
+    Message(Box<ReceivedMessage>),
     /// Nothing arrived within the wait (HTTP 204).
     Empty,
 }
@@ -224,7 +235,13 @@ impl ServiceBusQueue {
             return Err(malformed("the Location (lock URI) header is missing"));
         }
         let body = response.body();
-        Ok(Received::Message(ReceivedMessage { queue: self.name.clone(), response, body, broker, properties: headers.properties }))
+        Ok(Received::Message(Box::new(ReceivedMessage {
+            queue: self.name.clone(),
+            response,
+            body,
+            broker,
+            properties: headers.properties,
+        })))
     }
 
     fn receive_error(&self, e: azure_core_legacy::Error) -> QueueError {
@@ -241,7 +258,8 @@ impl ServiceBusQueue {
     pub async fn send(&self, message: &OutgoingMessage) -> Result<(), QueueError> {
         let broker = message.message_id.clone().map(|id| SettableBrokerProperties { message_id: Some(id), ..Default::default() });
         let custom = (!message.properties.is_empty()).then(|| message.properties.iter().cloned().collect());
-        let options = SendMessageOptions { content_type: message.content_type.clone(), broker_properties: broker, custom_properties: custom };
+        let options =
+            SendMessageOptions { content_type: message.content_type.clone(), broker_properties: broker, custom_properties: custom };
         self.client.send_message(&message.body, Some(options)).await.map_err(|e| QueueError::from_crate(&self.name, "send", e))
     }
 }
@@ -260,7 +278,7 @@ mod tests {
         h.insert("priority", HeaderValue::from("\"High\"".to_string()));
         h.insert("deadletterreason", HeaderValue::from("\"MaxDeliveryCountExceeded\"".to_string()));
         h.insert("count", HeaderValue::from("3".to_string()));
-        let r = ReceivedHeaders::try_from(h).unwrap();
+        let r = ReceivedHeaders::from(h);
         assert_eq!(r.location.as_deref(), Some("http://x/sb/q/messages/1/t"));
         let names: Vec<&str> = r.properties.keys().map(String::as_str).collect();
         assert_eq!(names, ["count", "deadletterreason", "priority"]);

@@ -250,7 +250,10 @@ mod tests {
         let lock = url("http://127.0.0.1:8080/sb/q1/messages/7/abc");
         assert_eq!(t.target(&lock).unwrap(), lock, "lock URIs from the endpoint pass unchanged");
         let cn = transport(Some("https://myns.servicebus.chinacloudapi.cn"));
-        assert_eq!(cn.target(&url("https://myns.servicebus.windows.net/q/messages")).unwrap().as_str(), "https://myns.servicebus.chinacloudapi.cn/q/messages");
+        assert_eq!(
+            cn.target(&url("https://myns.servicebus.windows.net/q/messages")).unwrap().as_str(),
+            "https://myns.servicebus.chinacloudapi.cn/q/messages"
+        );
         let plain = transport(None);
         let public = url("https://myns.servicebus.windows.net/q/messages");
         assert_eq!(plain.target(&public).unwrap(), public);

@@ -39,7 +39,10 @@ pub fn authenticate(
         return Err("ExpiredToken: The bearer token is expired.".into());
     }
     if !accepted_audience(&token.audience) {
-        return Err(format!("InvalidAudience: The token audience '{}' is not valid; request scope {SERVICE_BUS_AUDIENCE}/.default.", token.audience));
+        return Err(format!(
+            "InvalidAudience: The token audience '{}' is not valid; request scope {SERVICE_BUS_AUDIENCE}/.default.",
+            token.audience
+        ));
     }
     Ok(())
 }

@@ -144,7 +144,10 @@ mod tests {
     fn entity_with(n: u64, max: Option<u32>) -> Entity {
         let mut e = Entity::new(Duration::from_secs(30), max);
         for seq in 1..=n {
-            e.insert(Message::from_new(NewMessage::new(format!("m{seq}")).message_id(format!("id{seq}")), seq, OffsetDateTime::UNIX_EPOCH), 0);
+            e.insert(
+                Message::from_new(NewMessage::new(format!("m{seq}")).message_id(format!("id{seq}")), seq, OffsetDateTime::UNIX_EPOCH),
+                0,
+            );
         }
         e
     }

@@ -13,8 +13,18 @@ pub const MAX_TIME_TO_LIVE_SECS: f64 = 922_337_203_685.477_6;
 
 /// Broker properties a sender may set (everything else in a sent `BrokerProperties` is ignored, as the
 /// read-only ones are by the service).
-pub const SETTABLE_BROKER_PROPERTIES: [&str; 10] =
-    ["CorrelationId", "SessionId", "Label", "ReplyTo", "TimeToLive", "To", "ScheduledEnqueueTimeUtc", "ReplyToSessionId", "PartitionKey", "ContentType"];
+pub const SETTABLE_BROKER_PROPERTIES: [&str; 10] = [
+    "CorrelationId",
+    "SessionId",
+    "Label",
+    "ReplyTo",
+    "TimeToLive",
+    "To",
+    "ScheduledEnqueueTimeUtc",
+    "ReplyToSessionId",
+    "PartitionKey",
+    "ContentType",
+];
 
 /// A message to enqueue.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -120,9 +130,7 @@ impl SbClock {
 
 /// `Wed, 05 Dec 2012 20:43:40 GMT` (RFC 1123; the crate parses it as RFC 2822).
 pub fn http_date(t: OffsetDateTime) -> String {
-    let format = time::macros::format_description!(
-        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
-    );
+    let format = time::macros::format_description!("[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT");
     t.to_offset(time::UtcOffset::UTC).format(format).unwrap_or_default()
 }
 

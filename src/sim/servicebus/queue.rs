@@ -138,10 +138,8 @@ impl Queue {
 
     fn dead_letter(&mut self, mut message: Message, delivery_count: u32) {
         message.set_property("DeadLetterReason", Value::String(MAX_DELIVERY_COUNT_EXCEEDED.into()));
-        let description = format!(
-            "Message could not be consumed after {} delivery attempts.",
-            self.spec.max_delivery_count.max(delivery_count)
-        );
+        let description =
+            format!("Message could not be consumed after {} delivery attempts.", self.spec.max_delivery_count.max(delivery_count));
         message.set_property("DeadLetterErrorDescription", Value::String(description));
         self.dlq.insert(message, delivery_count);
     }
@@ -193,7 +191,11 @@ impl Queue {
     /// Every message of `sub` without locking.
     pub fn peek_all(&mut self, sub: Sub, now: Instant) -> Vec<Peeked> {
         self.expire(now);
-        self.entity(sub).peek_all(now).into_iter().map(|(message, delivery_count, locked)| Peeked { message, delivery_count, locked }).collect()
+        self.entity(sub)
+            .peek_all(now)
+            .into_iter()
+            .map(|(message, delivery_count, locked)| Peeked { message, delivery_count, locked })
+            .collect()
     }
 
     /// The dead-letter queue's messages with their reasons.
@@ -257,7 +259,10 @@ mod tests {
         assert_eq!(q.depth(Sub::Main, t1), 0);
         let dead = q.dead_letters(t1);
         assert_eq!(dead.len(), 1);
-        assert_eq!((dead[0].reason.as_str(), dead[0].delivery_count, dead[0].body.as_slice()), ("MaxDeliveryCountExceeded", 2, &b"poison"[..]));
+        assert_eq!(
+            (dead[0].reason.as_str(), dead[0].delivery_count, dead[0].body.as_slice()),
+            ("MaxDeliveryCountExceeded", 2, &b"poison"[..])
+        );
         assert!(dead[0].description.contains("2 delivery attempts"), "{}", dead[0].description);
         let from_dlq = q.lock_next(Sub::DeadLetter, t1).unwrap();
         assert_eq!(from_dlq.message.property("DeadLetterReason"), Some(&Value::String("MaxDeliveryCountExceeded".into())));

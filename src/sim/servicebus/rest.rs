@@ -28,7 +28,9 @@ pub async fn handle(sb: &ServiceBus, req: &SimRequest, target: &Target) -> RawRe
             Ok(timeout) => receive(sb, req, target, timeout).await,
             Err(bad) => bad,
         },
-        Op::Complete(id, token) => lock_op(sb, target, |q| q.complete(target.sub, id, *token, now).map(|()| (RawResponse::empty(200), false))),
+        Op::Complete(id, token) => {
+            lock_op(sb, target, |q| q.complete(target.sub, id, *token, now).map(|()| (RawResponse::empty(200), false)))
+        }
         Op::Abandon(id, token) => lock_op(sb, target, |q| q.abandon(target.sub, id, *token, now).map(|()| (RawResponse::empty(200), true))),
         Op::Renew(id, token) => lock_op(sb, target, |q| {
             let until = q.renew(target.sub, id, *token, now)?;
@@ -65,7 +67,10 @@ fn lock_op(sb: &ServiceBus, target: &Target, f: impl FnOnce(&mut super::queue::Q
         Err(LockLost) => (
             RawResponse::error(
                 404,
-                &format!("The lock supplied is invalid. Either the lock expired, or the message has already been removed from '{}'.", target.entity_path),
+                &format!(
+                    "The lock supplied is invalid. Either the lock expired, or the message has already been removed from '{}'.",
+                    target.entity_path
+                ),
             ),
             false,
         ),
@@ -101,7 +106,7 @@ async fn receive(sb: &ServiceBus, req: &SimRequest, target: &Target, timeout: Du
         });
         let next_expiry = match attempt {
             None => return gone(&target.queue),
-            Some((Some(delivery), _)) => return delivered(&delivery, &req.base_url, &target.entity_path, &clock),
+            Some((Some(delivery), _)) => return delivered(&delivery, &origin(req), &target.entity_path, &clock),
             Some((None, next_expiry)) => next_expiry,
         };
         if clock.now >= deadline {
@@ -112,6 +117,15 @@ async fn receive(sb: &ServiceBus, req: &SimRequest, target: &Target, timeout: Du
             () = &mut notified => {}
             () = tokio::time::sleep_until(wake) => {}
         }
+    }
+}
+
+/// `http://{Host}` as the client addressed the simulator (so `localhost` clients get `localhost` lock
+/// URIs), else the simulator's own base URL.
+fn origin(req: &SimRequest) -> String {
+    match req.header("host").filter(|h| !h.is_empty() && !h.contains(['/', ' ', '@'])) {
+        Some(host) => format!("http://{host}"),
+        None => req.base_url.clone(),
     }
 }
 

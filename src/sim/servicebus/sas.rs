@@ -36,8 +36,12 @@ impl SasFailure {
     /// The `Detail` text of the 401, shaped like the service's.
     pub fn detail(&self) -> String {
         match self {
-            Self::Malformed(what) => format!("MalformedToken: The credentials contained in the authorization header are not well-formed: {what}."),
-            Self::UnknownKeyName(name) => format!("InvalidSignature: The token has an invalid signature: no authorization rule named '{name}'."),
+            Self::Malformed(what) => {
+                format!("MalformedToken: The credentials contained in the authorization header are not well-formed: {what}.")
+            }
+            Self::UnknownKeyName(name) => {
+                format!("InvalidSignature: The token has an invalid signature: no authorization rule named '{name}'.")
+            }
             Self::Expired(se) => format!("ExpiredToken: The token is expired. Expiration time: {se} (unix seconds)."),
             Self::InvalidSignature => "InvalidSignature: The token has an invalid signature.".into(),
             Self::WrongResource(sr) => format!("InvalidAudience: The token audience '{sr}' does not cover the requested entity."),

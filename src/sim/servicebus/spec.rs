@@ -177,7 +177,10 @@ mod tests {
         assert_eq!(err.field, "lock_duration");
         assert!(err.to_string().contains("'q'"), "{err}");
         assert_eq!(QueueSpec::new("q").max_delivery_count(0).validate().unwrap_err().field, "max_delivery_count");
-        assert_eq!(QueueSpec::new("q").duplicate_detection(Duration::from_secs(5)).validate().unwrap_err().field, "duplicate_detection_window");
+        assert_eq!(
+            QueueSpec::new("q").duplicate_detection(Duration::from_secs(5)).validate().unwrap_err().field,
+            "duplicate_detection_window"
+        );
         for name in ["", "a b", "q/$deadletterqueue", "/q", "q//x"] {
             assert_eq!(QueueSpec::new(name).validate().unwrap_err().field, "name", "{name}");
         }

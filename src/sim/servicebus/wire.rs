@@ -111,7 +111,9 @@ pub fn parse(method: &str, rel: &str) -> Result<Target, RawResponse> {
     let unsupported = || {
         RawResponse::error(
             404,
-            &format!("The simulator's Service Bus surface does not serve {method} /sb/{rel}; it serves {{queue}}/messages, {{queue}}/messages/head and lock URIs {{queue}}/messages/{{seq}}/{{lock-token}} (also under {{queue}}/$deadletterqueue)."),
+            &format!(
+                "The simulator's Service Bus surface does not serve {method} /sb/{rel}; it serves {{queue}}/messages, {{queue}}/messages/head and lock URIs {{queue}}/messages/{{seq}}/{{lock-token}} (also under {{queue}}/$deadletterqueue)."
+            ),
         )
     };
     let at = (1..segs.len()).rev().find(|i| segs[*i].eq_ignore_ascii_case("messages") && segs.len() - i <= 3).ok_or_else(unsupported)?;
@@ -121,7 +123,9 @@ pub fn parse(method: &str, rel: &str) -> Result<Target, RawResponse> {
         _ => (entity.join("/"), Sub::Main),
     };
     let lock = |id: &str, token: &str| {
-        Uuid::parse_str(token).map(|t| (id.to_string(), t)).map_err(|_| RawResponse::error(400, &format!("The lock token '{token}' is not a GUID.")))
+        Uuid::parse_str(token)
+            .map(|t| (id.to_string(), t))
+            .map_err(|_| RawResponse::error(400, &format!("The lock token '{token}' is not a GUID.")))
     };
     let op = match (method, rest) {
         ("POST", []) => Op::Send,
