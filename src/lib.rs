@@ -15,6 +15,8 @@
 //!   status, blockers, ordered actions) and the JSON edits fleetgate owns. No IO.
 //! - [`arm`]: the Azure Resource Manager client: credentials, retries driven by one error
 //!   classifier table, long-running operations, paging, Resource Graph.
+//! - [`queue`]: Service Bus queues through azure_messaging_servicebus 0.21 and a transport that adds
+//!   endpoint override, Entra tokens, timeouts and the status handling the crate lacks.
 //! - [`sim`]: the embedded Azure simulator the whole product is tested and demonstrated against.
 //! - `cli` (binary side, `src/cli/`): the `fleetgate` commands.
 
@@ -22,5 +24,6 @@ pub mod arm;
 pub mod config;
 pub mod core;
 pub mod id;
+pub mod queue;
 pub mod reconcile;
 pub mod sim;

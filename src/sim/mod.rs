@@ -8,6 +8,7 @@
 //! - `server`: the axum server and its pipeline (journal → auth → faults → throttling → latency → handler).
 //! - `state` + `arm/`: the ARM resources (managed clusters and their LROs, identities, federated
 //!   credentials, role assignments, registries, Defender pricing) and Resource Graph.
+//! - `servicebus`: the Service Bus REST data plane under `/sb/` (queues, peek-lock, dead-lettering, SAS).
 //! - `fleet`: the fleet file (TOML/JSON) that seeds the state, and the generator for benchmarks.
 //! - `options`, `faults`, `latency`: behaviour knobs.
 //! - `pipeline` (+ `route`, `auth`, `token`, `throttle`, `journal`, `admin`, `conn`): the request pipeline
@@ -28,6 +29,7 @@ pub mod options;
 mod pipeline;
 pub mod route;
 pub mod server;
+pub mod servicebus;
 pub mod state;
 pub mod throttle;
 pub mod token;

@@ -1,7 +1,8 @@
 //! The request pipeline, independent of axum:
 //!
 //! journal ← `/_sim/*` admin (not journaled) and token endpoints (no auth) ← bearer auth ← faults ←
-//! throttling ← latency ← [`SimState::handle_arm`].
+//! throttling ← latency ← [`SimState::handle_arm`]; `/sb/` goes to `servicebus::serve` (its own auth,
+//! then the same faults and latency).
 //!
 //! All shared state sits behind `std::sync::Mutex`es that are never held across an `.await`.
 
@@ -22,6 +23,7 @@ use super::latency::{LatencyKind, LatencyModel};
 use super::options::SimOptions;
 use super::route::{self, Route};
 use super::server::SimError;
+use super::servicebus::{self, RawResponse, ServiceBus};
 use super::state::SimState;
 use super::throttle::{Admission, ArmThrottle, GraphQuota, OpKind, hhmmss, retry_after_secs};
 use super::token::{self, TokenClock, TokenStore};
@@ -33,6 +35,8 @@ pub enum Outcome {
     Respond(SimResponse),
     /// Abort the connection (fault rule with `reset`).
     Reset,
+    /// Answer with a raw (non-JSON) body: the Service Bus surface.
+    Bytes(RawResponse),
 }
 
 impl Outcome {
@@ -41,6 +45,7 @@ impl Outcome {
         match self {
             Self::Respond(r) => r.status,
             Self::Reset => STATUS_RESET,
+            Self::Bytes(r) => r.status,
         }
     }
 }
@@ -55,7 +60,8 @@ pub struct SimCore {
     pub(super) faults: Mutex<FaultSet>,
     arm_throttle: Mutex<ArmThrottle>,
     graph_quota: Mutex<GraphQuota>,
-    latency: Mutex<LatencyModel>,
+    pub(super) latency: Mutex<LatencyModel>,
+    pub(super) service_bus: ServiceBus,
 }
 
 /// Shows no options: they may hold `client_secret`.
@@ -86,6 +92,7 @@ impl SimCore {
             journal: Mutex::default(),
             arm_throttle: Mutex::default(),
             graph_quota: Mutex::default(),
+            service_bus: ServiceBus::new(),
             base_url,
             options,
         })
@@ -127,7 +134,7 @@ impl SimCore {
             Route::Arm => return self.arm(req).await,
             Route::EntraToken { tenant } => token::entra_token(&mut lock(&self.tokens), &self.options, &tenant, req, self.clock()),
             Route::ManagedIdentityToken => token::msi_token(&mut lock(&self.tokens), &self.options, req, self.clock()),
-            Route::ServiceBus => service_bus(req),
+            Route::ServiceBus => return servicebus::serve(self, req).await,
             Route::Admin => admin::handle(self, req),
             Route::Unknown => not_found(req),
         };
@@ -218,17 +225,6 @@ async fn sleep(d: Duration) {
 fn arm_headers(response: SimResponse) -> SimResponse {
     let id = Uuid::new_v4().to_string();
     response.with_header("x-ms-request-id", id.clone()).with_header("x-ms-correlation-request-id", id)
-}
-
-/// Hook for the Service Bus surface (`/sb/{namespace}/{queue}/…`).
-///
-/// To add it: give `SimCore` a Service Bus state, authenticate here with a token whose audience is
-/// `https://servicebus.azure.net` (see `auth::authenticate`; add that audience as a parameter), run the
-/// same fault/latency steps as [`SimCore::arm`], then call the Service Bus handler. Until then every
-/// `/sb/` request answers 501 so a misrouted client fails loudly.
-fn service_bus(req: &SimRequest) -> SimResponse {
-    let message = format!("The Service Bus surface is not part of this simulator yet ({} {}).", req.method, req.path);
-    SimResponse::error(501, "NotImplemented", &message)
 }
 
 fn not_found(req: &SimRequest) -> SimResponse {

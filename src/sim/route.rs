@@ -5,7 +5,7 @@
 //! | [`Route::Admin`] | `/_sim/…` (journal, faults; no auth, not journaled) |
 //! | [`Route::EntraToken`] | `POST /{tenant}/oauth2/v2.0/token` |
 //! | [`Route::ManagedIdentityToken`] | `GET /msi/token` (App Service shape) |
-//! | [`Route::ServiceBus`] | `/sb/…` (reserved for the Service Bus surface) |
+//! | [`Route::ServiceBus`] | `/sb/…` (the Service Bus REST data plane, `servicebus`) |
 //! | [`Route::Arm`] | `/subscriptions/…`, `/providers/…` (ARM and Resource Graph; bearer auth) |
 //! | [`Route::Unknown`] | everything else (404) |
 
@@ -13,7 +13,7 @@
 pub const MSI_TOKEN_PATH: &str = "/msi/token";
 /// Prefix of the simulator's own admin endpoints.
 pub const ADMIN_PREFIX: &str = "/_sim/";
-/// Prefix reserved for the Service Bus surface.
+/// Prefix of the Service Bus surface (`https://{ns}.servicebus.windows.net/{path}` → `{base}/sb/{path}`).
 pub const SERVICE_BUS_PREFIX: &str = "/sb/";
 /// Resource Graph query path (case-insensitive).
 const GRAPH_QUERY_PATH: &str = "/providers/microsoft.resourcegraph/resources";
@@ -30,7 +30,7 @@ pub enum Route {
     },
     /// Managed-identity token endpoint.
     ManagedIdentityToken,
-    /// Service Bus (reserved).
+    /// Service Bus (`/sb/…`).
     ServiceBus,
     /// ARM or Resource Graph.
     Arm,

@@ -24,6 +24,7 @@ use super::fleet::{Fleet, FleetError};
 use super::http::{SimRequest, SimResponse};
 use super::journal::JournalEntry;
 use super::pipeline::{Outcome, SimCore, lock};
+use super::servicebus::{DeadLetter, NewMessage, Peeked, QueueSpec, QueueSpecError, ROOT_RULE, RawResponse, SasRule, SbClock, Sent, Sub};
 use super::state::SimState;
 use super::token::normalize_audience;
 
@@ -170,6 +171,68 @@ impl SimHandle {
         super::cli::env_lines(&self.core.base_url, &self.core.options)
     }
 
+    /// `{base_url}/sb`: where a Service Bus client's `https://{ns}.servicebus.windows.net` goes.
+    pub fn service_bus_endpoint(&self) -> String {
+        format!("{}/sb", self.core.base_url)
+    }
+
+    /// Declares a Service Bus queue, or replaces the queue of that name (dropping its messages).
+    pub fn create_queue(&self, spec: QueueSpec) -> Result<(), QueueSpecError> {
+        self.core.service_bus.create_queue(spec)
+    }
+
+    /// Deletes a queue (requests for it then answer 410); false when there was none.
+    pub fn delete_queue(&self, name: &str) -> bool {
+        self.core.service_bus.delete_queue(name)
+    }
+
+    /// The queue definitions, sorted by name.
+    pub fn queues(&self) -> Vec<QueueSpec> {
+        self.core.service_bus.queues()
+    }
+
+    /// Adds a SAS rule (replacing one with the same name); every rule may send and listen.
+    pub fn add_sas_rule(&self, name: &str, key: &str) {
+        self.core.service_bus.add_sas_rule(SasRule { name: name.to_string(), key: key.to_string() });
+    }
+
+    /// The key of SAS rule `name`.
+    pub fn sas_key(&self, name: &str) -> Option<String> {
+        self.core.service_bus.sas_key(name)
+    }
+
+    /// The key of `RootManageSharedAccessKey` (random per start).
+    pub fn root_sas_key(&self) -> String {
+        self.sas_key(ROOT_RULE).unwrap_or_default()
+    }
+
+    /// Messages in queue `name`, locked ones included (`None`: no such queue).
+    pub fn queue_depth(&self, name: &str) -> Option<usize> {
+        self.core.service_bus.depth(name, Sub::Main)
+    }
+
+    /// The dead-lettered messages of queue `name` with their reasons (`None`: no such queue).
+    pub fn dead_letters(&self, name: &str) -> Option<Vec<DeadLetter>> {
+        self.core.service_bus.dead_letters(name)
+    }
+
+    /// Every message of queue `name`, without taking locks (`None`: no such queue).
+    pub fn peek_all(&self, name: &str) -> Option<Vec<Peeked>> {
+        self.core.service_bus.peek_all(name, Sub::Main)
+    }
+
+    /// Enqueues `body` with string user `properties` (`None`: no such queue).
+    pub fn send_message(&self, queue: &str, body: impl Into<Vec<u8>>, properties: &[(&str, &str)]) -> Option<Sent> {
+        let message = properties.iter().fold(NewMessage::new(body), |m, (k, v)| m.property(*k, *v));
+        self.send(queue, message)
+    }
+
+    /// Enqueues a message (`None`: no such queue).
+    pub fn send(&self, queue: &str, message: NewMessage) -> Option<Sent> {
+        let sent = self.core.service_bus.send(queue, vec![message], &SbClock::current())?;
+        sent.into_iter().next()
+    }
+
     /// Stops accepting, lets open requests finish (up to 5 s), then returns.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
@@ -214,6 +277,7 @@ async fn handle(State(core): State<Arc<SimCore>>, ConnectInfo(kill): ConnectInfo
     }
     match core.handle(&req, &raw_query).await {
         Outcome::Respond(response) => into_response(response),
+        Outcome::Bytes(raw) => raw_response(raw),
         Outcome::Reset => {
             kill.kill();
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
@@ -238,6 +302,13 @@ async fn read_body(headers: &HeaderMap, body: Body) -> Result<Vec<u8>, SimRespon
     }
 }
 
+fn raw_response(raw: RawResponse) -> Response {
+    let mut response = Response::new(Body::from(raw.body));
+    *response.status_mut() = StatusCode::from_u16(raw.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    append_headers(&mut response, &raw.headers);
+    response
+}
+
 fn into_response(sim: SimResponse) -> Response {
     let status = StatusCode::from_u16(sim.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = match &sim.body {
@@ -249,7 +320,12 @@ fn into_response(sim: SimResponse) -> Response {
         None => Response::new(Body::empty()),
     };
     *response.status_mut() = status;
-    for (name, value) in &sim.headers {
+    append_headers(&mut response, &sim.headers);
+    response
+}
+
+fn append_headers(response: &mut Response, headers: &[(String, String)]) {
+    for (name, value) in headers {
         match (HeaderName::try_from(name.as_str()), HeaderValue::try_from(value.as_str())) {
             (Ok(name), Ok(value)) => {
                 response.headers_mut().append(name, value);
@@ -257,5 +333,4 @@ fn into_response(sim: SimResponse) -> Response {
             _ => tracing::warn!(header = %name, "simulator: dropped a response header that is not valid HTTP"),
         }
     }
-    response
 }

@@ -15,14 +15,14 @@ async fn a_body_over_4_mib_is_413_and_journaled() {
 }
 
 #[tokio::test]
-async fn unknown_paths_are_404_and_service_bus_is_a_reserved_hook() {
+async fn unknown_paths_are_404_and_service_bus_needs_credentials() {
     let sim = start().await;
     let c = client();
     let res = c.get(format!("{}/", sim.base_url())).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert_eq!(error_code(res).await, "NotFound");
     let sb = c.post(format!("{}/sb/ns/q/messages/head", sim.base_url())).send().await.unwrap();
-    assert_eq!(sb.status(), StatusCode::NOT_IMPLEMENTED);
+    assert_eq!(sb.status(), StatusCode::UNAUTHORIZED, "the Service Bus surface (tests/sim_servicebus) checks auth first");
     let health = c.get(format!("{}/_sim/health", sim.base_url())).send().await.unwrap();
     assert_eq!(health.status(), StatusCode::OK);
 }

@@ -1,0 +1,294 @@
+//! [`ServiceBusTransport`]: the `HttpClient` (azure_core 0.21) that azure_messaging_servicebus 0.21 sends
+//! through. It fixes what the crate cannot do itself:
+//!
+//! - **endpoint**: the crate hard-codes `https://{ns}.servicebus.windows.net`; with `endpoint` set, such
+//!   URLs go to `{endpoint}{path}` instead (the simulator's `http://127.0.0.1:PORT/sb`, a sovereign cloud's
+//!   `https://{ns}.servicebus.chinacloudapi.cn`). Plain `http://` is accepted only for loopback hosts.
+//!   Requests to any other origin (e.g. a `Location` header pointing elsewhere) are refused, so a
+//!   credential never leaves for a host that is neither the namespace nor the endpoint.
+//! - **auth**: [`QueueAuth::Entra`] replaces the crate's SAS header with `Bearer <token>` for the Service
+//!   Bus scope from an azure_core 1.x `TokenCredential`; [`QueueAuth::Sas`] re-signs over the URL really
+//!   requested (the crate's signature names the windows.net URL); [`QueueAuth::PassThrough`] keeps the
+//!   crate's header (right when the endpoint is not rewritten).
+//! - **HTTP**: a reqwest 0.12 client with a request timeout (keep it above the long-poll `timeout`) and
+//!   connection reuse (the crate's default client has neither).
+//! - **BrokerProperties**: the crate reads `EnqueuedSequenceNumber` as i32, so any message on an entity
+//!   whose sequence numbers passed 2^31 fails to parse *after* the service locked it. The transport drops
+//!   that one field (the crate makes it optional and fleetgate does not use it) when it does not fit;
+//!   any other unparseable header is left alone and reported by `ServiceBusQueue::receive`.
+//!
+//! Errors name the operation and host but never contain tokens, keys or signatures.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use azure_core_legacy::error::{Error, ErrorKind};
+use azure_core_legacy::headers::{AUTHORIZATION, HeaderName, HeaderValue};
+use azure_core_legacy::{HttpClient, Request, Response, Url};
+use azure_messaging_servicebus::service_bus::BrokerProperties;
+use serde_json::Value;
+use url::Host;
+
+use super::sas::{SAS_TTL_SECS, SasKey};
+
+/// Entra scope of the Service Bus data plane (public cloud and the national clouds alike).
+pub const SERVICE_BUS_SCOPE: &str = "https://servicebus.azure.net/.default";
+/// Default request timeout: above the longest long poll fleetgate asks for (60 s) plus slack.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(90);
+const NAMESPACE_SUFFIX: &str = ".servicebus.windows.net";
+const BROKER_PROPERTIES: &str = "brokerproperties";
+
+/// How requests are authorized.
+#[derive(Clone)]
+pub enum QueueAuth {
+    /// Keep the crate's SAS header.
+    PassThrough,
+    /// Re-sign every request with this key over the URL really requested.
+    Sas(SasKey),
+    /// `Bearer` tokens from a Microsoft Entra credential for `scope` (normally [`SERVICE_BUS_SCOPE`]).
+    Entra {
+        /// The credential (azure_identity 1.x).
+        credential: Arc<dyn azure_core::credentials::TokenCredential>,
+        /// The token scope.
+        scope: String,
+    },
+}
+
+impl QueueAuth {
+    /// Entra with the standard Service Bus scope.
+    pub fn entra(credential: Arc<dyn azure_core::credentials::TokenCredential>) -> Self {
+        Self::Entra { credential, scope: SERVICE_BUS_SCOPE.to_string() }
+    }
+}
+
+impl fmt::Debug for QueueAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::PassThrough => f.write_str("PassThrough"),
+            Self::Sas(key) => f.debug_tuple("Sas").field(key).finish(),
+            Self::Entra { scope, .. } => f.debug_struct("Entra").field("scope", scope).finish_non_exhaustive(),
+        }
+    }
+}
+
+/// A transport configuration that cannot work.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    /// `queue.endpoint` is not usable.
+    #[error("queue.endpoint '{endpoint}': {reason}; use https://HOST[:PORT][/PATH], or http:// for a loopback host (the simulator)")]
+    InvalidEndpoint {
+        /// The value given.
+        endpoint: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The HTTP client could not be built.
+    #[error("Service Bus transport: cannot build the HTTP client: {0}")]
+    Client(String),
+}
+
+/// The transport (see the module docs).
+pub struct ServiceBusTransport {
+    endpoint: Option<Url>,
+    auth: QueueAuth,
+    inner: Arc<dyn HttpClient>,
+}
+
+impl fmt::Debug for ServiceBusTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServiceBusTransport")
+            .field("endpoint", &self.endpoint.as_ref().map(Url::as_str))
+            .field("auth", &self.auth)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServiceBusTransport {
+    /// A transport over a reqwest 0.12 client with `request_timeout` and connection reuse.
+    pub fn new(endpoint: Option<&str>, auth: QueueAuth, request_timeout: Duration) -> Result<Self, TransportError> {
+        let endpoint = endpoint.map(parse_endpoint).transpose()?;
+        let mut builder = reqwest012::Client::builder()
+            .timeout(request_timeout)
+            .connect_timeout(Duration::from_secs(10))
+            .pool_idle_timeout(Duration::from_secs(90));
+        if endpoint.as_ref().is_some_and(is_loopback) {
+            builder = builder.no_proxy();
+        }
+        let client = builder.build().map_err(|e| TransportError::Client(e.to_string()))?;
+        Ok(Self { endpoint, auth, inner: Arc::new(client) })
+    }
+
+    /// A transport over `inner` (tests, or a caller's own client).
+    pub fn with_client(endpoint: Option<&str>, auth: QueueAuth, inner: Arc<dyn HttpClient>) -> Result<Self, TransportError> {
+        Ok(Self { endpoint: endpoint.map(parse_endpoint).transpose()?, auth, inner })
+    }
+
+    /// Where a request for `url` really goes, or why it may not go anywhere.
+    pub fn target(&self, url: &Url) -> azure_core_legacy::Result<Url> {
+        let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+        if url.scheme() == "https" && host.ends_with(NAMESPACE_SUFFIX) {
+            let Some(endpoint) = &self.endpoint else { return Ok(url.clone()) };
+            let mut out = endpoint.clone();
+            out.set_path(&format!("{}{}", endpoint.path().trim_end_matches('/'), url.path()));
+            out.set_query(url.query());
+            return Ok(out);
+        }
+        if let Some(endpoint) = &self.endpoint
+            && url.origin() == endpoint.origin()
+            && url.path().starts_with(endpoint.path().trim_end_matches('/'))
+        {
+            return Ok(url.clone());
+        }
+        Err(Error::with_message(ErrorKind::Other, || {
+            format!(
+                "refusing to send a Service Bus request to {}: it is neither a *{NAMESPACE_SUFFIX} namespace nor queue.endpoint",
+                url.origin().ascii_serialization()
+            )
+        }))
+    }
+
+    async fn authorize(&self, request: &mut Request) -> azure_core_legacy::Result<()> {
+        match &self.auth {
+            QueueAuth::PassThrough => {}
+            QueueAuth::Sas(key) => {
+                let expiry = time::OffsetDateTime::now_utc().unix_timestamp() + SAS_TTL_SECS;
+                request.insert_header(AUTHORIZATION, key.authorization(request.url().as_str(), expiry));
+            }
+            QueueAuth::Entra { credential, scope } => {
+                let token = credential.get_token(&[scope.as_str()], None).await.map_err(|e| {
+                    let message = format!(
+                        "could not get a Microsoft Entra token for {scope}; check the credential (azure.credential) and that the identity has the Azure Service Bus Data Receiver and Data Sender roles"
+                    );
+                    Error::full(ErrorKind::Credential, e, message)
+                })?;
+                request.insert_header(AUTHORIZATION, format!("Bearer {}", token.token.secret()));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl HttpClient for ServiceBusTransport {
+    async fn execute_request(&self, request: &Request) -> azure_core_legacy::Result<Response> {
+        let mut outgoing = request.clone();
+        *outgoing.url_mut() = self.target(request.url())?;
+        self.authorize(&mut outgoing).await?;
+        let response = self.inner.execute_request(&outgoing).await?;
+        Ok(repair_response(response))
+    }
+}
+
+fn parse_endpoint(raw: &str) -> Result<Url, TransportError> {
+    let invalid = |reason: &str| TransportError::InvalidEndpoint { endpoint: raw.to_string(), reason: reason.to_string() };
+    let url = Url::parse(raw.trim()).map_err(|e| invalid(&format!("not a URL ({e})")))?;
+    if !url.username().is_empty() || url.password().is_some() || url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("it must not carry credentials, a query or a fragment"));
+    }
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if is_loopback(&url) => Ok(url),
+        "http" => Err(invalid("plain http is allowed only for loopback hosts")),
+        other => Err(invalid(&format!("scheme '{other}' is not http(s)"))),
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// Drops an `EnqueuedSequenceNumber` the crate cannot hold (see the module docs).
+fn repair_response(response: Response) -> Response {
+    let name = HeaderName::from_static(BROKER_PROPERTIES);
+    let Some(repaired) = response.headers().get_optional_str(&name).and_then(repair_broker_properties) else {
+        return response;
+    };
+    tracing::debug!("Service Bus: dropped an EnqueuedSequenceNumber above i32::MAX from BrokerProperties");
+    let (status, mut headers, body) = response.deconstruct();
+    headers.insert(name, HeaderValue::from(repaired));
+    Response::new(status, headers, Box::pin(body))
+}
+
+/// The header without `EnqueuedSequenceNumber` when that alone keeps the crate from parsing it.
+pub fn repair_broker_properties(raw: &str) -> Option<String> {
+    if BrokerProperties::from_str(raw).is_ok() {
+        return None;
+    }
+    let Ok(Value::Object(mut props)) = serde_json::from_str::<Value>(raw) else { return None };
+    let fits = props.get("EnqueuedSequenceNumber").and_then(Value::as_i64).is_some_and(|n| i32::try_from(n).is_ok());
+    if fits || props.remove("EnqueuedSequenceNumber").is_none() {
+        return None;
+    }
+    let fixed = Value::Object(props).to_string();
+    BrokerProperties::from_str(&fixed).is_ok().then_some(fixed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn transport(endpoint: Option<&str>) -> ServiceBusTransport {
+        ServiceBusTransport::new(endpoint, QueueAuth::PassThrough, DEFAULT_REQUEST_TIMEOUT).unwrap()
+    }
+
+    fn url(s: &str) -> Url {
+        Url::parse(s).unwrap()
+    }
+
+    #[test]
+    fn rewrites_the_namespace_host_to_the_endpoint() {
+        let t = transport(Some("http://127.0.0.1:8080/sb"));
+        let out = t.target(&url("https://myns.servicebus.windows.net/q1/messages/head?timeout=5")).unwrap();
+        assert_eq!(out.as_str(), "http://127.0.0.1:8080/sb/q1/messages/head?timeout=5");
+        let lock = url("http://127.0.0.1:8080/sb/q1/messages/7/abc");
+        assert_eq!(t.target(&lock).unwrap(), lock, "lock URIs from the endpoint pass unchanged");
+        let cn = transport(Some("https://myns.servicebus.chinacloudapi.cn"));
+        assert_eq!(
+            cn.target(&url("https://myns.servicebus.windows.net/q/messages")).unwrap().as_str(),
+            "https://myns.servicebus.chinacloudapi.cn/q/messages"
+        );
+        let plain = transport(None);
+        let public = url("https://myns.servicebus.windows.net/q/messages");
+        assert_eq!(plain.target(&public).unwrap(), public);
+    }
+
+    #[test]
+    fn refuses_foreign_hosts_and_insecure_endpoints() {
+        let t = transport(Some("http://127.0.0.1:8080/sb"));
+        let err = t.target(&url("https://evil.example.com/q/messages/1/x")).unwrap_err();
+        assert!(err.to_string().contains("https://evil.example.com"), "{err}");
+        assert!(t.target(&url("http://127.0.0.1:8080/other")).is_err(), "outside the endpoint path");
+        assert!(transport(None).target(&url("http://myns.servicebus.windows.net/q")).is_err(), "plain http to Azure");
+        for bad in ["http://10.0.0.1/sb", "ftp://127.0.0.1", "not a url", "https://u:p@h/", "https://h/?x=1"] {
+            assert!(ServiceBusTransport::new(Some(bad), QueueAuth::PassThrough, DEFAULT_REQUEST_TIMEOUT).is_err(), "{bad}");
+        }
+        assert!(ServiceBusTransport::new(Some("http://localhost:1"), QueueAuth::PassThrough, DEFAULT_REQUEST_TIMEOUT).is_ok());
+    }
+
+    #[test]
+    fn repairs_only_an_oversized_enqueued_sequence_number() {
+        // EnqueuedTimeUtc is `Option` in the crate but still required (serde `with` and no `default`).
+        let base = r#""DeliveryCount":1,"EnqueuedTimeUtc":"Wed, 05 Dec 2012 20:42:40 GMT","LockToken":"t","LockedUntilUtc":"Wed, 05 Dec 2012 20:43:40 GMT","MessageId":"m","SequenceNumber":2147483648,"State":"Active","TimeToLive":10"#;
+        let big = format!(r#"{{{base},"EnqueuedSequenceNumber":2147483648}}"#);
+        let fixed = repair_broker_properties(&big).unwrap();
+        assert!(!fixed.contains("EnqueuedSequenceNumber"));
+        assert_eq!(BrokerProperties::from_str(&fixed).unwrap().sequence_number, 2_147_483_648);
+        assert_eq!(repair_broker_properties(&format!(r#"{{{base},"EnqueuedSequenceNumber":5}}"#)), None, "already fine");
+        let iso = big.replace("Wed, 05 Dec 2012 20:43:40 GMT", "2012-12-05T20:43:40Z");
+        assert_eq!(repair_broker_properties(&iso), None, "other problems are not papered over");
+    }
+
+    #[test]
+    fn debug_hides_secrets() {
+        let t = ServiceBusTransport::new(None, QueueAuth::Sas(SasKey::new("rule", "s3cr3t-key")), DEFAULT_REQUEST_TIMEOUT).unwrap();
+        let shown = format!("{t:?}");
+        assert!(shown.contains("rule") && !shown.contains("s3cr3t-key"), "{shown}");
+    }
+}
