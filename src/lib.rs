@@ -10,6 +10,7 @@
 //! Data flows **event → trigger → observe → plan → apply**:
 //!
 //! - [`id`]: strict, case-insensitive ARM resource IDs. Everything that names a resource goes through it.
+//! - [`events`]: decoding Event Grid / CloudEvents message bodies and classifying them into triggers. No IO.
 //! - [`config`]: typed settings layered from defaults, a file and `FLEETGATE__…` variables.
 //! - [`core`]: the pure core. Typed views parsed from ARM JSON, the planner (actual state + policy →
 //!   status, blockers, ordered actions) and the JSON edits fleetgate owns. No IO.
@@ -23,6 +24,7 @@
 pub mod arm;
 pub mod config;
 pub mod core;
+pub mod events;
 pub mod id;
 pub mod queue;
 pub mod reconcile;
