@@ -80,7 +80,8 @@ async fn gating_entries_name_both_registries_and_the_identity() {
     let doc = env.sim.with_state(|s| s.cluster_document(fresh().as_str())).expect("cluster");
     let gating = &doc["properties"]["securityProfile"]["defender"]["securityGating"];
     assert_eq!(gating["enabled"], json!(true));
-    let mut registries: Vec<&str> = gating["identities"].as_array().unwrap().iter().map(|e| e["azureContainerRegistry"].as_str().unwrap()).collect();
+    let mut registries: Vec<&str> =
+        gating["identities"].as_array().unwrap().iter().map(|e| e["azureContainerRegistry"].as_str().unwrap()).collect();
     registries.sort();
     assert_eq!(registries, ["acrone.azurecr.io", "acrtwo.azurecr.io"]);
     let identity = &gating["identities"][0]["identity"];
@@ -111,7 +112,14 @@ async fn plan_sends_only_gets_and_lists_every_action() {
     let kinds: Vec<&str> = plan.actions.iter().map(|a| a.kind().as_str()).collect();
     assert_eq!(
         kinds,
-        ["enable_defender_plan", "create_identity", "create_federated_credential", "assign_acr_pull", "assign_acr_pull", "update_security_gating"]
+        [
+            "enable_defender_plan",
+            "create_identity",
+            "create_federated_credential",
+            "assign_acr_pull",
+            "assign_acr_pull",
+            "update_security_gating"
+        ]
     );
     let journal = env.sim.journal();
     assert!(!journal.is_empty());
@@ -137,7 +145,11 @@ async fn registry_in_a_subscription_outside_scope_blocks_all_writes() {
     assert!(applied.report.blockers.iter().any(|b| b.code.as_str() == "registry_out_of_scope"));
     let journal = env.sim.journal();
     assert_eq!(writes(&journal).len(), 0);
-    assert!(journal.iter().filter_map(|e| e.subscription.as_deref()).all(|s| s.eq_ignore_ascii_case(SUB1)), "nothing read in SUB2: {:#?}", journal.iter().filter(|e| e.subscription.as_deref().is_some_and(|s| !s.eq_ignore_ascii_case(SUB1))).collect::<Vec<_>>());
+    assert!(
+        journal.iter().filter_map(|e| e.subscription.as_deref()).all(|s| s.eq_ignore_ascii_case(SUB1)),
+        "nothing read in SUB2: {:#?}",
+        journal.iter().filter(|e| e.subscription.as_deref().is_some_and(|s| !s.eq_ignore_ascii_case(SUB1))).collect::<Vec<_>>()
+    );
 }
 
 /// One fault scenario: the rule is active from the start; the cluster must still converge with no
@@ -166,7 +178,10 @@ async fn converges_under_429_with_retry_after() {
 
 #[tokio::test]
 async fn converges_under_503() {
-    converges_under(json!({"method": "GET", "path": "*/managedClusters/*", "status": 503, "code": "ServiceUnavailable", "message": "busy", "count": 2})).await;
+    converges_under(
+        json!({"method": "GET", "path": "*/managedClusters/*", "status": 503, "code": "ServiceUnavailable", "message": "busy", "count": 2}),
+    )
+    .await;
 }
 
 #[tokio::test]

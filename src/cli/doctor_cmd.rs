@@ -41,7 +41,10 @@ pub fn version_carries_gating(version: &str) -> bool {
 pub async fn run(settings: &Settings) -> anyhow::Result<Exit> {
     let mut checks = vec![Check::pass("configuration loaded and valid")];
     checks.push(if settings.scope.subscriptions.is_empty() {
-        Check::fail("scope.subscriptions is empty: fleetgate will not touch anything", "set scope.subscriptions (or FLEETGATE__SCOPE__SUBSCRIPTIONS=sub1,sub2)")
+        Check::fail(
+            "scope.subscriptions is empty: fleetgate will not touch anything",
+            "set scope.subscriptions (or FLEETGATE__SCOPE__SUBSCRIPTIONS=sub1,sub2)",
+        )
     } else {
         Check::pass(format!("{} subscription(s) in scope", settings.scope.subscriptions.len()))
     });
@@ -50,7 +53,9 @@ pub async fn run(settings: &Settings) -> anyhow::Result<Exit> {
         Check::pass(format!("azure.api_versions.managed_clusters = {version} carries securityGating"))
     } else {
         Check::fail(
-            format!("azure.api_versions.managed_clusters = {version} does not carry securityGating; a PUT with it would drop the gating block"),
+            format!(
+                "azure.api_versions.managed_clusters = {version} does not carry securityGating; a PUT with it would drop the gating block"
+            ),
             "use 2026-01-02-preview (or 2026-05-01 once available in your cloud)",
         )
     });
@@ -62,7 +67,12 @@ pub async fn run(settings: &Settings) -> anyhow::Result<Exit> {
 async fn online_checks(settings: &Settings) -> Vec<Check> {
     let credential = match auth::credential_from_settings(&settings.azure) {
         Ok(c) => c,
-        Err(e) => return vec![Check::fail(format!("credential ({:?}) cannot be built: {e}", settings.azure.credential), "check azure.credential and the AZURE_* variables")],
+        Err(e) => {
+            return vec![Check::fail(
+                format!("credential ({:?}) cannot be built: {e}", settings.azure.credential),
+                "check azure.credential and the AZURE_* variables",
+            )];
+        }
     };
     let arm = match ArmClient::new(&settings.azure, credential.clone()) {
         Ok(a) => a,
@@ -72,7 +82,10 @@ async fn online_checks(settings: &Settings) -> Vec<Check> {
     match credential.get_token(&[arm.scope()], None).await {
         Ok(_) => out.push(Check::pass(format!("credential {:?} obtained a token for {}", settings.azure.credential, arm.scope()))),
         Err(e) => {
-            out.push(Check::fail(format!("credential {:?} could not get a token: {}", settings.azure.credential, auth::describe(&e)), credential_fix(settings)));
+            out.push(Check::fail(
+                format!("credential {:?} could not get a token: {}", settings.azure.credential, auth::describe(&e)),
+                credential_fix(settings),
+            ));
             return out;
         }
     }
@@ -88,7 +101,9 @@ fn credential_fix(settings: &Settings) -> String {
     match settings.azure.credential {
         AzureCli => "run `az login` (and `az account set`)".into(),
         ClientSecret => "set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET".into(),
-        WorkloadIdentity => "check the service account's azure.workload.identity/client-id annotation and the pod label azure.workload.identity/use".into(),
+        WorkloadIdentity => {
+            "check the service account's azure.workload.identity/client-id annotation and the pod label azure.workload.identity/use".into()
+        }
         ManagedIdentity => "assign a managed identity to the host and set AZURE_CLIENT_ID for a user-assigned one".into(),
         Auto => "configure one of: workload identity, managed identity, or `az login`; or set azure.credential explicitly".into(),
     }
@@ -98,7 +113,10 @@ async fn subscription_check(arm: &ArmClient, sub: &str) -> Check {
     match arm.get(&format!("/subscriptions/{sub}"), SUBSCRIPTIONS_API).await {
         Ok(Some(_)) => Check::pass(format!("ARM reachable; subscription {sub} readable")),
         Ok(None) => Check::fail(format!("subscription {sub} not found"), "remove it from scope.subscriptions or check the tenant"),
-        Err(e) => Check::fail(format!("subscription {sub}: {e}"), "grant fleetgate's identity Reader on the subscription (see docs/OPERATIONS.md)"),
+        Err(e) => Check::fail(
+            format!("subscription {sub}: {e}"),
+            "grant fleetgate's identity Reader on the subscription (see docs/OPERATIONS.md)",
+        ),
     }
 }
 
@@ -106,7 +124,10 @@ async fn api_version_probe(arm: &ArmClient, sub: &str, version: &str) -> Check {
     let path = format!("/subscriptions/{sub}/providers/Microsoft.ContainerService/managedClusters");
     match arm.list(&path, version, None).await {
         Ok(items) => Check::pass(format!("managedClusters api-version {version} accepted in {sub} ({} clusters)", items.len())),
-        Err(e) => Check::fail(format!("managedClusters api-version {version} probe in {sub}: {e}"), "set azure.api_versions.managed_clusters to a version this cloud serves that carries securityGating"),
+        Err(e) => Check::fail(
+            format!("managedClusters api-version {version} probe in {sub}: {e}"),
+            "set azure.api_versions.managed_clusters to a version this cloud serves that carries securityGating",
+        ),
     }
 }
 

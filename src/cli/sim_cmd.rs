@@ -26,7 +26,10 @@ const DEMO_FLEET: &str = include_str!("../../config/demo-fleet.toml");
 /// Runs the simulator until Ctrl-C / SIGTERM.
 pub async fn run(args: SimArgs) -> anyhow::Result<Exit> {
     if !args.listen.ip().is_loopback() {
-        anyhow::bail!("--listen {} is not a loopback address; the simulator serves plain HTTP and only binds 127.0.0.1 or [::1]", args.listen);
+        anyhow::bail!(
+            "--listen {} is not a loopback address; the simulator serves plain HTTP and only binds 127.0.0.1 or [::1]",
+            args.listen
+        );
     }
     let fleet = match &args.fleet {
         Some(path) => Fleet::from_path(path)?,

@@ -152,7 +152,6 @@ impl Policy {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

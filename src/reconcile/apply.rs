@@ -5,9 +5,9 @@ use serde_json::Value;
 
 use super::{Engine, ReconcileError};
 use crate::arm::ArmResponse;
+use crate::core::bodies::{acr_pull_body, federated_credential_body, identity_body};
 use crate::core::gating::{GatingIdentityRef, apply_prerequisites, apply_security_gating, desired_entries};
 use crate::core::model::{ClusterView, IdentityView, PricingView};
-use crate::core::bodies::{acr_pull_body, federated_credential_body, identity_body};
 use crate::core::names::acr_pull_assignment_id;
 use crate::core::pricing::{is_gating_ready, merge_for_gating};
 use crate::core::{Action, AppliedAction, Outcome};
@@ -26,7 +26,11 @@ fn done(action: &Action, resource: String, outcome: Outcome, attempts: u32) -> A
 
 impl Engine {
     /// Executes one action. `identity` carries the gating identity once it exists.
-    pub(super) async fn apply_action(&self, action: &Action, identity: &mut Option<GatingIdentityRef>) -> Result<ActionResult, ReconcileError> {
+    pub(super) async fn apply_action(
+        &self,
+        action: &Action,
+        identity: &mut Option<GatingIdentityRef>,
+    ) -> Result<ActionResult, ReconcileError> {
         match action {
             Action::EnablePrerequisites { resource, oidc_issuer, workload_identity } => {
                 let (oidc, wi) = (*oidc_issuer, *workload_identity);
@@ -50,12 +54,15 @@ impl Engine {
             }
             Action::AssignAcrPull { registry, principal_id, .. } => {
                 let principal = principal_id.clone().or_else(|| identity.as_ref().map(|i| i.object_id.clone()));
-                let principal = principal.ok_or_else(|| ReconcileError::MissingIdentity { action: "assign_acr_pull", resource: registry.to_string() })?;
+                let principal = principal
+                    .ok_or_else(|| ReconcileError::MissingIdentity { action: "assign_acr_pull", resource: registry.to_string() })?;
                 let (id, outcome, attempts) = self.assign_acr_pull(registry, &principal).await?;
                 Ok(done(action, id.to_string(), outcome, attempts))
             }
             Action::UpdateSecurityGating { resource, add, .. } => {
-                let who = identity.clone().ok_or_else(|| ReconcileError::MissingIdentity { action: "update_security_gating", resource: resource.to_string() })?;
+                let who = identity
+                    .clone()
+                    .ok_or_else(|| ReconcileError::MissingIdentity { action: "update_security_gating", resource: resource.to_string() })?;
                 let desired = desired_entries(add, &who);
                 let (outcome, attempts) = self.edit_cluster(resource, |doc| apply_security_gating(doc, &desired)).await?;
                 Ok(done(action, resource.to_string(), outcome, attempts))
@@ -71,7 +78,7 @@ impl Engine {
         if !edit(&mut doc) {
             return Ok((Outcome::AlreadyPresent, current.attempts));
         }
-        let etag = current.etag.clone().ok_or_else(|| ReconcileError::MissingEtag { cluster: cluster.clone() })?;
+        let etag = current.etag.clone().ok_or_else(|| ReconcileError::MissingEtag { cluster: cluster.to_string() })?;
         let resp = match self.arm.put(cluster.as_str(), version, &doc, Some(&etag)).await {
             Ok(resp) => resp,
             Err(e) if is_already_exists(&e) => return self.confirm_cluster_edit(cluster, edit, e.into()).await,
@@ -82,7 +89,12 @@ impl Engine {
     }
 
     /// After an "already exists" answer: success only if a re-read shows the edit in place.
-    async fn confirm_cluster_edit(&self, cluster: &ResourceId, edit: impl Fn(&mut Value) -> bool, err: ReconcileError) -> Result<(Outcome, u32), ReconcileError> {
+    async fn confirm_cluster_edit(
+        &self,
+        cluster: &ResourceId,
+        edit: impl Fn(&mut Value) -> bool,
+        err: ReconcileError,
+    ) -> Result<(Outcome, u32), ReconcileError> {
         let resp = self.wait_cluster_settled(cluster).await?;
         let mut doc = resp.body.clone();
         if edit(&mut doc) { Err(err) } else { Ok((Outcome::AlreadyPresent, 1)) }
@@ -120,7 +132,8 @@ impl Engine {
 
     /// PUT the deterministic AcrPull assignment. `RoleAssignmentExists` (same grant, another name) is success.
     async fn assign_acr_pull(&self, registry: &ResourceId, principal: &str) -> Result<(ResourceId, Outcome, u32), ReconcileError> {
-        let id = acr_pull_assignment_id(registry, principal).map_err(|e| ReconcileError::InvalidId { what: "role assignment", source: e })?;
+        let id = acr_pull_assignment_id(registry, principal)
+            .map_err(|e| ReconcileError::InvalidId { what: "role assignment", source: Box::new(e) })?;
         let body = acr_pull_body(registry, principal);
         match self.arm.put(id.as_str(), &self.settings.azure.api_versions.role_assignments, &body, None).await {
             Ok(resp) => Ok((id, Outcome::Applied, resp.attempts)),

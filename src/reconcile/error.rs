@@ -5,6 +5,8 @@ use crate::arm::{ArmError, Disposition};
 use crate::core::model::ModelError;
 use crate::id::{IdError, ResourceId};
 
+// Cluster IDs are kept as display strings: a ResourceId would make every Result in the engine large.
+
 /// A reconcile failure.
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {
@@ -17,7 +19,7 @@ pub enum ReconcileError {
         /// The resource read.
         resource: String,
         /// What was wrong.
-        source: ModelError,
+        source: Box<ModelError>,
     },
     /// A resource ID could not be built.
     #[error("cannot build the {what} resource ID: {source}")]
@@ -25,13 +27,15 @@ pub enum ReconcileError {
         /// Which ID.
         what: &'static str,
         /// Why.
-        source: IdError,
+        source: Box<IdError>,
     },
     /// The cluster has no `eTag`, so it cannot be written safely.
-    #[error("{cluster}: the managed cluster has no eTag, so fleetgate will not PUT it (a write without If-Match could lose a concurrent change); check azure.api_versions.managed_clusters")]
+    #[error(
+        "{cluster}: the managed cluster has no eTag, so fleetgate will not PUT it (a write without If-Match could lose a concurrent change); check azure.api_versions.managed_clusters"
+    )]
     MissingEtag {
         /// The cluster.
-        cluster: ResourceId,
+        cluster: String,
     },
     /// An action needed the gating identity before it existed.
     #[error("{action} on {resource}: the gating identity is not known yet; this is a planning bug, please report it")]
@@ -45,7 +49,7 @@ pub enum ReconcileError {
     #[error("{cluster}: an AKS operation is still in progress (provisioningState {state}); fleetgate will retry later")]
     ClusterBusy {
         /// The cluster.
-        cluster: ResourceId,
+        cluster: String,
         /// Its provisioning state.
         state: String,
     },
@@ -53,13 +57,15 @@ pub enum ReconcileError {
     #[error("{cluster}: the managed cluster disappeared during the reconcile")]
     ClusterGone {
         /// The cluster.
-        cluster: ResourceId,
+        cluster: String,
     },
     /// The plan kept coming back non-empty.
-    #[error("{cluster}: still not compliant after {rounds} observe/apply rounds (remaining: {remaining}); something else keeps changing it — check the activity log")]
+    #[error(
+        "{cluster}: still not compliant after {rounds} observe/apply rounds (remaining: {remaining}); something else keeps changing it — check the activity log"
+    )]
     NotConverging {
         /// The cluster.
-        cluster: ResourceId,
+        cluster: String,
         /// Rounds made.
         rounds: usize,
         /// Actions still planned.
@@ -69,7 +75,7 @@ pub enum ReconcileError {
 
 impl ReconcileError {
     pub(super) fn model(resource: &ResourceId, source: ModelError) -> Self {
-        Self::Model { resource: resource.to_string(), source }
+        Self::Model { resource: resource.to_string(), source: Box::new(source) }
     }
 
     /// The ARM disposition, for ARM errors.

@@ -102,8 +102,20 @@ mod tests {
     async fn different_keys_run_in_parallel() {
         let locks = KeyedLocks::new();
         let start = tokio::time::Instant::now();
-        let a = { let l = locks.clone(); tokio::spawn(async move { let _g = l.lock("a").await; tokio::time::sleep(Duration::from_secs(1)).await; }) };
-        let b = { let l = locks.clone(); tokio::spawn(async move { let _g = l.lock("b").await; tokio::time::sleep(Duration::from_secs(1)).await; }) };
+        let a = {
+            let l = locks.clone();
+            tokio::spawn(async move {
+                let _g = l.lock("a").await;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            })
+        };
+        let b = {
+            let l = locks.clone();
+            tokio::spawn(async move {
+                let _g = l.lock("b").await;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            })
+        };
         a.await.unwrap();
         b.await.unwrap();
         assert!(start.elapsed() < Duration::from_millis(1500));

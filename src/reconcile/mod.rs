@@ -85,7 +85,7 @@ impl Engine {
             last_plan = Some(plan);
         }
         let remaining = last_plan.map(|p| p.actions.iter().map(|a| a.kind().as_str()).collect::<Vec<_>>().join(", ")).unwrap_or_default();
-        failed(cluster, done, ReconcileError::NotConverging { cluster: cluster.clone(), rounds: MAX_ROUNDS, remaining })
+        failed(cluster, done, ReconcileError::NotConverging { cluster: cluster.to_string(), rounds: MAX_ROUNDS, remaining })
     }
 
     /// Applies a plan's actions in order. Returns early (Ok) when the cluster must be observed again.
@@ -105,7 +105,12 @@ impl Engine {
                     return Ok(());
                 }
                 Err(e) => {
-                    done.push(AppliedAction { kind: action.kind(), resource: action.resource(), outcome: core::Outcome::Failed, attempts: e.attempts() });
+                    done.push(AppliedAction {
+                        kind: action.kind(),
+                        resource: action.resource(),
+                        outcome: core::Outcome::Failed,
+                        attempts: e.attempts(),
+                    });
                     return Err(e);
                 }
             }

@@ -50,10 +50,10 @@ impl Engine {
         }
         let references: Vec<String> = gating_entry_references(view).into_iter().map(str::to_string).collect();
         for reference in &references {
-            if let Ok(id) = ResourceId::parse(reference) {
-                if id.is_type("Microsoft.ContainerRegistry/registries") {
-                    obs.add_registry(id, RegistrySource::GatingEntry);
-                }
+            if let Ok(id) = ResourceId::parse(reference)
+                && id.is_type("Microsoft.ContainerRegistry/registries")
+            {
+                obs.add_registry(id, RegistrySource::GatingEntry);
             }
         }
         let views = self.read_registries(obs).await?;
@@ -115,7 +115,7 @@ impl Engine {
         }
         let registry_ids: Vec<ResourceId> = obs.registries.iter().map(|r| r.id.clone()).collect();
         for sub in self.policy.pricing_subscriptions(cluster_id, registry_ids.iter()) {
-            let id = containers_pricing_id(&sub).map_err(|e| ReconcileError::InvalidId { what: "pricing", source: e })?;
+            let id = containers_pricing_id(&sub).map_err(|e| ReconcileError::InvalidId { what: "pricing", source: Box::new(e) })?;
             let pricing = match self.arm.get(id.as_str(), &self.settings.azure.api_versions.pricings).await? {
                 Some(resp) => Some(PricingView::from_json(&resp.body).map_err(|e| ReconcileError::model(&id, e))?),
                 None => None,
@@ -126,7 +126,11 @@ impl Engine {
     }
 
     /// Role assignments of `principal` in each subscription (at, above and below it).
-    pub(super) async fn acr_pulls_of(&self, principal: &str, subscriptions: Vec<String>) -> Result<Vec<RoleAssignmentView>, ReconcileError> {
+    pub(super) async fn acr_pulls_of(
+        &self,
+        principal: &str,
+        subscriptions: Vec<String>,
+    ) -> Result<Vec<RoleAssignmentView>, ReconcileError> {
         let version = &self.settings.azure.api_versions.role_assignments;
         let filter = format!("principalId eq '{principal}'");
         let mut out = Vec::new();

@@ -23,13 +23,17 @@ impl Engine {
         let version = &self.settings.azure.api_versions.managed_clusters;
         let deadline = tokio::time::Instant::now() + self.settings.azure.operation_timeout;
         loop {
-            let resp = self.arm.get(cluster.as_str(), version).await?.ok_or_else(|| ReconcileError::ClusterGone { cluster: cluster.clone() })?;
+            let resp = self
+                .arm
+                .get(cluster.as_str(), version)
+                .await?
+                .ok_or_else(|| ReconcileError::ClusterGone { cluster: cluster.to_string() })?;
             let state = resp.provisioning_state().map(str::to_string);
             if is_terminal(state.as_deref()) {
                 return Ok(resp);
             }
             if tokio::time::Instant::now() + SETTLE_POLL > deadline {
-                return Err(ReconcileError::ClusterBusy { cluster: cluster.clone(), state: state.unwrap_or_default() });
+                return Err(ReconcileError::ClusterBusy { cluster: cluster.to_string(), state: state.unwrap_or_default() });
             }
             tokio::time::sleep(SETTLE_POLL).await;
         }
