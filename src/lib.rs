@@ -18,14 +18,20 @@
 //!   classifier table, long-running operations, paging, Resource Graph.
 //! - [`queue`]: Service Bus queues through azure_messaging_servicebus 0.21 and a transport that adds
 //!   endpoint override, Entra tokens, timeouts and the status handling the crate lacks.
+//! - [`reconcile`]: the engine: observe (IO) → plan (core) → apply (IO), round after round until the
+//!   plan is empty; per-identity FIC serialization; "already exists" is success.
+//! - [`dispatch`]: one message → decode → trigger → engine → outcome and how to settle the message.
+//! - [`telemetry`]: logs, traces and metrics.
 //! - [`sim`]: the embedded Azure simulator the whole product is tested and demonstrated against.
 //! - `cli` (binary side, `src/cli/`): the `fleetgate` commands.
 
 pub mod arm;
 pub mod config;
 pub mod core;
+pub mod dispatch;
 pub mod events;
 pub mod id;
 pub mod queue;
 pub mod reconcile;
 pub mod sim;
+pub mod telemetry;

@@ -94,6 +94,16 @@ fn validate(s: &Settings) -> Result<(), ConfigError> {
     if parse_major_minor(&s.gating.min_kubernetes_version).is_none() {
         return Err(invalid("gating.min_kubernetes_version", &s.gating.min_kubernetes_version, "a version such as \"1.31\""));
     }
+    check_endpoint("queue.endpoint", &s.queue.endpoint, true)?;
+    if s.queue.max_concurrency == 0 {
+        return Err(invalid("queue.max_concurrency", "0", "an integer of at least 1"));
+    }
+    if s.health.listen.parse::<std::net::SocketAddr>().is_err() {
+        return Err(invalid("health.listen", &s.health.listen, "an address such as 0.0.0.0:8080"));
+    }
+    if s.backfill.concurrency == 0 || s.backfill.write_rate == 0 || s.backfill.read_rate == 0 {
+        return Err(invalid("backfill", "0", "concurrency, read_rate and write_rate of at least 1"));
+    }
     if s.azure.retry.max_attempts == 0 {
         return Err(invalid("azure.retry.max_attempts", "0", "an integer of at least 1"));
     }

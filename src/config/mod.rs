@@ -24,6 +24,131 @@ pub struct Settings {
     pub scope: ScopeSettings,
     /// What "gated deployment enabled" means for a cluster.
     pub gating: GatingSettings,
+    /// The Service Bus queue the worker consumes.
+    pub queue: QueueSettings,
+    /// Graceful shutdown.
+    pub shutdown: ShutdownSettings,
+    /// Health endpoints.
+    pub health: HealthSettings,
+    /// Logs, traces and metrics.
+    pub telemetry: TelemetrySettings,
+    /// Periodic drift repair.
+    pub resync: ResyncSettings,
+    /// Fleet backfill pacing.
+    pub backfill: BackfillSettings,
+}
+
+/// `[queue]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueSettings {
+    /// Namespace name (`myns` → `myns.servicebus.windows.net`).
+    pub namespace: String,
+    /// Queue name.
+    pub name: String,
+    /// Poison queue; empty = `<name>-poison`.
+    pub poison_queue: String,
+    /// Base URL override; `http://` only for loopback hosts.
+    pub endpoint: String,
+    /// How to authenticate.
+    pub auth: QueueAuthKind,
+    /// SAS rule name (`auth = "sas"`; the key comes from `FLEETGATE_SAS_KEY`).
+    pub sas_key_name: String,
+    /// Entra token scope (`auth = "entra"`).
+    pub token_scope: String,
+    /// Messages handled at once.
+    pub max_concurrency: usize,
+    /// Long-poll wait of one receive.
+    #[serde(with = "humantime_serde")]
+    pub receive_timeout: Duration,
+    /// Lock renewal period while a message is worked on.
+    #[serde(with = "humantime_serde")]
+    pub lock_renewal_interval: Duration,
+}
+
+impl QueueSettings {
+    /// The poison queue's name.
+    pub fn poison_queue_name(&self) -> String {
+        if self.poison_queue.is_empty() { format!("{}-poison", self.name) } else { self.poison_queue.clone() }
+    }
+}
+
+/// `queue.auth`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", try_from = "String")]
+pub enum QueueAuthKind {
+    /// Microsoft Entra token (the azure credential) for `queue.token_scope`.
+    Entra,
+    /// Shared access signature from `queue.sas_key_name` + `FLEETGATE_SAS_KEY`.
+    Sas,
+}
+
+/// `[shutdown]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShutdownSettings {
+    /// How long in-flight work may finish after a signal.
+    #[serde(with = "humantime_serde")]
+    pub grace: Duration,
+}
+
+/// `[health]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthSettings {
+    /// Listen address of `/healthz` and `/readyz`.
+    pub listen: String,
+}
+
+/// `[telemetry]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetrySettings {
+    /// Log line format.
+    pub log_format: LogFormat,
+    /// tracing filter directive.
+    pub log_level: String,
+    /// OpenTelemetry `service.name`.
+    pub service_name: String,
+}
+
+/// `telemetry.log_format`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", try_from = "String")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `[resync]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResyncSettings {
+    /// Run the periodic fleet re-check.
+    pub enabled: bool,
+    /// Period (jittered ±25 %).
+    #[serde(with = "humantime_serde")]
+    pub interval: Duration,
+}
+
+/// `[backfill]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackfillSettings {
+    /// Clusters reconciled at once (direct mode).
+    pub concurrency: usize,
+    /// Per-subscription read bucket size.
+    pub read_burst: u32,
+    /// Per-subscription read refill per second.
+    pub read_rate: u32,
+    /// Per-subscription write bucket size.
+    pub write_burst: u32,
+    /// Per-subscription write refill per second.
+    pub write_rate: u32,
+    /// Messages per batch send (enqueue mode).
+    pub batch_size: usize,
 }
 
 /// `[azure]`
@@ -197,3 +322,5 @@ string_enum!(CredentialKind {
 });
 string_enum!(IdentityStrategy { "dedicated" => Dedicated, "kubelet" => Kubelet });
 string_enum!(RegistryReference { "login_server" => LoginServer, "name" => Name, "resource_id" => ResourceId });
+string_enum!(QueueAuthKind { "entra" => Entra, "sas" => Sas });
+string_enum!(LogFormat { "text" => Text, "json" => Json });

@@ -125,12 +125,8 @@ impl Engine {
         Ok(())
     }
 
-    /// Role assignments of `principal` in each subscription (at, above and below it).
-    pub(super) async fn acr_pulls_of(
-        &self,
-        principal: &str,
-        subscriptions: Vec<String>,
-    ) -> Result<Vec<RoleAssignmentView>, ReconcileError> {
+    /// Role assignments of `principal` in each in-scope subscription (at, above and below it).
+    pub async fn acr_pulls_of(&self, principal: &str, subscriptions: Vec<String>) -> Result<Vec<RoleAssignmentView>, ReconcileError> {
         let version = &self.settings.azure.api_versions.role_assignments;
         let filter = format!("principalId eq '{principal}'");
         let mut out = Vec::new();

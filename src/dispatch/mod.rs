@@ -1,0 +1,88 @@
+//! Dispatch: one message body → decode → trigger → the engine → an outcome, and what the worker must do
+//! with the message (complete, abandon for redelivery, or park in the poison queue).
+//!
+//! Never trusts the payload beyond the resource ID it names: a role-assignment event is resolved by
+//! reading the assignment from ARM, a delete is confirmed by a 404, and clusters are found by their
+//! kubelet identity through Resource Graph.
+
+mod gc;
+mod outcome;
+mod registry;
+
+use std::sync::Arc;
+
+use crate::config::Settings;
+use crate::core::ApplyStatus;
+use crate::events::{self, Trigger};
+use crate::id::ResourceId;
+use crate::reconcile::{Engine, KeyedLocks};
+
+pub use outcome::{Handled, MessageOutcome, Settle};
+
+/// Turns messages into reconciles. Cheap to clone; shares the per-cluster locks.
+#[derive(Debug, Clone)]
+pub struct Dispatcher {
+    engine: Engine,
+    settings: Arc<Settings>,
+    cluster_locks: KeyedLocks,
+}
+
+impl Dispatcher {
+    /// A dispatcher over `engine`.
+    pub fn new(engine: Engine, settings: Arc<Settings>) -> Self {
+        Self { engine, settings, cluster_locks: KeyedLocks::new() }
+    }
+
+    /// The engine (for statistics).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Decodes and classifies a body without any IO.
+    pub fn triage(&self, body: &[u8]) -> Result<Trigger, Handled> {
+        match events::decode(body) {
+            Ok(event) => Ok(events::classify(&event, &self.settings.scope)),
+            Err(e) => Err(Handled::rejected(format!("{} ({})", e, e.label()))),
+        }
+    }
+
+    /// Handles one message body end to end.
+    pub async fn handle(&self, body: &[u8]) -> Handled {
+        match self.triage(body) {
+            Ok(trigger) => self.run_trigger(trigger).await,
+            Err(handled) => handled,
+        }
+    }
+
+    /// Acts on a classified trigger.
+    pub async fn run_trigger(&self, trigger: Trigger) -> Handled {
+        match trigger {
+            Trigger::ReconcileCluster { cluster, .. } => self.reconcile(&cluster).await,
+            Trigger::RoleAssignmentWritten { assignment, registry } => self.registry_attached(&assignment, &registry).await,
+            Trigger::ClusterDeleted { cluster } => self.cluster_deleted(&cluster).await,
+            Trigger::Ignored { reason } => Handled::ignored(None, reason.label()),
+            Trigger::Rejected { reason } => Handled::rejected(reason),
+        }
+    }
+
+    /// Converges one cluster; never two at once for the same cluster (a second event waits and then
+    /// finds the cluster compliant, so duplicates cost reads, not writes).
+    pub async fn reconcile(&self, cluster: &ResourceId) -> Handled {
+        let _guard = self.cluster_locks.lock(cluster.key()).await;
+        let applied = self.engine.apply(cluster).await;
+        let report = &applied.report;
+        let wrote = report.actions.iter().any(|a| a.outcome == crate::core::Outcome::Applied);
+        let first_blocker = report.blockers.first().map(|b| format!("{}: {}", b.code.as_str(), b.message));
+        match (report.status, &applied.error) {
+            (ApplyStatus::Converged, _) if wrote => Handled::done(MessageOutcome::Converged, cluster, None),
+            (ApplyStatus::Converged, _) => Handled::done(MessageOutcome::Compliant, cluster, None),
+            (ApplyStatus::Blocked, _) => Handled::done(MessageOutcome::Blocked, cluster, first_blocker),
+            (ApplyStatus::Excluded, _) => Handled::done(MessageOutcome::Excluded, cluster, Some("excluded by tag".into())),
+            (ApplyStatus::Failed, Some(e)) if e.is_transient() => Handled::failed(cluster, e.to_string(), Settle::Abandon),
+            (ApplyStatus::Failed, e) => {
+                let reason = e.as_ref().map(ToString::to_string).or_else(|| report.error.clone()).unwrap_or_else(|| "failed".into());
+                Handled::failed(cluster, reason.clone(), Settle::Park(reason))
+            }
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! What handling a message produced, and how the message is settled.
+
+use serde::{Deserialize, Serialize};
+
+use crate::id::ResourceId;
+
+/// The per-message outcome (`run --output json` `outcome`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageOutcome {
+    /// Writes were made and the cluster is now compliant.
+    Converged,
+    /// Nothing was needed.
+    Compliant,
+    /// Blockers prevent any write.
+    Blocked,
+    /// The cluster carries the opt-out tag.
+    Excluded,
+    /// Not an event fleetgate acts on.
+    Ignored,
+    /// Malformed or hostile: parked.
+    Rejected,
+    /// Reconcile failed (retried later, or parked when permanent).
+    Failed,
+}
+
+impl MessageOutcome {
+    /// snake_case label for logs and metrics.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Converged => "converged",
+            Self::Compliant => "compliant",
+            Self::Blocked => "blocked",
+            Self::Excluded => "excluded",
+            Self::Ignored => "ignored",
+            Self::Rejected => "rejected",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// How bad an outcome is, for aggregating several clusters into one message outcome.
+    fn severity(self) -> u8 {
+        match self {
+            Self::Ignored => 0,
+            Self::Compliant => 1,
+            Self::Excluded => 2,
+            Self::Converged => 3,
+            Self::Blocked => 4,
+            Self::Rejected => 5,
+            Self::Failed => 6,
+        }
+    }
+}
+
+/// What the worker does with the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settle {
+    /// Handled: complete (delete) it.
+    Complete,
+    /// Transient failure: abandon so Service Bus redelivers it (and dead-letters after MaxDeliveryCount).
+    Abandon,
+    /// Permanent failure: send to the poison queue with this reason, then complete.
+    Park(String),
+}
+
+/// The result of handling one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handled {
+    /// Outcome.
+    pub outcome: MessageOutcome,
+    /// The cluster acted on (the first, when several).
+    pub cluster: Option<ResourceId>,
+    /// Why (ignored reason, blocker, error).
+    pub reason: Option<String>,
+    /// What to do with the message.
+    pub settle: Settle,
+}
+
+impl Handled {
+    /// A finished reconcile (converged, compliant, blocked, excluded): complete.
+    pub fn done(outcome: MessageOutcome, cluster: &ResourceId, reason: Option<String>) -> Self {
+        Self { outcome, cluster: Some(cluster.clone()), reason, settle: Settle::Complete }
+    }
+
+    /// Nothing to do: complete.
+    pub fn ignored(cluster: Option<ResourceId>, reason: impl Into<String>) -> Self {
+        Self { outcome: MessageOutcome::Ignored, cluster, reason: Some(reason.into()), settle: Settle::Complete }
+    }
+
+    /// Malformed or hostile: park with the reason.
+    pub fn rejected(reason: impl Into<String>) -> Self {
+        let reason = reason.into();
+        Self { outcome: MessageOutcome::Rejected, cluster: None, reason: Some(reason.clone()), settle: Settle::Park(reason) }
+    }
+
+    /// A failed reconcile.
+    pub fn failed(cluster: &ResourceId, reason: String, settle: Settle) -> Self {
+        Self { outcome: MessageOutcome::Failed, cluster: Some(cluster.clone()), reason: Some(reason), settle }
+    }
+
+    /// Combines the results for several clusters (a registry shared by many): the worst outcome wins,
+    /// and the message is abandoned if any part should be retried.
+    pub fn combine(results: Vec<Handled>) -> Option<Handled> {
+        let retry = results.iter().any(|h| h.settle == Settle::Abandon);
+        let mut worst = results.into_iter().max_by_key(|h| h.outcome.severity())?;
+        if retry {
+            worst.settle = Settle::Abandon;
+        }
+        Some(worst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: &str) -> ResourceId {
+        ResourceId::parse(&format!(
+            "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/{n}"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn combine_keeps_the_worst_and_retries_if_any_part_must() {
+        let a = Handled::done(MessageOutcome::Converged, &id("a"), None);
+        let b = Handled::failed(&id("b"), "boom".into(), Settle::Abandon);
+        let c = Handled::done(MessageOutcome::Compliant, &id("c"), None);
+        let out = Handled::combine(vec![a.clone(), b, c.clone()]).unwrap();
+        assert_eq!((out.outcome, out.settle), (MessageOutcome::Failed, Settle::Abandon));
+        let out = Handled::combine(vec![c, a]).unwrap();
+        assert_eq!((out.outcome, out.settle), (MessageOutcome::Converged, Settle::Complete));
+        assert!(Handled::combine(vec![]).is_none());
+    }
+
+    #[test]
+    fn outcomes_serialize_as_documented() {
+        let all = [
+            MessageOutcome::Converged,
+            MessageOutcome::Compliant,
+            MessageOutcome::Blocked,
+            MessageOutcome::Excluded,
+            MessageOutcome::Ignored,
+            MessageOutcome::Rejected,
+            MessageOutcome::Failed,
+        ];
+        for o in all {
+            assert_eq!(serde_json::to_value(o).unwrap(), serde_json::json!(o.label()));
+        }
+    }
+
+    #[test]
+    fn rejected_is_parked_with_its_reason() {
+        let h = Handled::rejected("bad json");
+        assert_eq!(h.settle, Settle::Park("bad json".into()));
+        assert_eq!(h.outcome, MessageOutcome::Rejected);
+    }
+}
