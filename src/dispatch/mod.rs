@@ -38,20 +38,17 @@ impl Dispatcher {
         &self.engine
     }
 
-    /// Decodes and classifies a body without any IO.
-    pub fn triage(&self, body: &[u8]) -> Result<Trigger, Handled> {
+    /// Decodes and classifies a body without any IO; a body that does not decode is `Rejected`.
+    pub fn triage(&self, body: &[u8]) -> Trigger {
         match events::decode(body) {
-            Ok(event) => Ok(events::classify(&event, &self.settings.scope)),
-            Err(e) => Err(Handled::rejected(format!("{} ({})", e, e.label()))),
+            Ok(event) => events::classify(&event, &self.settings.scope),
+            Err(e) => Trigger::Rejected { reason: format!("{} ({})", e, e.label()) },
         }
     }
 
     /// Handles one message body end to end.
     pub async fn handle(&self, body: &[u8]) -> Handled {
-        match self.triage(body) {
-            Ok(trigger) => self.run_trigger(trigger).await,
-            Err(handled) => handled,
-        }
+        self.run_trigger(self.triage(body)).await
     }
 
     /// Acts on a classified trigger.
