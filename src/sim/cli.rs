@@ -8,9 +8,14 @@ use super::options::SimOptions;
 use super::server::{SimError, Simulator};
 use super::token::MSI_API_VERSION;
 
-/// The lines a user pastes into a POSIX shell: fleetgate's endpoint and credential settings, the
-/// managed-identity variables azure_identity reads, and a curl command that gets an ARM token.
-pub fn env_lines(base_url: &str, options: &SimOptions) -> Vec<String> {
+/// The namespace name fleetgate uses for the simulator's Service Bus (any name works: the endpoint
+/// override decides where requests go).
+pub const SIM_NAMESPACE: &str = "fleetgate-sim";
+
+/// The lines a user pastes into a POSIX shell: fleetgate's endpoint, scope, queue and credential
+/// settings, the managed-identity variables azure_identity reads, and a curl command that gets an ARM
+/// token. No secret is printed: both ARM and the queue authenticate with managed-identity tokens.
+pub fn env_lines(base_url: &str, options: &SimOptions, subscriptions: &[String]) -> Vec<String> {
     let msi = format!("{base_url}/msi/token");
     vec![
         format!("export FLEETGATE__AZURE__RESOURCE_MANAGER_ENDPOINT={base_url}"),
@@ -18,6 +23,10 @@ pub fn env_lines(base_url: &str, options: &SimOptions) -> Vec<String> {
         format!("export IDENTITY_ENDPOINT={msi}"),
         format!("export IDENTITY_HEADER={}", shell_quote(&options.identity_header)),
         format!("export AZURE_TENANT_ID={}", shell_quote(&options.tenant_id)),
+        format!("export FLEETGATE__SCOPE__SUBSCRIPTIONS={}", shell_quote(&subscriptions.join(","))),
+        format!("export FLEETGATE__QUEUE__ENDPOINT={base_url}/sb"),
+        format!("export FLEETGATE__QUEUE__NAMESPACE={SIM_NAMESPACE}"),
+        "export FLEETGATE__QUEUE__AUTH=entra".to_string(),
         format!(
             "curl -s -H 'x-identity-header: {}' '{msi}?api-version={MSI_API_VERSION}&resource=https://management.azure.com'",
             options.identity_header.replace('\'', r"'\''")
@@ -74,11 +83,13 @@ mod tests {
     #[test]
     fn env_lines_point_at_the_simulator() {
         let options = SimOptions { identity_header: "it's".into(), ..SimOptions::default() };
-        let lines = env_lines("http://127.0.0.1:4000", &options);
+        let lines = env_lines("http://127.0.0.1:4000", &options, &["s1".into(), "s2".into()]);
         assert_eq!(lines[0], "export FLEETGATE__AZURE__RESOURCE_MANAGER_ENDPOINT=http://127.0.0.1:4000");
         assert_eq!(lines[2], "export IDENTITY_ENDPOINT=http://127.0.0.1:4000/msi/token");
         assert_eq!(lines[3], r"export IDENTITY_HEADER='it'\''s'");
         assert_eq!(lines[4], format!("export AZURE_TENANT_ID={}", options.tenant_id));
-        assert!(lines[5].starts_with(r"curl -s -H 'x-identity-header: it'\''s' 'http://127.0.0.1:4000/msi/token?api-version=2019-08-01"));
+        assert_eq!(lines[5], "export FLEETGATE__SCOPE__SUBSCRIPTIONS=s1,s2");
+        assert_eq!(lines[6], "export FLEETGATE__QUEUE__ENDPOINT=http://127.0.0.1:4000/sb");
+        assert!(lines[9].starts_with(r"curl -s -H 'x-identity-header: it'\''s' 'http://127.0.0.1:4000/msi/token?api-version=2019-08-01"));
     }
 }

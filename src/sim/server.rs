@@ -168,7 +168,8 @@ impl SimHandle {
 
     /// The lines a user pastes into a shell to point fleetgate (or curl) at this simulator.
     pub fn env_lines(&self) -> Vec<String> {
-        super::cli::env_lines(&self.core.base_url, &self.core.options)
+        let subscriptions = self.with_state(|s| s.subscription_ids());
+        super::cli::env_lines(&self.core.base_url, &self.core.options, &subscriptions)
     }
 
     /// `{base_url}/sb`: where a Service Bus client's `https://{ns}.servicebus.windows.net` goes.

@@ -73,6 +73,11 @@ impl std::fmt::Debug for SimState {
 }
 
 impl SimState {
+    /// The subscription IDs of the fleet, as written in the fleet file.
+    pub fn subscription_ids(&self) -> Vec<String> {
+        self.subscriptions.values().map(|r| r.id.clone()).collect()
+    }
+
     /// An empty state: no subscriptions, no resources.
     pub fn new(options: &SimOptions) -> Self {
         Self {
