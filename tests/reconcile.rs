@@ -227,3 +227,74 @@ async fn already_present_outcomes_are_reported_not_failed() {
     assert!(applied.report.actions.iter().any(|a| a.outcome == Outcome::AlreadyPresent));
     assert!(applied.report.actions.iter().all(|a| a.outcome != Outcome::Failed));
 }
+
+#[tokio::test]
+async fn kubelet_strategy_puts_the_fic_on_the_kubelet_identity_and_creates_none() {
+    let env = start(&fleet(), &[SUB1, SUB2], |s| s.gating.identity_strategy = fleetgate::config::IdentityStrategy::Kubelet).await;
+    let before = env.sim.with_state(|s| s.counts());
+    let applied = env.engine.apply(&fresh()).await;
+    assert_eq!(applied.report.status, ApplyStatus::Converged, "{:?}", applied.error);
+    let after = env.sim.with_state(|s| s.counts());
+    assert_eq!(after.identities, before.identities, "no identity is created");
+    assert_eq!(after.fics - before.fics, 1);
+    assert_eq!(after.role_assignments, before.role_assignments, "the kubelet already has AcrPull on both registries");
+    let doc = env.sim.with_state(|s| s.cluster_document(fresh().as_str())).unwrap();
+    let kubelet = doc["properties"]["identityProfile"]["kubeletidentity"]["resourceId"].as_str().unwrap().to_string();
+    let entry = &doc["properties"]["securityProfile"]["defender"]["securityGating"]["identities"][0]["identity"];
+    assert_eq!(entry["resourceId"].as_str().unwrap().to_lowercase(), kubelet.to_lowercase());
+    assert_eq!(ok_writes_to(&env.sim.journal(), "/userAssignedIdentities/aks-fresh-defender-gating"), 0);
+}
+
+#[tokio::test]
+async fn prerequisites_are_blockers_by_default_and_an_action_when_enabled() {
+    let fleet = format!(
+        "{}\n[[clusters]]\nsubscription = \"{SUB1}\"\nresource_group = \"rg-aks\"\nname = \"aks-legacy\"\noidc_issuer = false\nworkload_identity = false\n",
+        fleet()
+    );
+    let legacy = ResourceId::parse(&cluster_id(SUB1, "rg-aks", "aks-legacy")).unwrap();
+    let env = start(&fleet, &[SUB1, SUB2], |_| {}).await;
+    let applied = env.engine.apply(&legacy).await;
+    assert_eq!(applied.report.status, ApplyStatus::Blocked);
+    let codes: Vec<&str> = applied.report.blockers.iter().map(|b| b.code.as_str()).collect();
+    assert!(codes.contains(&"oidc_issuer_disabled") && codes.contains(&"workload_identity_disabled"), "{codes:?}");
+    assert_eq!(writes(&env.sim.journal()).len(), 0);
+
+    let env = start(&fleet, &[SUB1, SUB2], |s| s.gating.enable_prerequisites = true).await;
+    let applied = env.engine.apply(&legacy).await;
+    assert_eq!(applied.report.status, ApplyStatus::Converged, "{:?}", applied.error);
+    assert_eq!(applied.report.actions[0].kind.as_str(), "enable_prerequisites");
+    let doc = env.sim.with_state(|s| s.cluster_document(legacy.as_str())).unwrap();
+    assert_eq!(doc["properties"]["oidcIssuerProfile"]["enabled"], json!(true));
+    assert!(doc["properties"]["oidcIssuerProfile"]["issuerURL"].as_str().unwrap().starts_with("https://"));
+    assert_eq!(ok_writes_to(&env.sim.journal(), "/managedClusters/aks-legacy"), 2, "prerequisites PUT, then the gating PUT");
+    assert_eq!(ok_writes_to(&env.sim.journal(), "/federatedIdentityCredentials/"), 1, "FIC planned once the issuer exists");
+}
+
+#[tokio::test]
+async fn foreign_gating_entries_and_allow_secret_access_are_kept() {
+    let foreign = json!({"enabled": false, "allowSecretAccess": true, "identities": [{"azureContainerRegistry": "elsewhere.azurecr.io",
+        "identity": {"resourceId": format!("/subscriptions/{SUB1}/resourceGroups/x/providers/Microsoft.ManagedIdentity/userAssignedIdentities/theirs"), "clientId": "c", "objectId": "o"}}]});
+    let fleet = fleet().replace(
+        "[clusters.extra_properties.futureFeature]",
+        &format!("security_gating = {}\n\n[clusters.extra_properties.futureFeature]", toml_inline(&foreign)),
+    );
+    let env = start(&fleet, &[SUB1, SUB2], |_| {}).await;
+    let applied = env.engine.apply(&fresh()).await;
+    assert_eq!(applied.report.status, ApplyStatus::Converged, "{:?}", applied.error);
+    let doc = env.sim.with_state(|s| s.cluster_document(fresh().as_str())).unwrap();
+    let gating = &doc["properties"]["securityProfile"]["defender"]["securityGating"];
+    assert_eq!(gating["allowSecretAccess"], json!(true));
+    assert_eq!(gating["enabled"], json!(true));
+    let entries = gating["identities"].as_array().unwrap();
+    assert_eq!(entries.len(), 3, "the foreign entry plus one per registry: {entries:#?}");
+    assert_eq!(entries[0]["azureContainerRegistry"], "elsewhere.azurecr.io");
+}
+
+/// Renders a JSON value as a TOML inline value (objects, arrays, strings, bools).
+fn toml_inline(v: &Value) -> String {
+    match v {
+        Value::Object(m) => format!("{{ {} }}", m.iter().map(|(k, v)| format!("{k} = {}", toml_inline(v))).collect::<Vec<_>>().join(", ")),
+        Value::Array(a) => format!("[{}]", a.iter().map(toml_inline).collect::<Vec<_>>().join(", ")),
+        other => other.to_string(),
+    }
+}
