@@ -12,7 +12,7 @@
 //! - `fleet`: the fleet file (TOML/JSON) that seeds the state, and the generator for benchmarks.
 //! - `options`, `faults`, `latency`: behaviour knobs.
 //! - `pipeline` (+ `route`, `auth`, `token`, `throttle`, `journal`, `admin`, `conn`): the request pipeline
-//!   and its pure parts; `transport`: [`transport::LoopbackTransport`] for pointing azure_identity at it;
+//!   and its pure parts; [`LoopbackTransport`] (from `arm::auth`) points azure_identity at it;
 //!   `cli`: what `fleetgate sim` runs ([`cli::run_cli`]).
 
 mod admin;
@@ -33,11 +33,10 @@ pub mod servicebus;
 pub mod state;
 pub mod throttle;
 pub mod token;
-pub mod transport;
 
+pub use crate::arm::auth::LoopbackTransport;
 pub use cli::run_cli;
 pub use fleet::Fleet;
 pub use journal::JournalEntry;
 pub use options::SimOptions;
 pub use server::{SimError, SimHandle, Simulator};
-pub use transport::LoopbackTransport;

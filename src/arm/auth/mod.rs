@@ -23,7 +23,7 @@ mod transport;
 pub use cache::{CachedCredential, Clock, REFRESH_MARGIN};
 pub use chain::{ChainCredential, Link};
 pub use cli::{CliCredential, parse_cli_token};
-pub use transport::LoopbackTransport;
+pub use transport::{LoopbackTransport, TransportError};
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -31,7 +31,7 @@ use std::time::Duration;
 
 use azure_core::cloud::{CloudConfiguration, CustomConfiguration};
 use azure_core::credentials::{Secret, TokenCredential};
-use azure_core::http::{ClientOptions, Transport};
+use azure_core::http::ClientOptions;
 use azure_identity::{
     ClientAssertionCredentialOptions, ClientSecretCredential, ClientSecretCredentialOptions, ManagedIdentityCredential,
     ManagedIdentityCredentialOptions, UserAssignedId, WorkloadIdentityCredential, WorkloadIdentityCredentialOptions,
@@ -109,7 +109,7 @@ fn client_options(authority: &Authority) -> Result<ClientOptions, ArmError> {
     let mut custom = CustomConfiguration::default();
     custom.authority_host = authority.https_host.clone();
     let transport = match &authority.loopback {
-        Some(base) => Some(Transport::new(Arc::new(LoopbackTransport::new(base.clone()).map_err(ArmError::Setup)?))),
+        Some(base) => Some(LoopbackTransport::new(base.as_str()).map_err(|e| ArmError::Setup(e.to_string()))?.into_transport()),
         None => None,
     };
     Ok(ClientOptions { cloud: Some(Arc::new(CloudConfiguration::Custom(custom))), transport, ..Default::default() })
