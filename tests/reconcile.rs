@@ -298,3 +298,24 @@ fn toml_inline(v: &Value) -> String {
         other => other.to_string(),
     }
 }
+
+#[tokio::test]
+async fn a_cluster_mid_operation_is_waited_for_not_reported_blocked() {
+    let fleet = fleet().replacen("[[subscriptions]]", "[sim]\nlro_duration = \"1500ms\"\n\n[[subscriptions]]", 1);
+    let env = start(&fleet, &[SUB1, SUB2], |_| {}).await;
+    let arm = arm_client(&env.settings);
+    let current = arm.get(fresh().as_str(), "2026-01-02-preview").await.unwrap().unwrap();
+    let etag = current.etag.clone();
+    arm.put(fresh().as_str(), "2026-01-02-preview", &current.body, etag.as_deref()).await.expect("someone else's update");
+    let busy = env.sim.with_state(|s| s.cluster_document(fresh().as_str())).unwrap();
+    assert_eq!(busy["properties"]["provisioningState"], "Updating", "precondition: an operation is in progress");
+    env.sim.clear_journal();
+    let applied = env.engine.apply(&fresh()).await;
+    assert_eq!(applied.report.status, ApplyStatus::Converged, "{:?}", applied.error);
+    let journal = env.sim.journal();
+    let first_write = journal.iter().position(|e| e.is_write()).expect("writes happened");
+    let cluster_reads_before =
+        journal[..first_write].iter().filter(|e| e.method == "GET" && e.path.ends_with("/managedClusters/aks-fresh")).count();
+    assert!(cluster_reads_before >= 3, "observe, wait until terminal, observe again — then write (saw {cluster_reads_before} reads)");
+    assert_eq!(journal.iter().filter(|e| e.status == 409).count(), 0, "no collision with the running operation");
+}

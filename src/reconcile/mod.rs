@@ -66,12 +66,25 @@ impl Engine {
         Ok(core::plan(&obs, &self.policy))
     }
 
+    /// Observes and plans for `apply`: a cluster in a transitional state (still being created, or another
+    /// operation running) is waited for first, so a half-provisioned cluster (no issuer URL yet) is never
+    /// reported blocked.
+    async fn plan_settled(&self, cluster: &ResourceId) -> Result<Plan, ReconcileError> {
+        let obs = self.observe(cluster).await?;
+        if obs.cluster_view().is_some_and(|v| v.is_busy()) {
+            tracing::info!(%cluster, "cluster operation in progress; waiting for a terminal provisioningState before planning");
+            self.wait_cluster_terminal(cluster).await?;
+            return self.plan(cluster).await;
+        }
+        Ok(core::plan(&obs, &self.policy))
+    }
+
     /// Converges one cluster: rounds of observe → plan → apply until the plan is empty.
     pub async fn apply(&self, cluster: &ResourceId) -> Applied {
         let mut done: Vec<AppliedAction> = Vec::new();
         let mut last_plan = None;
         for _ in 0..MAX_ROUNDS {
-            let plan = match self.plan(cluster).await {
+            let plan = match self.plan_settled(cluster).await {
                 Ok(plan) => plan,
                 Err(e) => return failed(cluster, done, e),
             };
