@@ -121,7 +121,12 @@ impl Readiness {
                 CheckReport { name: "config", ok: true, reason: None, last_ok_seconds_ago: None },
                 s.credential.check("credential", "token obtained", now, self.stale_after),
                 s.queue.check("queue", "successful queue call", now, self.stale_after),
-                CheckReport { name: "running", ok: !s.draining, reason: s.draining.then(|| "shutting down".to_string()), last_ok_seconds_ago: None },
+                CheckReport {
+                    name: "running",
+                    ok: !s.draining,
+                    reason: s.draining.then(|| "shutting down".to_string()),
+                    last_ok_seconds_ago: None,
+                },
             ];
             ReadinessReport::new(checks)
         })

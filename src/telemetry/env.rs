@@ -67,7 +67,10 @@ impl TelemetryEnv {
         let signal = |specific: &Option<String>, path: &str| {
             specific.clone().or_else(|| self.otlp_endpoint.as_deref().map(|base| format!("{}{path}", base.trim_end_matches('/'))))
         };
-        OtlpEndpoints { traces: signal(&self.otlp_traces_endpoint, "/v1/traces"), metrics: signal(&self.otlp_metrics_endpoint, "/v1/metrics") }
+        OtlpEndpoints {
+            traces: signal(&self.otlp_traces_endpoint, "/v1/traces"),
+            metrics: signal(&self.otlp_metrics_endpoint, "/v1/metrics"),
+        }
     }
 
     /// `OTEL_SERVICE_NAME`, else the configured name.

@@ -34,7 +34,9 @@ pub fn log_filter(settings: &TelemetrySettings, env: &TelemetryEnv) -> Result<En
 
 /// The cap on header-logging targets (everything else passes).
 pub fn secret_cap() -> Targets {
-    HEADER_LOGGING_TARGETS.iter().fold(Targets::new().with_default(LevelFilter::TRACE), |t, target| t.with_target(*target, LevelFilter::INFO))
+    HEADER_LOGGING_TARGETS
+        .iter()
+        .fold(Targets::new().with_default(LevelFilter::TRACE), |t, target| t.with_target(*target, LevelFilter::INFO))
 }
 
 /// Spans (and their events) exported over OTLP: `info` and above from fleetgate and its libraries,

@@ -106,7 +106,8 @@ pub fn init_with(settings: &TelemetrySettings, env: &TelemetryEnv) -> Result<Tel
     let providers = Providers::build(&endpoints, &service_name)?;
     let tracer = providers.tracer.as_ref().map(|p| p.tracer(metrics::METER_NAME));
     let ansi = std::io::stderr().is_terminal();
-    let installed = subscriber::build(settings, env, std::io::stderr, ansi, tracer).and_then(|s| s.try_init().map_err(|_| TelemetryError::AlreadyInitialized));
+    let installed = subscriber::build(settings, env, std::io::stderr, ansi, tracer)
+        .and_then(|s| s.try_init().map_err(|_| TelemetryError::AlreadyInitialized));
     if let Err(e) = installed {
         let _ = providers.shutdown();
         return Err(e);

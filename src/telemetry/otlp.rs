@@ -16,7 +16,7 @@ use opentelemetry_sdk::trace::SdkTracerProvider;
 use super::{OtlpEndpoints, TelemetryError};
 
 /// How long one export request may take.
-const EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
+const EXPORT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The installed providers (either may be off).
 #[derive(Debug, Default)]

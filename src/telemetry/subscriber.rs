@@ -3,8 +3,8 @@
 
 use opentelemetry_sdk::trace::SdkTracer;
 use tracing::Subscriber;
-use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::filter::FilterExt;
+use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Filter, Layer, SubscriberExt};
 use tracing_subscriber::{Registry, fmt};
 
@@ -16,7 +16,11 @@ type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync>;
 
 /// A subscriber with the log layer writing to `writer` (no ANSI colours) and no OpenTelemetry layer.
 /// For tests and embedding: install it with `tracing::subscriber::with_default`.
-pub fn log_subscriber<W>(settings: &TelemetrySettings, env: &TelemetryEnv, writer: W) -> Result<impl Subscriber + Send + Sync + use<W>, TelemetryError>
+pub fn log_subscriber<W>(
+    settings: &TelemetrySettings,
+    env: &TelemetryEnv,
+    writer: W,
+) -> Result<impl Subscriber + Send + Sync + use<W>, TelemetryError>
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
