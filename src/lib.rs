@@ -22,6 +22,7 @@
 //!   plan is empty; per-identity FIC serialization; "already exists" is success.
 //! - [`dispatch`]: one message → decode → trigger → engine → outcome and how to settle the message.
 //! - [`telemetry`]: logs, traces and metrics.
+//! - [`health`]: `/healthz` and `/readyz` for the worker.
 //! - [`sim`]: the embedded Azure simulator the whole product is tested and demonstrated against.
 //! - `cli` (binary side, `src/cli/`): the `fleetgate` commands.
 
@@ -30,6 +31,7 @@ pub mod config;
 pub mod core;
 pub mod dispatch;
 pub mod events;
+pub mod health;
 pub mod id;
 pub mod queue;
 pub mod reconcile;

@@ -23,6 +23,7 @@ use super::response::{ArmResponse, header, retry_after};
 use super::retry::{RetryPolicy, with_retry};
 use super::stats::{ArmStats, Counters};
 use crate::config::AzureSettings;
+use crate::telemetry::metrics;
 
 /// An Azure Resource Manager client. Cheap to clone; clones share the HTTP pool, token cache and stats.
 #[derive(Clone)]
@@ -191,6 +192,9 @@ impl ArmClient {
             if req.graph {
                 self.wait_for_graph_quota().await;
             }
+            if attempt > 1 {
+                metrics().retry();
+            }
             let token = self.token(&req.call).await?;
             let mut builder = self.inner.http.request(req.method.clone(), req.url.clone()).timeout(self.inner.request_timeout);
             builder = builder.header(AUTHORIZATION, token);
@@ -201,10 +205,14 @@ impl ArmClient {
                 builder = builder.json(body);
             }
             self.inner.counters.request(req.is_read);
-            let resp = builder.send().await.map_err(|e| self.transport_error(&req.call, e))?;
+            let resp = builder.send().await.map_err(|e| {
+                metrics().arm_request(0);
+                self.transport_error(&req.call, e)
+            })?;
             let status = resp.status().as_u16();
             tracing::Span::current().record("status", status);
             self.inner.counters.status(status);
+            metrics().arm_request(status);
             let hdrs = resp.headers().clone();
             self.note_graph_quota(&hdrs);
             let bytes = resp.bytes().await.map_err(|e| self.transport_error(&req.call, e))?;

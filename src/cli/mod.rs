@@ -13,7 +13,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use fleetgate::config::{self, ConfigSource, Settings};
+use fleetgate::config::{self, ConfigSource, Settings, TelemetrySettings};
+use fleetgate::telemetry;
 
 /// Defender for Containers gated deployment, automated for AKS fleets.
 #[derive(Debug, Parser)]
@@ -68,7 +69,13 @@ impl From<Exit> for ExitCode {
 /// Parses the command line and runs the command.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    let telemetry = match init_telemetry(cli.config.clone()) {
+        Ok(guard) => guard,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Usage.into();
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -76,7 +83,11 @@ pub fn main() -> ExitCode {
             return Exit::Failure.into();
         }
     };
-    match runtime.block_on(run(cli)) {
+    let result = runtime.block_on(run(cli));
+    if let Err(e) = telemetry.shutdown() {
+        tracing::warn!("{e}");
+    }
+    match result {
         Ok(exit) => exit.into(),
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -112,8 +123,14 @@ fn load_settings(file: Option<PathBuf>) -> anyhow::Result<Option<Settings>> {
     }
 }
 
-fn init_logging() {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_env("FLEETGATE_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+/// Logs, and OTLP traces and metrics when `OTEL_EXPORTER_OTLP_ENDPOINT` is set, from `[telemetry]`.
+/// A configuration that does not load falls back to warnings-only text logs here; the command then
+/// reports the configuration error itself. Only an invalid log filter stops the program (exit 2).
+fn init_telemetry(file: Option<PathBuf>) -> Result<telemetry::TelemetryGuard, telemetry::TelemetryError> {
+    let settings = config::load(&ConfigSource::from_process(file)).map(|s| s.telemetry).unwrap_or_else(|_| TelemetrySettings {
+        log_format: config::LogFormat::Text,
+        log_level: "warn".into(),
+        service_name: "fleetgate".into(),
+    });
+    telemetry::init(&settings)
 }

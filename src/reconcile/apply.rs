@@ -12,6 +12,7 @@ use crate::core::names::acr_pull_assignment_id;
 use crate::core::pricing::{is_gating_ready, merge_for_gating};
 use crate::core::{Action, AppliedAction, Outcome};
 use crate::id::ResourceId;
+use crate::telemetry::metrics;
 
 /// What one action did.
 pub(super) struct ActionResult {
@@ -21,6 +22,9 @@ pub(super) struct ActionResult {
 }
 
 fn done(action: &Action, resource: String, outcome: Outcome, attempts: u32) -> ActionResult {
+    if outcome == Outcome::Applied {
+        metrics().write(action.kind().as_str());
+    }
     ActionResult { record: AppliedAction { kind: action.kind(), resource, outcome, attempts }, replan: false }
 }
 
