@@ -23,7 +23,7 @@ pub enum SourceError {
         /// What happened to the message instead ("abandoned", or why even that failed).
         fallback: String,
         /// The send error.
-        source: QueueError,
+        source: Box<QueueError>,
     },
     /// Reading a replay file failed.
     #[error("cannot read {what}: {source}; check the path and permissions")]

@@ -167,7 +167,7 @@ impl MessageLock for SbLock {
                     poison_queue: self.poison.name().to_string(),
                     message_id: m.message_id().to_string(),
                     fallback,
-                    source,
+                    source: Box::new(source),
                 })
             }
         }

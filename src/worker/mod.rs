@@ -20,29 +20,26 @@ mod backoff;
 pub mod demo;
 mod message;
 pub mod output;
+mod run_loop;
 mod shutdown;
 mod status;
+mod summary;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
 use tokio::sync::mpsc::UnboundedSender;
-use tokio::task::{JoinError, JoinSet};
-use tokio::time::Instant;
+use tokio::task::JoinSet;
 
 use crate::config::Settings;
-use crate::dispatch::{Dispatcher, MessageOutcome};
-use crate::source::{Polled, Source, SourceError};
+use crate::dispatch::Dispatcher;
+use crate::source::Source;
 
 pub use backoff::Backoff;
 pub use message::{MessageReport, Settled};
 pub use shutdown::Shutdown;
 pub use status::WorkerStatus;
-
-/// How long interrupted messages get to be abandoned after the grace period.
-const ABANDON_DEADLINE: Duration = Duration::from_secs(10);
+pub use summary::{StopReason, WorkerError, WorkerSummary};
 
 /// Runtime knobs (normally from `[queue]` and `[shutdown]`).
 #[derive(Debug, Clone)]
@@ -74,80 +71,6 @@ impl WorkerOptions {
             backoff_max: Duration::from_secs(60),
         }
     }
-}
-
-/// Why [`Worker::run`] returned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum StopReason {
-    /// Shutdown was requested.
-    #[default]
-    Shutdown,
-    /// The source ran out of messages (end of a replay file).
-    Exhausted,
-}
-
-/// Totals of one run.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct WorkerSummary {
-    /// Finished messages by outcome.
-    pub outcomes: BTreeMap<MessageOutcome, u64>,
-    /// Messages abandoned unfinished at shutdown.
-    pub interrupted: u64,
-    /// Settle operations that failed.
-    pub settle_failures: u64,
-    /// Successful lock renewals.
-    pub renewals: u64,
-    /// Failed receives (retried with backoff).
-    pub receive_errors: u64,
-    /// Received messages that could not be read (left to be redelivered).
-    pub malformed: u64,
-    /// Why the run ended.
-    pub stop: StopReason,
-}
-
-impl WorkerSummary {
-    /// Messages with `outcome`.
-    pub fn count(&self, outcome: MessageOutcome) -> u64 {
-        self.outcomes.get(&outcome).copied().unwrap_or(0)
-    }
-
-    /// Finished messages.
-    pub fn finished(&self) -> u64 {
-        self.outcomes.values().sum()
-    }
-
-    fn record(&mut self, report: &MessageReport) {
-        self.renewals += u64::from(report.renewals);
-        match report.outcome {
-            Some(o) => *self.outcomes.entry(o).or_default() += 1,
-            None => self.interrupted += 1,
-        }
-        if matches!(report.settled, Settled::Failed(_)) {
-            self.settle_failures += 1;
-        }
-    }
-
-    fn collect(&mut self, joined: Result<MessageReport, JoinError>) {
-        match joined {
-            Ok(report) => self.record(&report),
-            Err(e) if e.is_panic() => {
-                tracing::error!(error = %e, "a message task panicked; its message is delivered again when its lock expires")
-            }
-            Err(_) => {}
-        }
-    }
-}
-
-/// The source stopped the worker.
-#[derive(Debug, thiserror::Error)]
-#[error("the worker stopped: {source_name}: {error}")]
-pub struct WorkerError {
-    /// What the source reads.
-    pub source_name: String,
-    /// Why.
-    pub error: SourceError,
-    /// What was done before it stopped.
-    pub summary: WorkerSummary,
 }
 
 /// A worker over one source.
@@ -196,130 +119,16 @@ impl Worker {
         let mut tasks = JoinSet::new();
         let mut summary = WorkerSummary::default();
         tracing::info!(source = %self.source.describe(), max_concurrency = self.options.max_concurrency, "worker started");
-        let fatal = self.receive_loop(&ctx, &shutdown, &mut tasks, &mut summary).await;
+        let stopped = self.receive_loop(&ctx, &shutdown, &mut tasks, &mut summary).await;
         self.status.stopping();
-        self.drain(&mut tasks, &mut summary, &shutdown, &abort).await;
+        self.drain(&mut tasks, &mut summary, &shutdown, &abort, stopped.pending_receive).await;
         tracing::info!(finished = summary.finished(), interrupted = summary.interrupted, "worker stopped");
-        match fatal {
+        match stopped.fatal {
             None => Ok(summary),
             Some(error) => Err(WorkerError { source_name: self.source.describe(), error, summary }),
         }
     }
-
-    async fn receive_loop(
-        &self,
-        ctx: &Arc<message::Ctx>,
-        shutdown: &Shutdown,
-        tasks: &mut JoinSet<MessageReport>,
-        summary: &mut WorkerSummary,
-    ) -> Option<SourceError> {
-        let permits = Arc::new(Semaphore::new(self.options.max_concurrency.max(1)));
-        let mut backoff = Backoff::new(self.options.backoff_initial, self.options.backoff_max);
-        loop {
-            while let Some(joined) = tasks.try_join_next() {
-                summary.collect(joined);
-            }
-            let permit = tokio::select! {
-                biased;
-                _ = shutdown.requested() => return None,
-                permit = Arc::clone(&permits).acquire_owned() => permit.ok()?,
-            };
-            let polled = tokio::select! {
-                biased;
-                _ = shutdown.requested() => return None,
-                polled = self.source.receive(self.options.receive_wait) => polled,
-            };
-            match polled {
-                Ok(Polled::Message(delivery)) => {
-                    self.status.receive_ok();
-                    backoff.reset();
-                    let ctx = Arc::clone(ctx);
-                    tasks.spawn(async move {
-                        let report = message::process(ctx, delivery).await;
-                        drop(permit);
-                        report
-                    });
-                }
-                Ok(Polled::Empty) => {
-                    self.status.receive_ok();
-                    backoff.reset();
-                }
-                Ok(Polled::Exhausted) => {
-                    summary.stop = StopReason::Exhausted;
-                    return None;
-                }
-                Err(e) if e.is_malformed_message() => {
-                    summary.malformed += 1;
-                    self.status.receive_ok();
-                    tracing::warn!(error = %e, "skipped a message that cannot be read; Service Bus delivers it again when its lock expires");
-                }
-                Err(e) if e.is_fatal() => return Some(e),
-                Err(e) => {
-                    summary.receive_errors += 1;
-                    self.status.receive_failed(&e.to_string());
-                    let delay = backoff.next_delay();
-                    tracing::error!(error = %e, retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX), "receive failed");
-                    tokio::select! {
-                        biased;
-                        _ = shutdown.requested() => return None,
-                        _ = tokio::time::sleep(delay) => {}
-                    }
-                }
-            }
-        }
-    }
-
-    /// Waits for in-flight messages: all of them when the source is exhausted (until a shutdown
-    /// request), at most `grace` after a shutdown request (less at a second request); then abandons
-    /// the rest.
-    async fn drain(&self, tasks: &mut JoinSet<MessageReport>, summary: &mut WorkerSummary, shutdown: &Shutdown, abort: &Shutdown) {
-        if !shutdown.is_requested() {
-            loop {
-                tokio::select! {
-                    biased;
-                    _ = shutdown.requested() => break,
-                    joined = tasks.join_next() => match joined {
-                        Some(joined) => summary.collect(joined),
-                        None => return,
-                    },
-                }
-            }
-        }
-        if tasks.is_empty() {
-            return;
-        }
-        tracing::info!(in_flight = tasks.len(), grace_ms = millis(self.options.grace), "shutting down: letting in-flight messages finish");
-        let deadline = Instant::now() + self.options.grace;
-        loop {
-            tokio::select! {
-                biased;
-                _ = shutdown.forced() => {
-                    tracing::warn!(in_flight = tasks.len(), "second shutdown request: abandoning in-flight messages now");
-                    break;
-                }
-                _ = tokio::time::sleep_until(deadline) => {
-                    tracing::warn!(in_flight = tasks.len(), "shutdown grace period over: abandoning in-flight messages");
-                    break;
-                }
-                joined = tasks.join_next() => match joined {
-                    Some(joined) => summary.collect(joined),
-                    None => return,
-                },
-            }
-        }
-        abort.request();
-        let deadline = Instant::now() + ABANDON_DEADLINE;
-        while let Ok(Some(joined)) = tokio::time::timeout_at(deadline, tasks.join_next()).await {
-            summary.collect(joined);
-        }
-        if !tasks.is_empty() {
-            tracing::warn!(left = tasks.len(), "messages could not be abandoned in time; they are delivered again when their locks expire");
-            summary.interrupted += tasks.len() as u64;
-            tasks.abort_all();
-        }
-    }
 }
 
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
+#[cfg(test)]
+mod tests;

@@ -89,11 +89,10 @@ pub fn problems(rows: &[ClusterRow], attached: Option<(&ResourceId, &str)>) -> V
     for row in rows {
         let name = row.cluster.name();
         match &row.before.status {
-            Ok(s @ (PlanStatus::Blocked | PlanStatus::Excluded)) => {
-                if row.after.status != Ok(*s) {
-                    out.push(format!("{name}: was {} and is now {}", row.before.label(), row.after.label()));
-                }
+            Ok(s @ (PlanStatus::Blocked | PlanStatus::Excluded)) if row.after.status != Ok(*s) => {
+                out.push(format!("{name}: was {} and is now {}", row.before.label(), row.after.label()));
             }
+            Ok(PlanStatus::Blocked | PlanStatus::Excluded) => {}
             _ if row.after.status != Ok(PlanStatus::Compliant) => {
                 let why = row.after.status.as_ref().err().map_or(String::new(), |e| format!(" ({e})"));
                 out.push(format!("{name}: convergeable but {} after the run{why}", row.after.label()));
