@@ -15,6 +15,7 @@
 //!    journal and the wall time. [`DemoResult::problems`] lists every convergeable cluster that did not
 //!    converge (the command exits non-zero then).
 
+mod progress;
 mod run;
 pub mod scenario;
 pub mod view;

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use azure_core::credentials::Secret;
-use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+use tokio::sync::mpsc::unbounded_channel;
 use tokio::time::Instant;
 
+use super::progress::{Watch, print_result, say};
 use super::scenario::{self, Published};
 use super::view::{self, ClusterRow};
 use super::{DEMO_FLEET, DemoError, DemoOptions, DemoResult, DemoSpeed};
@@ -22,17 +23,14 @@ use crate::reconcile::Engine;
 use crate::sim::latency::LatencyPreset;
 use crate::sim::servicebus::{EVENTS_QUEUE, POISON_QUEUE, QueueSpec, ROOT_RULE};
 use crate::sim::{Fleet, SimHandle, Simulator};
-use crate::source::{MessageId, QueueCredential, ServiceBusSource};
-use crate::worker::output::OUTCOMES;
-use crate::worker::{MessageReport, Shutdown, Worker, WorkerOptions, WorkerStatus, WorkerSummary};
+use crate::source::{QueueCredential, ServiceBusSource};
+use crate::worker::{Shutdown, Worker, WorkerOptions, WorkerSummary};
 
 /// The cluster that gets a second registry during the demo, and that registry.
 const ATTACH_CLUSTER: &str = "aks-prod-weu-02";
 const ATTACH_REGISTRY: &str = "acrshared";
 /// Any client ID works against the simulator's token endpoint.
 const DEMO_CLIENT_ID: &str = "0d3b7c1e-5f00-4a6e-9d2b-0000000de0a1";
-/// How often the drain check looks at the queue.
-const DRAIN_POLL: Duration = Duration::from_millis(100);
 
 /// Runs the demo, writing progress, the table and the summary to `out`.
 pub async fn run(options: DemoOptions, out: &mut (dyn Write + Send)) -> Result<DemoResult, DemoError> {
@@ -77,7 +75,7 @@ pub async fn run(options: DemoOptions, out: &mut (dyn Write + Send)) -> Result<D
     let worker =
         Worker::new(Dispatcher::new(engine.clone(), Arc::clone(&settings)), Arc::new(source), WorkerOptions::from_settings(&settings))
             .with_reports(tx);
-    let mut watch = Watch { rx, status: worker.status(), labels: HashMap::new(), seen: Vec::new(), timeout: options.drain_timeout };
+    let mut watch = Watch::new(rx, worker.status(), options.drain_timeout);
     let shutdown = Shutdown::new();
     let first_seq = last_seq(&sim);
     let running = tokio::spawn(worker.run(shutdown.clone()));
@@ -238,60 +236,6 @@ fn missing(what: &str) -> DemoError {
     DemoError::Setup(format!("the built-in demo fleet has no {what}"))
 }
 
-/// Follows the worker's reports until the queue is drained.
-struct Watch {
-    rx: UnboundedReceiver<MessageReport>,
-    status: WorkerStatus,
-    labels: HashMap<String, String>,
-    seen: Vec<MessageReport>,
-    timeout: Duration,
-}
-
-impl Watch {
-    /// Prints reports until at least `expected` arrived, the queue is empty and nothing is in flight.
-    async fn until_drained(&mut self, sim: &SimHandle, expected: usize, out: &mut (dyn Write + Send)) -> Result<(), DemoError> {
-        let deadline = Instant::now() + self.timeout;
-        loop {
-            let depth = sim.queue_depth(EVENTS_QUEUE).unwrap_or(0);
-            if self.seen.len() >= expected && depth == 0 && self.status.in_flight() == 0 {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                return Err(DemoError::Timeout(format!(
-                    "the queue did not drain within {} s ({} of {expected} messages handled, {depth} still queued); see the messages above",
-                    self.timeout.as_secs(),
-                    self.seen.len()
-                )));
-            }
-            tokio::select! {
-                report = self.rx.recv() => match report {
-                    Some(report) => {
-                        say(out, &self.line(&report));
-                        self.seen.push(report);
-                    }
-                    None => return Err(DemoError::Setup("the worker stopped before the queue drained".into())),
-                },
-                _ = tokio::time::sleep(DRAIN_POLL) => {}
-            }
-        }
-    }
-
-    fn line(&self, r: &MessageReport) -> String {
-        let label = match &r.id {
-            MessageId::Broker(id) => self.labels.get(id).cloned().unwrap_or_else(|| id.clone()),
-            MessageId::Line(n) => format!("line {n}"),
-        };
-        let outcome = r.outcome.map_or("interrupted", MessageOutcome::label);
-        // A blocker reason starts with its code; the rest repeats the cluster ID.
-        let reason = match (r.outcome, r.reason.as_deref()) {
-            (Some(MessageOutcome::Blocked), Some(x)) => format!(" — {}", x.split(':').next().unwrap_or(x)),
-            (_, Some(x)) => format!(" — {}", x.chars().take(120).collect::<String>()),
-            (_, None) => String::new(),
-        };
-        format!("  {outcome:<10} {label}{reason}  [{:.1} s]", r.elapsed.as_secs_f64())
-    }
-}
-
 /// The newest journal sequence number.
 fn last_seq(sim: &SimHandle) -> u64 {
     sim.journal().last().map_or(0, |e| e.seq)
@@ -324,33 +268,9 @@ fn extra_problems(summary: &WorkerSummary, parked: usize) -> Vec<String> {
     out
 }
 
-fn print_result(r: &DemoResult, out: &mut (dyn Write + Send)) {
-    say(out, "\nFleet before → after:");
-    say(out, &view::table(&r.rows));
-    let counts: Vec<String> =
-        OUTCOMES.iter().filter(|o| r.summary.count(**o) > 0).map(|o| format!("{} {}", r.summary.count(*o), o.label())).collect();
-    say(out, &format!("Messages: {} published, {} handled — {}", r.published, r.summary.finished(), counts.join(", ")));
-    say(out, &format!("Parked in {POISON_QUEUE}: {}", r.parked));
-    say(out, &format!("ARM requests by the worker: {} reads, {} writes (simulator journal)", r.arm_reads, r.arm_writes));
-    say(out, &format!("Wall time: {:.1} s", r.elapsed.as_secs_f64()));
-    if r.ok() {
-        say(out, "✔ every convergeable cluster converged; blocked and excluded clusters were left as they were");
-    } else {
-        say(out, "✖ the demo did not end as expected:");
-        for p in &r.problems {
-            say(out, &format!("  - {p}"));
-        }
-    }
-}
-
 fn auth_label(auth: QueueAuthKind) -> &'static str {
     match auth {
         QueueAuthKind::Entra => "Microsoft Entra token",
         QueueAuthKind::Sas => "SAS",
     }
-}
-
-fn say(out: &mut (dyn Write + Send), line: &str) {
-    let _ = writeln!(out, "{line}");
-    let _ = out.flush();
 }
