@@ -43,7 +43,8 @@ enum Command {
     Doctor,
     /// The event worker: Service Bus until SIGTERM/SIGINT, or a JSON-lines file (`--source file:PATH`).
     Run(run_cmd::RunArgs),
-    /// End to end on one machine: simulator, real-shaped events, the real worker, fleet before/after.
+    /// End to end on one machine: simulator, real-shaped events, the real worker, fleet before/after
+    /// (self-contained: ignores --config and FLEETGATE__* settings).
     Demo(demo_cmd::DemoArgs),
 }
 

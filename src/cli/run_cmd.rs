@@ -8,11 +8,10 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::Exit;
-use super::cluster_cmd::OutputFormat;
 use fleetgate::arm::{ArmClient, auth};
 use fleetgate::config::{QueueAuthKind, Settings};
 use fleetgate::dispatch::{Dispatcher, MessageOutcome};
@@ -24,13 +23,22 @@ use fleetgate::worker::{MessageReport, Shutdown, Worker, WorkerOptions, WorkerSu
 /// Exit code after a second signal.
 const EXIT_INTERRUPTED: i32 = 130;
 
+/// Output of `fleetgate run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// One line per handled message, then `summary: …`.
+    Text,
+    /// JSON lines: `{"message","outcome","cluster","reason"}` per message, then `{"summary": {…}}`.
+    Json,
+}
+
 /// Arguments of `fleetgate run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// `servicebus` (the [queue] settings) or `file:PATH` with one event per line (`file:-` = stdin).
     #[arg(long, default_value = "servicebus", value_name = "SOURCE")]
     source: String,
-    /// One line per handled message and a summary, as text or JSON lines.
+    /// Output format of the per-message lines and the summary.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     output: OutputFormat,
 }
