@@ -21,6 +21,10 @@
 //! - [`reconcile`]: the engine: observe (IO) → plan (core) → apply (IO), round after round until the
 //!   plan is empty; per-identity FIC serialization; "already exists" is success.
 //! - [`dispatch`]: one message → decode → trigger → engine → outcome and how to settle the message.
+//! - [`source`]: where messages come from — the Service Bus queue (peek-lock, park in the poison queue)
+//!   or a JSON-lines replay file — with their settle operations.
+//! - [`worker`]: the runtime: bounded concurrency, lock renewal, settling, graceful shutdown; and
+//!   `fleetgate demo`.
 //! - [`telemetry`]: logs, traces and metrics.
 //! - [`health`]: `/healthz` and `/readyz` for the worker.
 //! - [`sim`]: the embedded Azure simulator the whole product is tested and demonstrated against.
@@ -36,4 +40,6 @@ pub mod id;
 pub mod queue;
 pub mod reconcile;
 pub mod sim;
+pub mod source;
 pub mod telemetry;
+pub mod worker;

@@ -5,7 +5,9 @@
 
 mod cluster_cmd;
 mod config_cmd;
+mod demo_cmd;
 mod doctor_cmd;
+mod run_cmd;
 mod sim_cmd;
 
 use std::path::PathBuf;
@@ -40,6 +42,11 @@ enum Command {
     Apply(cluster_cmd::ClusterArgs),
     /// Check configuration, credential, ARM reachability and the managed-cluster api-version.
     Doctor,
+    /// The event worker: Service Bus until SIGTERM/SIGINT, or a JSON-lines file (`--source file:PATH`).
+    Run(run_cmd::RunArgs),
+    /// End to end on one machine: simulator, real-shaped events, the real worker, fleet before/after
+    /// (self-contained: ignores --config and FLEETGATE__* settings).
+    Demo(demo_cmd::DemoArgs),
 }
 
 /// How a command ended; mapped to the process exit code.
@@ -99,6 +106,7 @@ pub fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
         Command::Sim(args) => sim_cmd::run(args).await,
+        Command::Demo(args) => demo_cmd::run(args).await,
         command => {
             let Some(settings) = load_settings(cli.config)? else { return Ok(Exit::Usage) };
             match command {
@@ -106,7 +114,8 @@ async fn run(cli: Cli) -> anyhow::Result<Exit> {
                 Command::Plan(args) => cluster_cmd::plan(args, &settings).await,
                 Command::Apply(args) => cluster_cmd::apply(args, &settings).await,
                 Command::Doctor => doctor_cmd::run(&settings).await,
-                Command::Sim(_) => unreachable!("handled above"),
+                Command::Run(args) => run_cmd::run(args, &settings).await,
+                Command::Sim(_) | Command::Demo(_) => unreachable!("handled above"),
             }
         }
     }
