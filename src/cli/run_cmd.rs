@@ -12,13 +12,18 @@ use clap::{Args, ValueEnum};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::Exit;
+use azure_core::credentials::TokenCredential;
 use fleetgate::arm::{ArmClient, auth};
 use fleetgate::config::{QueueAuthKind, Settings};
 use fleetgate::dispatch::{Dispatcher, MessageOutcome};
+use fleetgate::health::{self, Readiness};
 use fleetgate::reconcile::Engine;
 use fleetgate::source::{FileSource, QueueCredential, ServiceBusSource, Source, SourceError, SourceSpec, sas_key_from_env};
 use fleetgate::worker::output::{report_json, report_text, summary_json, summary_text};
 use fleetgate::worker::{MessageReport, Shutdown, Worker, WorkerOptions, WorkerSummary};
+
+/// How often readiness is re-evaluated.
+const HEALTH_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Exit code after a second signal.
 const EXIT_INTERRUPTED: i32 = 130;
@@ -53,6 +58,7 @@ pub async fn run(args: RunArgs, settings: &Settings) -> anyhow::Result<Exit> {
     let shared = Arc::new(settings.clone());
     let engine = Engine::new(ArmClient::new(&settings.azure, credential.clone())?, Arc::clone(&shared))?;
     let mut options = WorkerOptions::from_settings(settings);
+    let serve_health = matches!(spec, SourceSpec::ServiceBus);
     let source: Arc<dyn Source> = match spec {
         SourceSpec::File(path) => {
             options.max_concurrency = 1;
@@ -67,7 +73,7 @@ pub async fn run(args: RunArgs, settings: &Settings) -> anyhow::Result<Exit> {
                     Ok(key) => QueueCredential::Sas(key),
                     Err(e) => return usage(&e),
                 },
-                QueueAuthKind::Entra => QueueCredential::Entra(credential),
+                QueueAuthKind::Entra => QueueCredential::Entra(credential.clone()),
             };
             match ServiceBusSource::from_settings(&settings.queue, queue_credential) {
                 Ok(source) => Arc::new(source),
@@ -76,9 +82,13 @@ pub async fn run(args: RunArgs, settings: &Settings) -> anyhow::Result<Exit> {
         }
     };
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let scope = engine.arm().scope().to_string();
     let worker = Worker::new(Dispatcher::new(engine, shared), source, options).with_reports(tx);
     let printer = tokio::spawn(print_reports(rx, args.output));
     let shutdown = Shutdown::new();
+    if serve_health {
+        start_health(settings, &worker, credential, scope, &shutdown).await?;
+    }
     let signals = tokio::spawn(forward_signals(shutdown.clone(), settings.shutdown.grace));
     let result = worker.run(shutdown).await;
     signals.abort();
@@ -91,6 +101,22 @@ pub async fn run(args: RunArgs, settings: &Settings) -> anyhow::Result<Exit> {
             Ok(Exit::Failure)
         }
     }
+}
+
+/// `/healthz` and `/readyz` on `health.listen`, fed from the worker's status and the credential.
+async fn start_health(
+    settings: &Settings,
+    worker: &Worker,
+    credential: Arc<dyn TokenCredential>,
+    scope: String,
+    shutdown: &Shutdown,
+) -> anyhow::Result<()> {
+    let addr: std::net::SocketAddr = settings.health.listen.parse()?;
+    let readiness = Readiness::default();
+    let stop = shutdown.clone();
+    health::serve(addr, readiness.clone(), async move { stop.forced().await }).await?;
+    tokio::spawn(health::watch_worker(readiness, worker.status(), credential, scope, HEALTH_CHECK_EVERY, shutdown.clone()));
+    Ok(())
 }
 
 fn usage(e: &SourceError) -> anyhow::Result<Exit> {

@@ -8,6 +8,7 @@ use clap::Args;
 
 use super::Exit;
 use fleetgate::sim::{Fleet, run_cli};
+use fleetgate::worker::demo::DEMO_FLEET;
 
 /// Arguments of `fleetgate sim`.
 #[derive(Debug, Args)]
@@ -19,9 +20,6 @@ pub struct SimArgs {
     #[arg(long, value_name = "FILE")]
     fleet: Option<PathBuf>,
 }
-
-/// The demo fleet, compiled in so `fleetgate sim` works from any directory.
-const DEMO_FLEET: &str = include_str!("../../config/demo-fleet.toml");
 
 /// Runs the simulator until Ctrl-C / SIGTERM.
 pub async fn run(args: SimArgs) -> anyhow::Result<Exit> {

@@ -6,6 +6,7 @@
 //! The worker owns a [`Readiness`] handle and marks credential and queue successes and failures on it.
 
 mod readiness;
+mod watch;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -17,6 +18,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 
 pub use readiness::{CheckReport, DEFAULT_STALE_AFTER, Readiness, ReadinessReport};
+pub use watch::{check_once, watch_worker};
 
 /// The health server could not start.
 #[derive(Debug, thiserror::Error)]

@@ -74,10 +74,11 @@ async fn a_second_request_ends_the_grace_period_at_once() {
 }
 
 /// `fleetgate run` against the simulator with SAS from `FLEETGATE_SAS_KEY`.
-fn fleetgate_run(env: &TestEnv) -> tokio::process::Command {
+fn fleetgate_run(env: &TestEnv, health: &str) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_fleetgate"));
     cmd.args(["run", "--output", "json"])
         .env_clear()
+        .env("FLEETGATE__HEALTH__LISTEN", health)
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("FLEETGATE__AZURE__RESOURCE_MANAGER_ENDPOINT", env.sim.base_url())
         .env("FLEETGATE__AZURE__AUTHORITY_HOST", env.sim.base_url())
@@ -102,8 +103,24 @@ fn fleetgate_run(env: &TestEnv) -> tokio::process::Command {
 async fn sigterm_drains_the_fleetgate_run_process_and_exits_0() {
     let env = env(|_| {}).await;
     send_cluster_event(&env, "aks-a", "before-signal");
-    let mut child = fleetgate_run(&env).spawn().expect("start fleetgate run");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let health = format!("127.0.0.1:{port}");
+    let mut child = fleetgate_run(&env, &health).spawn().expect("start fleetgate run");
     assert!(eventually(Duration::from_secs(15), || env.sim.queue_depth(EVENTS_QUEUE) == Some(0)).await, "first message handled");
+    let http = reqwest::Client::new();
+    let mut ready = None;
+    for _ in 0..50 {
+        if let Ok(resp) = http.get(format!("http://{health}/readyz")).send().await {
+            ready = Some(resp.status().as_u16());
+            if ready == Some(200) {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(ready, Some(200), "/readyz turns ready once the credential and the queue answered");
+    let live = http.get(format!("http://{health}/healthz")).send().await.unwrap();
+    assert_eq!(live.status().as_u16(), 200);
 
     env.sim.add_fault(slow_cluster_get("aks-b", 1500, 1));
     send_cluster_event(&env, "aks-b", "in-flight-at-signal");
