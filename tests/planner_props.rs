@@ -78,7 +78,12 @@ fn check_plan(plan: &Plan, obs: &Observation, policy: &Policy) {
     }
     let kinds: Vec<ActionKind> = plan.actions.iter().map(Action::kind).collect();
     assert!(kinds.windows(2).all(|w| w[0] <= w[1]), "actions out of order: {kinds:?}");
-    for once in [ActionKind::EnablePrerequisites, ActionKind::CreateIdentity, ActionKind::CreateFederatedCredential, ActionKind::UpdateSecurityGating] {
+    for once in [
+        ActionKind::EnablePrerequisites,
+        ActionKind::CreateIdentity,
+        ActionKind::CreateFederatedCredential,
+        ActionKind::UpdateSecurityGating,
+    ] {
         assert!(plan.actions_of(once).count() <= 1, "{once} planned twice");
     }
     let targets: Vec<String> = plan.actions.iter().map(|a| format!("{}|{}", a.kind(), a.resource().to_ascii_lowercase())).collect();

@@ -15,8 +15,7 @@ const KUBELET_CLIENT: &str = "cccccccc-0000-0000-0000-0000000000c1";
 const GATING_OID: &str = "dddddddd-0000-0000-0000-0000000000d1";
 const GATING_CLIENT: &str = "eeeeeeee-0000-0000-0000-0000000000e1";
 const FOREIGN_GUID: &str = "ffffffff-0000-0000-0000-0000000000f1";
-const FOREIGN_IDENTITY: &str =
-    "/subscriptions/aaaaaaaa-bbbb-cccc-dddd-00000000000a/resourceGroups/other/providers/Microsoft.ManagedIdentity/userAssignedIdentities/someone";
+const FOREIGN_IDENTITY: &str = "/subscriptions/aaaaaaaa-bbbb-cccc-dddd-00000000000a/resourceGroups/other/providers/Microsoft.ManagedIdentity/userAssignedIdentities/someone";
 
 /// A generated scenario: the world and the policy.
 pub struct Scenario {
@@ -36,7 +35,10 @@ fn kubelet_id(c: &ClusterSpec) -> String {
 }
 
 fn dedicated_id(c: &ClusterSpec) -> String {
-    format!("/subscriptions/{}/resourceGroups/rg-aks/providers/Microsoft.ManagedIdentity/userAssignedIdentities/aks1-defender-gating", SUBS[c.sub])
+    format!(
+        "/subscriptions/{}/resourceGroups/rg-aks/providers/Microsoft.ManagedIdentity/userAssignedIdentities/aks1-defender-gating",
+        SUBS[c.sub]
+    )
 }
 
 pub fn registry_id(sub: usize, name: &str) -> String {
@@ -228,7 +230,10 @@ fn identity_and_fics(spec: &Spec, world: &mut World, (gid, gclient, goid): (&str
         }
     }
     for (name, issuer, subject) in fics {
-        world.fics.push((owner.clone(), json!({"name": name, "properties": {"issuer": issuer, "subject": subject, "audiences": ["api://AzureADTokenExchange"]}})));
+        world.fics.push((
+            owner.clone(),
+            json!({"name": name, "properties": {"issuer": issuer, "subject": subject, "audiences": ["api://AzureADTokenExchange"]}}),
+        ));
     }
 }
 

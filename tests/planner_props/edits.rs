@@ -16,7 +16,13 @@ const OWNED: [(&str, &str); 5] = [
 ];
 
 /// Parents an edit may have created, innermost first (removed again when empty after stripping).
-const CREATED: [&str; 5] = [GATING, "/properties/securityProfile/defender", "/properties/securityProfile/workloadIdentity", "/properties/securityProfile", "/properties/oidcIssuerProfile"];
+const CREATED: [&str; 5] = [
+    GATING,
+    "/properties/securityProfile/defender",
+    "/properties/securityProfile/workloadIdentity",
+    "/properties/securityProfile",
+    "/properties/oidcIssuerProfile",
+];
 
 /// `doc` without the fields fleetgate owns.
 pub fn strip_owned(doc: &Value) -> Value {
@@ -50,9 +56,16 @@ pub fn allow_secret_access(doc: &Value) -> Option<Value> {
 pub fn check_cluster_edit(before: &Value, after: &Value) {
     assert_eq!(strip_owned(before), strip_owned(after), "an edit changed a field fleetgate does not own");
     let (old, new) = (entries(before), entries(after));
-    assert!(new.len() >= old.len() && new[..old.len()] == old[..], "existing gating entries were dropped or changed:\n{old:#?}\n→ {new:#?}");
+    assert!(
+        new.len() >= old.len() && new[..old.len()] == old[..],
+        "existing gating entries were dropped or changed:\n{old:#?}\n→ {new:#?}"
+    );
     assert_eq!(allow_secret_access(before), allow_secret_access(after), "allowSecretAccess changed");
-    for pointer in [format!("{GATING}/enabled"), "/properties/oidcIssuerProfile/enabled".into(), "/properties/securityProfile/workloadIdentity/enabled".into()] {
+    for pointer in [
+        format!("{GATING}/enabled"),
+        "/properties/oidcIssuerProfile/enabled".into(),
+        "/properties/securityProfile/workloadIdentity/enabled".into(),
+    ] {
         let on = |d: &Value| d.pointer(&pointer) == Some(&Value::Bool(true));
         assert!(!on(before) || on(after), "{pointer} was switched off");
     }

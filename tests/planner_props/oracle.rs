@@ -19,7 +19,9 @@ fn eq_ci(a: Option<&str>, b: &str) -> bool {
 /// True when `value` names `registry` by name, login server or ARM ID.
 fn names(value: &str, registry: &ResourceId) -> bool {
     let login = format!("{}.azurecr.io", registry.name());
-    value.eq_ignore_ascii_case(registry.name()) || value.eq_ignore_ascii_case(&login) || ResourceId::parse(value).is_ok_and(|v| &v == registry)
+    value.eq_ignore_ascii_case(registry.name())
+        || value.eq_ignore_ascii_case(&login)
+        || ResourceId::parse(value).is_ok_and(|v| &v == registry)
 }
 
 /// True when the entry's identity fields that are present all name the gating identity (at least one).
@@ -51,9 +53,9 @@ pub fn check_compliant_world(world: &World, plan: &Plan, policy: &Policy) {
     }
     let gating = entries(doc);
     for registry in &plan.registries {
-        let entry_ok = gating.iter().any(|e| {
-            e["azureContainerRegistry"].as_str().is_some_and(|v| names(v, registry)) && entry_is_ours(e, (id, client, object))
-        });
+        let entry_ok = gating
+            .iter()
+            .any(|e| e["azureContainerRegistry"].as_str().is_some_and(|v| names(v, registry)) && entry_is_ours(e, (id, client, object)));
         assert!(entry_ok, "no gating entry for {registry} and {id}: {gating:#?}");
         let pull_ok = world.assignments.iter().any(|a| {
             let p = &a["properties"];

@@ -178,7 +178,17 @@ fn entry() -> impl Strategy<Value = EntrySpec> {
 
 fn registry() -> impl Strategy<Value = RegSpec> {
     let sub = prop_oneof![10 => 0usize..3, 1 => Just(3usize)];
-    (sub, 0usize..4, prop::bool::weighted(0.96), likely(), prop::bool::weighted(0.2), prop::option::of(entry()), any::<bool>(), any::<bool>(), any::<u64>())
+    (
+        sub,
+        0usize..4,
+        prop::bool::weighted(0.96),
+        likely(),
+        prop::bool::weighted(0.2),
+        prop::option::of(entry()),
+        any::<bool>(),
+        any::<bool>(),
+        any::<u64>(),
+    )
         .prop_map(|(sub, name, exists, kubelet_pull, extra, entry, our_pull, bare_role, case)| RegSpec {
             sub,
             name,
@@ -193,9 +203,8 @@ fn registry() -> impl Strategy<Value = RegSpec> {
 }
 
 fn gating() -> impl Strategy<Value = GatingSpec> {
-    (prop::option::of(any::<bool>()), prop::option::of(any::<bool>()), 0usize..3).prop_map(|(enabled, allow_secret_access, foreign)| {
-        GatingSpec { enabled, allow_secret_access, foreign }
-    })
+    (prop::option::of(any::<bool>()), prop::option::of(any::<bool>()), 0usize..3)
+        .prop_map(|(enabled, allow_secret_access, foreign)| GatingSpec { enabled, allow_secret_access, foreign })
 }
 
 fn cluster() -> impl Strategy<Value = ClusterSpec> {

@@ -144,7 +144,8 @@ impl World {
                 (id, principal)
             }
         };
-        obs.federated_credentials = self.fics.iter().filter(|(owner, _)| owner == &id).map(|(_, f)| FicView::from_json(f).unwrap()).collect();
+        obs.federated_credentials =
+            self.fics.iter().filter(|(owner, _)| owner == &id).map(|(_, f)| FicView::from_json(f).unwrap()).collect();
         Some(principal)
     }
 
