@@ -152,6 +152,7 @@ fn run_scenario(spec: &spec::Spec) -> Vec<Plan> {
         _ => {
             assert_eq!(plans.len(), 1);
             assert!(s.world.writes.is_empty(), "a {:?} plan wrote", first.status);
+            assert_eq!(&plan(&s.world.observe(&s.policy), &s.policy), first, "planning again changed the verdict");
         }
     }
     if last.is_compliant() {
