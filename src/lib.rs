@@ -21,6 +21,8 @@
 //! - [`reconcile`]: the engine: observe (IO) → plan (core) → apply (IO), round after round until the
 //!   plan is empty; per-identity FIC serialization; "already exists" is success.
 //! - [`dispatch`]: one message → decode → trigger → engine → outcome and how to settle the message.
+//! - [`fleet`]: fleet scale — backfill (bulk observe through Resource Graph, per-subscription ARM
+//!   budget, direct or enqueue), the drift-resync messages and the fleet report.
 //! - [`telemetry`]: logs, traces and metrics.
 //! - [`sim`]: the embedded Azure simulator the whole product is tested and demonstrated against.
 //! - `cli` (binary side, `src/cli/`): the `fleetgate` commands.
@@ -30,6 +32,7 @@ pub mod config;
 pub mod core;
 pub mod dispatch;
 pub mod events;
+pub mod fleet;
 pub mod id;
 pub mod queue;
 pub mod reconcile;

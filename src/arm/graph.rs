@@ -19,7 +19,18 @@ impl ArmClient {
     /// Runs a KQL query over `subscriptions` and returns every row (`resultFormat: objectArray`). The
     /// query should `project id` so paging is stable. No subscriptions = nothing in scope = no rows.
     pub async fn resource_graph(&self, subscriptions: &[String], query: &str) -> Result<Vec<Value>, ArmError> {
-        if subscriptions.is_empty() {
+        self.graph_pages("subscriptions", subscriptions, query).await
+    }
+
+    /// Like [`ArmClient::resource_graph`], over management groups (`managementGroups`): rows of every
+    /// subscription under them, which the caller must filter to what it may touch.
+    pub async fn resource_graph_management_groups(&self, groups: &[String], query: &str) -> Result<Vec<Value>, ArmError> {
+        self.graph_pages("managementGroups", groups, query).await
+    }
+
+    /// Runs `query` over `scope` (`scope_key` = `subscriptions` or `managementGroups`), every page.
+    async fn graph_pages(&self, scope_key: &str, scope: &[String], query: &str) -> Result<Vec<Value>, ArmError> {
+        if scope.is_empty() {
             return Ok(Vec::new());
         }
         let url = self.inner.endpoint.url(GRAPH_PATH, &[("api-version", &self.inner.graph_api_version)])?;
@@ -30,7 +41,7 @@ impl ArmClient {
             let mut token: Option<String> = None;
             let mut seen = HashSet::new();
             loop {
-                let body = request_body(subscriptions, query, token.as_deref());
+                let body = request_body(scope_key, scope, query, token.as_deref());
                 let req = Req {
                     method: Method::POST,
                     url: url.clone(),
@@ -60,12 +71,14 @@ impl ArmClient {
 }
 
 /// The query request body.
-fn request_body(subscriptions: &[String], query: &str, skip_token: Option<&str>) -> Value {
+fn request_body(scope_key: &str, scope: &[String], query: &str, skip_token: Option<&str>) -> Value {
     let mut options = json!({"resultFormat": "objectArray", "$top": PAGE_SIZE});
     if let Some(t) = skip_token {
         options["$skipToken"] = Value::String(t.to_string());
     }
-    json!({"subscriptions": subscriptions, "query": query, "options": options})
+    let mut body = json!({"query": query, "options": options});
+    body[scope_key] = json!(scope);
+    body
 }
 
 #[cfg(test)]
@@ -74,12 +87,15 @@ mod tests {
 
     #[test]
     fn body_shape() {
-        let b = request_body(&["s1".into()], "resources | project id", None);
+        let b = request_body("subscriptions", &["s1".into()], "resources | project id", None);
         assert_eq!(
             b,
             json!({"subscriptions": ["s1"], "query": "resources | project id", "options": {"resultFormat": "objectArray", "$top": 1000}})
         );
-        let b = request_body(&["s1".into()], "q", Some("tok"));
+        let b = request_body("subscriptions", &["s1".into()], "q", Some("tok"));
         assert_eq!(b["options"]["$skipToken"], "tok");
+        let b = request_body("managementGroups", &["mg1".into()], "q", None);
+        assert_eq!(b["managementGroups"], json!(["mg1"]));
+        assert!(b.get("subscriptions").is_none());
     }
 }
