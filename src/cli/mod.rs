@@ -3,9 +3,11 @@
 //!
 //! Exit codes: 0 success, 1 failure, 2 usage or configuration error, 3 blocked or excluded.
 
+mod backfill_cmd;
 mod cluster_cmd;
 mod config_cmd;
 mod doctor_cmd;
+mod report_cmd;
 mod sim_cmd;
 
 use std::path::PathBuf;
@@ -39,6 +41,10 @@ enum Command {
     Apply(cluster_cmd::ClusterArgs),
     /// Check configuration, credential, ARM reachability and the managed-cluster api-version.
     Doctor,
+    /// Bring the whole fleet in scope to gated deployment (bulk observe, then reconcile or enqueue).
+    Backfill(backfill_cmd::BackfillArgs),
+    /// Report every cluster's gated-deployment status from bulk reads (no writes).
+    Report(report_cmd::ReportArgs),
 }
 
 /// How a command ended; mapped to the process exit code.
@@ -95,6 +101,8 @@ async fn run(cli: Cli) -> anyhow::Result<Exit> {
                 Command::Plan(args) => cluster_cmd::plan(args, &settings).await,
                 Command::Apply(args) => cluster_cmd::apply(args, &settings).await,
                 Command::Doctor => doctor_cmd::run(&settings).await,
+                Command::Backfill(args) => backfill_cmd::run(args, &settings).await,
+                Command::Report(args) => report_cmd::run(args, &settings).await,
                 Command::Sim(_) => unreachable!("handled above"),
             }
         }

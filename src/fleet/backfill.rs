@@ -17,7 +17,7 @@ use super::summary::{ClusterResult, ClusterStatus, Mode, RunReport, Summary};
 use super::{FleetError, Selection};
 use crate::arm::ArmStats;
 use crate::config::Settings;
-use crate::core::{ApplyReport, ApplyStatus, Outcome, PlanStatus};
+use crate::core::{Action, ApplyReport, ApplyStatus, Outcome, PlanStatus};
 use crate::id::ResourceId;
 use crate::queue::ServiceBusQueue;
 use crate::reconcile::Engine;
@@ -72,13 +72,18 @@ impl Backfill {
     ) -> Result<RunReport, FleetError> {
         let started = Instant::now();
         let (stats_before, kinds_before) = (self.engine.arm().stats(), self.budget.requests_by_kind());
-        let (mut results, bulk, planned_writes) = match options.mode {
-            Mode::Enqueue if options.all => (self.all_clusters(selection, options).await?, BulkResult::default(), 0),
+        let (mut results, mut bulk, planned) = match options.mode {
+            Mode::Enqueue if options.all => (self.all_clusters(selection, options).await?, BulkResult::default(), Planned::default()),
             _ => self.from_bulk(selection, options).await?,
         };
         let mut applied_writes = 0;
         match options.mode {
-            Mode::Direct => applied_writes = self.reconcile(&mut results, options, progress).await,
+            Mode::Direct => {
+                if !options.dry_run {
+                    applied_writes += self.enable_plans(&planned.pricing, progress, &mut bulk.warnings).await;
+                }
+                applied_writes += self.reconcile(&mut results, options, progress).await;
+            }
             Mode::Enqueue => self.enqueue(&mut results, options, queue, progress).await?,
         }
         results.sort_by(|a, b| a.cluster.cmp(&b.cluster));
@@ -101,7 +106,7 @@ impl Backfill {
             requests_by_kind,
             reads: after.reads - stats_before.reads,
             retries: after.retries - stats_before.retries,
-            planned_writes,
+            planned_writes: planned.writes,
             applied_writes,
             paced_s: self.budget.paced().as_secs_f64(),
             warnings: bulk.warnings,
@@ -109,13 +114,30 @@ impl Backfill {
     }
 
     /// Bulk-plans; clusters that need the per-cluster path come back `ChangesNeeded`.
-    async fn from_bulk(&self, selection: &Selection, options: &BackfillOptions) -> Result<(Vec<ClusterResult>, BulkResult, u64), FleetError> {
+    async fn from_bulk(&self, selection: &Selection, options: &BackfillOptions) -> Result<(Vec<ClusterResult>, BulkResult, Planned), FleetError> {
         let bulk_options =
             BulkOptions { fic_mode: options.fic_mode, max_clusters: options.max_clusters, concurrency: self.settings.backfill.concurrency };
         let bulk = bulk_plan(self.engine.arm(), &self.settings, self.engine.policy(), selection, bulk_options).await?;
         let results: Vec<ClusterResult> = bulk.entries.iter().map(bulk_result).collect();
-        let planned = results.iter().filter(|r| r.status == ClusterStatus::ChangesNeeded).map(|r| r.actions as u64).sum();
+        let planned = Planned::from_bulk(&bulk);
         Ok((results, bulk, planned))
+    }
+
+    /// Enables each subscription's Defender plan once, before the clusters that share it (so two
+    /// clusters never both write it). Failures are left for those clusters to report. Returns writes made.
+    async fn enable_plans(&self, pricing: &[ResourceId], progress: &mut Progress, warnings: &mut Vec<String>) -> u64 {
+        let mut applied = 0;
+        for id in pricing {
+            match self.engine.enable_defender_plan(id).await {
+                Ok((Outcome::Applied, _)) => {
+                    applied += 1;
+                    progress.note(&format!("enabled the Defender for Containers plan pieces at {id}"));
+                }
+                Ok(_) => {}
+                Err(e) => warnings.push(format!("enabling {id} failed (its clusters will retry and report it): {e}")),
+            }
+        }
+        applied
     }
 
     /// Every cluster of the selection, `ChangesNeeded` (enqueue `--all`).
@@ -180,6 +202,35 @@ impl Backfill {
         }
         progress.finish();
         Ok(())
+    }
+}
+
+/// What the bulk plans of the clusters needing changes ask to write.
+#[derive(Debug, Default)]
+struct Planned {
+    /// Distinct pricing resources (shared by the clusters of a subscription).
+    pricing: Vec<ResourceId>,
+    /// Distinct writes: the pricing resources plus every other planned action.
+    writes: u64,
+}
+
+impl Planned {
+    fn from_bulk(bulk: &BulkResult) -> Self {
+        let mut out = Self::default();
+        for plan in bulk.entries.iter().filter_map(BulkEntry::plan).filter(|p| p.status == PlanStatus::ChangesNeeded) {
+            for action in &plan.actions {
+                match action {
+                    Action::EnableDefenderPlan { resource, .. } if out.pricing.contains(resource) => {}
+                    Action::EnableDefenderPlan { resource, .. } => {
+                        out.pricing.push(resource.clone());
+                        out.writes += 1;
+                    }
+                    _ => out.writes += 1,
+                }
+            }
+        }
+        out.pricing.sort();
+        out
     }
 }
 

@@ -119,9 +119,10 @@ pub struct RunReport {
     pub reads: u64,
     /// Retried attempts.
     pub retries: u64,
-    /// Writes the bulk plans listed for the clusters sent to the per-cluster path.
+    /// Distinct writes the bulk plans listed (a subscription's Defender plan counted once).
     pub planned_writes: u64,
-    /// Actions the per-cluster path applied (excluding "already present" and retries).
+    /// Writes applied (actions with outcome `applied`; "already present" and retries excluded).
+    /// `applied_writes / planned_writes` is the write amplification.
     pub applied_writes: u64,
     /// Seconds requests waited for the budget (summed over concurrent requests).
     pub paced_s: f64,

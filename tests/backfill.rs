@@ -1,0 +1,132 @@
+//! `fleet::Backfill` against the simulator over real HTTP: a mixed fleet converges in direct mode with
+//! write amplification 1.00 and no 429s; a second run writes nothing and reads nothing per cluster;
+//! `--dry-run` writes nothing; subscription filtering; Resource Graph paging over 1,001 clusters.
+
+mod backfill_support;
+mod common;
+
+use backfill_support::*;
+use common::*;
+use fleetgate::core::PlanStatus;
+use fleetgate::fleet::{ClusterStatus, FicMode};
+use fleetgate::id::ResourceId;
+use fleetgate::sim::arm::generator::{GeneratorSpec, generate};
+use fleetgate::sim::{Fleet, Simulator};
+
+#[tokio::test]
+async fn direct_backfill_converges_the_mixed_fleet_then_a_second_run_costs_no_per_cluster_read() {
+    let env = start(&mixed_fleet(), &[SUB1, SUB2], |_| {}).await;
+    let b = backfill(&env);
+    let report = run(&b, &selection(&env, &[]), &direct(), None).await;
+    let s = &report.summary;
+    assert_eq!((s.clusters, s.compliant, s.converged, s.blocked, s.excluded, s.failed), (7, 1, 3, 2, 1, 0), "{}", report.render_text());
+    assert!(report.succeeded());
+    let journal = env.sim.journal();
+    let written = ok_writes(&journal);
+    assert_eq!(report.planned_writes, 14, "SUB2's plan once + 5 + 4 + 4 cluster writes");
+    assert_eq!(written.len() as u64, report.planned_writes, "write amplification 1.00: {written:#?}");
+    assert_eq!(report.applied_writes, report.planned_writes);
+    assert_eq!(written.iter().filter(|e| e.path.contains("Microsoft.Security/pricings")).count(), 1, "one plan write per subscription");
+    assert_eq!(s.writes, journal.iter().filter(|e| e.is_write()).count() as u64);
+    assert_eq!(s.throttled, 0);
+    assert!(!touched(&journal, SUB3), "nothing of the out-of-scope subscription is read");
+    assert!(report.requests_by_kind.get("PUT managedClusters").is_some_and(|n| *n == 3), "{:?}", report.requests_by_kind);
+    for id in to_converge() {
+        let plan = env.engine.plan(&ResourceId::parse(&id).unwrap()).await.unwrap();
+        assert_eq!(plan.status, PlanStatus::Compliant, "{id}");
+    }
+
+    env.sim.clear_journal();
+    let again = run(&b, &selection(&env, &[]), &direct(), None).await;
+    let s = &again.summary;
+    assert_eq!((s.compliant, s.converged, s.blocked, s.excluded, s.failed, s.writes), (4, 0, 2, 1, 0, 0));
+    let journal = env.sim.journal();
+    assert!(journal.iter().all(|e| !e.is_write()), "a converged fleet costs zero writes");
+    assert_eq!(per_cluster_reads(&journal), Vec::<&fleetgate::sim::JournalEntry>::new(), "zero per-cluster reads");
+    let pricing_reads = journal.iter().filter(|e| e.is_read()).count();
+    assert_eq!(pricing_reads, 2, "one pricing GET per subscription in use");
+    assert_eq!(s.arm_requests as usize, pricing_reads + graph_bodies(&journal).len());
+}
+
+#[tokio::test]
+async fn dry_run_plans_without_writing() {
+    let env = start(&mixed_fleet(), &[SUB1, SUB2], |_| {}).await;
+    let mut options = direct();
+    options.dry_run = true;
+    let report = run(&backfill(&env), &selection(&env, &[]), &options, None).await;
+    assert_eq!(report.summary.changes_needed, Some(3));
+    assert_eq!((report.summary.converged, report.summary.writes), (0, 0));
+    let pending: Vec<String> =
+        report.clusters.iter().filter(|c| c.status == ClusterStatus::ChangesNeeded).map(|c| c.cluster.to_string()).collect();
+    assert_eq!(pending, to_converge());
+    let journal = env.sim.journal();
+    assert!(journal.iter().filter(|e| e.is_arm()).all(|e| e.is_read() || e.is_graph_query()), "the journal shows no write");
+    assert!(per_cluster_reads(&journal).is_empty(), "a dry run plans from bulk reads only");
+}
+
+#[tokio::test]
+async fn a_subscription_filter_reads_only_that_subscription_s_clusters() {
+    let env = start(&mixed_fleet(), &[SUB1, SUB2], |_| {}).await;
+    let report = run(&backfill(&env), &selection(&env, &[SUB2]), &direct(), None).await;
+    let names: Vec<&str> = report.clusters.iter().map(|c| c.cluster.name()).collect();
+    assert_eq!(names, ["aks-excluded", "aks-sub2"]);
+    assert_eq!((report.summary.converged, report.summary.excluded), (1, 1));
+    let journal = env.sim.journal();
+    let cluster_queries: Vec<_> =
+        graph_bodies(&journal).into_iter().filter(|b| b["query"].as_str().is_some_and(|q| q.contains("managedclusters"))).collect();
+    assert!(!cluster_queries.is_empty());
+    for q in &cluster_queries {
+        assert_eq!(q["subscriptions"], serde_json::json!([SUB2]), "clusters are enumerated in the selected subscription only");
+    }
+    assert!(journal.iter().all(|e| !e.path.contains("/resourceGroups/rg-a/") && !e.path.contains("/resourceGroups/rg-b/")), "no SUB1 cluster read");
+    assert!(!touched(&journal, SUB3));
+}
+
+#[tokio::test]
+async fn verify_fics_lists_credentials_of_compliant_clusters_only() {
+    let env = start(&mixed_fleet(), &[SUB1, SUB2], |_| {}).await;
+    let mut options = direct();
+    options.fic_mode = FicMode::Verify;
+    options.dry_run = true;
+    let report = run(&backfill(&env), &selection(&env, &[]), &options, None).await;
+    assert_eq!(report.summary.compliant, 1);
+    let journal = env.sim.journal();
+    let listed: Vec<_> = per_cluster_reads(&journal);
+    assert_eq!(listed.len(), 1, "{listed:#?}");
+    assert!(listed[0].path.ends_with("/aks-compliant-defender-gating/federatedIdentityCredentials"));
+}
+
+#[tokio::test]
+async fn resource_graph_pages_are_followed_across_a_thousand_clusters() {
+    let spec = GeneratorSpec {
+        count: 1001,
+        subscriptions: 1,
+        compliant: 1.0,
+        oidc_disabled: 0.0,
+        workload_identity_disabled: 0.0,
+        old_kubernetes: 0.0,
+        excluded: 0.0,
+        failed: 0.0,
+        cross_subscription_registry: 0.0,
+        defender_off: 0.0,
+        defender_partial: 0.0,
+        ..GeneratorSpec::default()
+    };
+    let fleet: Fleet = generate(&spec);
+    let subs: Vec<String> = fleet.subscriptions.iter().map(|s| s.id.clone()).collect();
+    let sim = Simulator::start(fleet, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let sub_refs: Vec<&str> = subs.iter().map(String::as_str).collect();
+    let mut settings = settings_for(&sim, &sub_refs);
+    settings.backfill.concurrency = 4;
+    let engine = fleetgate::reconcile::Engine::new(arm_client(&settings), std::sync::Arc::new(settings.clone())).unwrap();
+    let env = TestEnv { sim, settings, engine };
+    let report = run(&backfill(&env), &selection(&env, &[]), &direct(), None).await;
+    assert_eq!((report.summary.clusters, report.summary.compliant, report.summary.writes), (1001, 1001, 0));
+    let journal = env.sim.journal();
+    assert!(per_cluster_reads(&journal).is_empty(), "1,001 compliant clusters, zero per-cluster reads");
+    let cluster_pages: Vec<_> =
+        graph_bodies(&journal).into_iter().filter(|b| b["query"].as_str().is_some_and(|q| q.contains("kubernetesVersion"))).collect();
+    assert_eq!(cluster_pages.len(), 2, "1,001 rows at 1,000 per page");
+    assert!(cluster_pages[0]["options"].get("$skipToken").is_none());
+    assert!(cluster_pages[1]["options"]["$skipToken"].is_string());
+}
