@@ -78,7 +78,10 @@ async fn a_subscription_filter_reads_only_that_subscription_s_clusters() {
     for q in &cluster_queries {
         assert_eq!(q["subscriptions"], serde_json::json!([SUB2]), "clusters are enumerated in the selected subscription only");
     }
-    assert!(journal.iter().all(|e| !e.path.contains("/resourceGroups/rg-a/") && !e.path.contains("/resourceGroups/rg-b/")), "no SUB1 cluster read");
+    assert!(
+        journal.iter().all(|e| !e.path.contains("/resourceGroups/rg-a/") && !e.path.contains("/resourceGroups/rg-b/")),
+        "no SUB1 cluster read"
+    );
     assert!(!touched(&journal, SUB3));
 }
 

@@ -74,7 +74,7 @@ impl Backfill {
         let (stats_before, kinds_before) = (self.engine.arm().stats(), self.budget.requests_by_kind());
         let (mut results, mut bulk, planned) = match options.mode {
             Mode::Enqueue if options.all => (self.all_clusters(selection, options).await?, BulkResult::default(), Planned::default()),
-            _ => self.from_bulk(selection, options).await?,
+            _ => self.bulk_results(selection, options).await?,
         };
         let mut applied_writes = 0;
         match options.mode {
@@ -114,7 +114,11 @@ impl Backfill {
     }
 
     /// Bulk-plans; clusters that need the per-cluster path come back `ChangesNeeded`.
-    async fn from_bulk(&self, selection: &Selection, options: &BackfillOptions) -> Result<(Vec<ClusterResult>, BulkResult, Planned), FleetError> {
+    async fn bulk_results(
+        &self,
+        selection: &Selection,
+        options: &BackfillOptions,
+    ) -> Result<(Vec<ClusterResult>, BulkResult, Planned), FleetError> {
         let bulk_options =
             BulkOptions { fic_mode: options.fic_mode, max_clusters: options.max_clusters, concurrency: self.settings.backfill.concurrency };
         let bulk = bulk_plan(self.engine.arm(), &self.settings, self.engine.policy(), selection, bulk_options).await?;
@@ -144,7 +148,10 @@ impl Backfill {
     async fn all_clusters(&self, selection: &Selection, options: &BackfillOptions) -> Result<Vec<ClusterResult>, FleetError> {
         let mut ids = enumerate_clusters(self.engine.arm(), selection).await?;
         ids.truncate(options.max_clusters.unwrap_or(usize::MAX));
-        Ok(ids.into_iter().map(|cluster| ClusterResult { cluster, status: ClusterStatus::ChangesNeeded, actions: 0, detail: None }).collect())
+        Ok(ids
+            .into_iter()
+            .map(|cluster| ClusterResult { cluster, status: ClusterStatus::ChangesNeeded, actions: 0, detail: None })
+            .collect())
     }
 
     /// Direct mode: `Engine::apply` on every `ChangesNeeded` cluster, `backfill.concurrency` at a time.

@@ -132,7 +132,7 @@ pub fn request_kind(call: &Call) -> String {
     let segments: Vec<&str> = call.resource.split('/').filter(|s| !s.is_empty()).collect();
     let kind = match segments.iter().rposition(|s| s.eq_ignore_ascii_case("providers")) {
         Some(i) if segments.get(i + 1).is_some_and(|ns| ns.eq_ignore_ascii_case("Microsoft.ResourceGraph")) => "resourceGraph",
-        Some(i) => segments.get(i + 2..).unwrap_or_default().iter().step_by(2).last().copied().unwrap_or("provider"),
+        Some(i) => segments.get(i + 2..).unwrap_or_default().iter().step_by(2).next_back().copied().unwrap_or("provider"),
         None if segments.len() <= 2 => "subscriptions",
         None => "resourceGroups",
     };
@@ -177,8 +177,10 @@ mod tests {
     fn budget_keys_buckets_by_subscription_and_kind() {
         let budget = Budget::new(BudgetLimits { read_burst: 1, read_rate: 1, write_burst: 1, write_rate: 4 });
         let t0 = Instant::now();
-        let get = Call::new("GET", format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/c"));
-        let other = Call::new("GET", "/subscriptions/00000000-0000-0000-0000-000000000002/providers/Microsoft.Security/pricings/Containers");
+        let get =
+            Call::new("GET", format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/c"));
+        let other =
+            Call::new("GET", "/subscriptions/00000000-0000-0000-0000-000000000002/providers/Microsoft.Security/pricings/Containers");
         let put = Call::new("PUT", get.resource.clone());
         let graph = Call::new("POST", "/providers/Microsoft.ResourceGraph/resources");
         assert_eq!(budget.reserve(&get, true, t0), Duration::ZERO);
@@ -204,7 +206,10 @@ mod tests {
         assert_eq!(kind("GET", &format!("{mi}/federatedIdentityCredentials")), "GET federatedIdentityCredentials");
         let acr = format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/a");
         assert_eq!(kind("PUT", &format!("{acr}/providers/Microsoft.Authorization/roleAssignments/x")), "PUT roleAssignments");
-        assert_eq!(kind("GET", &format!("/subscriptions/{SUB}/providers/Microsoft.ContainerService/locations/westeurope/operations/o1")), "GET operations");
+        assert_eq!(
+            kind("GET", &format!("/subscriptions/{SUB}/providers/Microsoft.ContainerService/locations/westeurope/operations/o1")),
+            "GET operations"
+        );
         assert_eq!(kind("GET", &format!("/subscriptions/{SUB}")), "GET subscriptions");
         assert_eq!(subscription_of(&mi), Some(SUB));
         assert_eq!(subscription_of("/providers/Microsoft.ResourceGraph/resources"), None);

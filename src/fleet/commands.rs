@@ -62,7 +62,8 @@ mod tests {
     const SUB: &str = "00000000-0000-0000-0000-000000000001";
 
     fn cluster(name: &str) -> ResourceId {
-        ResourceId::parse(&format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/{name}")).unwrap()
+        ResourceId::parse(&format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/{name}"))
+            .unwrap()
     }
 
     #[test]

@@ -20,7 +20,9 @@ pub enum FleetError {
     )]
     SubscriptionOutOfScope(String),
     /// A `--management-group` argument is empty or malformed.
-    #[error("--management-group {0:?} is not a management group ID; pass the group's ID (its name, e.g. `mg-platform`), not its display name")]
+    #[error(
+        "--management-group {0:?} is not a management group ID; pass the group's ID (its name, e.g. `mg-platform`), not its display name"
+    )]
     InvalidManagementGroup(String),
     /// A Resource Graph query failed.
     #[error("Resource Graph query for {what} failed: {source}. {hint}")]
@@ -31,7 +33,7 @@ pub enum FleetError {
         hint: String,
         /// The ARM error.
         #[source]
-        source: ArmError,
+        source: Box<ArmError>,
     },
     /// A per-subscription or per-identity read of the bulk observation failed.
     #[error("bulk observation: reading {what} failed: {source}")]
@@ -40,7 +42,7 @@ pub enum FleetError {
         what: String,
         /// The ARM error.
         #[source]
-        source: ArmError,
+        source: Box<ArmError>,
     },
     /// A document read in bulk does not have the expected shape.
     #[error("bulk observation: {what} has an unexpected shape: {message}")]
@@ -52,10 +54,16 @@ pub enum FleetError {
     },
     /// The queue could not be opened or a send failed.
     #[error("{0}")]
-    Queue(#[from] QueueError),
+    Queue(Box<QueueError>),
     /// `[queue]` settings cannot be used for sending.
     #[error("queue settings: {0}")]
     QueueSettings(String),
+}
+
+impl From<QueueError> for FleetError {
+    fn from(e: QueueError) -> Self {
+        Self::Queue(Box::new(e))
+    }
 }
 
 impl FleetError {
@@ -63,7 +71,11 @@ impl FleetError {
     pub fn is_usage(&self) -> bool {
         matches!(
             self,
-            Self::NoScope | Self::InvalidSubscription(_) | Self::SubscriptionOutOfScope(_) | Self::InvalidManagementGroup(_) | Self::QueueSettings(_)
+            Self::NoScope
+                | Self::InvalidSubscription(_)
+                | Self::SubscriptionOutOfScope(_)
+                | Self::InvalidManagementGroup(_)
+                | Self::QueueSettings(_)
         )
     }
 
@@ -72,8 +84,9 @@ impl FleetError {
         let hint = if management_groups && source.status() == Some(400) {
             "The query named management groups (--management-group); check their IDs and that the identity can read them (Reader on each group). The embedded simulator does not support management groups: use --subscription there".to_string()
         } else {
-            "Check that the identity has Reader on the subscriptions in scope and that azure.api_versions.resource_graph is valid".to_string()
+            "Check that the identity has Reader on the subscriptions in scope and that azure.api_versions.resource_graph is valid"
+                .to_string()
         };
-        Self::Graph { what, hint, source }
+        Self::Graph { what, hint, source: Box::new(source) }
     }
 }

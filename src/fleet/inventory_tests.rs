@@ -35,7 +35,8 @@ fn policy() -> Policy {
 
 /// A healthy cluster; `entries` = its gating entries (for the dedicated identity) by login server.
 fn cluster(entries: &[&str], tags: Value) -> (ClusterView, Value) {
-    let kubelet = format!("/subscriptions/{SUB1}/resourceGroups/MC_rg1/providers/Microsoft.ManagedIdentity/userAssignedIdentities/c1-agentpool");
+    let kubelet =
+        format!("/subscriptions/{SUB1}/resourceGroups/MC_rg1/providers/Microsoft.ManagedIdentity/userAssignedIdentities/c1-agentpool");
     let identities: Vec<Value> = entries
         .iter()
         .map(|ls| json!({"azureContainerRegistry": ls, "identity": {"resourceId": identity_id().as_str(), "clientId": CLIENT, "objectId": PRINCIPAL}}))

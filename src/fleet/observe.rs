@@ -88,7 +88,8 @@ pub struct BulkResult {
 pub async fn enumerate_clusters(arm: &ArmClient, selection: &Selection) -> Result<Vec<ResourceId>, FleetError> {
     let query = "resources | where type =~ 'microsoft.containerservice/managedclusters' | project id | order by id asc";
     let rows = cluster_rows(arm, selection, query).await?;
-    let mut ids: Vec<ResourceId> = rows.iter().filter_map(|r| r.get("id").and_then(Value::as_str)).filter_map(|s| ResourceId::parse(s).ok()).collect();
+    let mut ids: Vec<ResourceId> =
+        rows.iter().filter_map(|r| r.get("id").and_then(Value::as_str)).filter_map(|s| ResourceId::parse(s).ok()).collect();
     ids.sort();
     ids.dedup();
     Ok(ids)
@@ -113,7 +114,13 @@ fn row_subscription(row: &Value) -> Option<String> {
 }
 
 /// Observes and plans every selected cluster from bulk reads.
-pub async fn bulk_plan(arm: &ArmClient, settings: &Settings, policy: &Policy, selection: &Selection, options: BulkOptions) -> Result<BulkResult, FleetError> {
+pub async fn bulk_plan(
+    arm: &ArmClient,
+    settings: &Settings,
+    policy: &Policy,
+    selection: &Selection,
+    options: BulkOptions,
+) -> Result<BulkResult, FleetError> {
     let mut inv = Inventory::default();
     let mut out = BulkResult::default();
     load_clusters(arm, selection, options.max_clusters, &mut inv).await?;
@@ -170,7 +177,9 @@ async fn load_surroundings(arm: &ArmClient, policy: &Policy, selection: &Selecti
     let identity_query = queries::gating_identities();
     let identities = async {
         if policy.strategy == IdentityStrategy::Dedicated {
-            arm.resource_graph(&selection.subscriptions, &identity_query).await.map_err(|e| FleetError::graph("gating identities", false, e))
+            arm.resource_graph(&selection.subscriptions, &identity_query)
+                .await
+                .map_err(|e| FleetError::graph("gating identities", false, e))
         } else {
             Ok(Vec::new())
         }
@@ -218,7 +227,10 @@ fn pricing_subscriptions(inv: &Inventory, policy: &Policy, mode: FicMode) -> Vec
 async fn read_pricing(arm: &ArmClient, settings: &Settings, sub: &str) -> Result<Option<PricingView>, FleetError> {
     let what = || format!("the Containers pricing of subscription {sub}");
     let id = containers_pricing_id(sub).map_err(|e| FleetError::Shape { what: what(), message: e.to_string() })?;
-    let resp = arm.get(id.as_str(), &settings.azure.api_versions.pricings).await.map_err(|source| FleetError::Read { what: what(), source })?;
+    let resp = arm
+        .get(id.as_str(), &settings.azure.api_versions.pricings)
+        .await
+        .map_err(|e| FleetError::Read { what: what(), source: Box::new(e) })?;
     resp.map(|r| PricingView::from_json(&r.body).map_err(|e| FleetError::Shape { what: what(), message: e.to_string() })).transpose()
 }
 

@@ -113,7 +113,7 @@ impl Progress {
 /// `[ 12/100] 12% 3.4 clusters/s ETA 26s`: `timed` of the `done` clusters took `elapsed`.
 pub fn progress_line(done: usize, total: usize, timed: usize, elapsed: Duration) -> String {
     let width = total.to_string().len();
-    let pct = if total == 0 { 100 } else { done * 100 / total };
+    let pct = (done * 100).checked_div(total).unwrap_or(100);
     let secs = elapsed.as_secs_f64();
     let rate = if secs > 0.0 { timed as f64 / secs } else { 0.0 };
     let eta = match total.saturating_sub(done) {

@@ -125,7 +125,8 @@ mod tests {
 
     #[test]
     fn registry_and_assignment_rows() {
-        let acr = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/a1";
+        let acr =
+            "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/a1";
         let r = registry_from_row(&json!({"id": acr, "location": "westeurope", "loginServer": "a1.azurecr.io"})).unwrap();
         assert_eq!((r.name(), r.login_server.as_str()), ("a1", "a1.azurecr.io"));
         assert!(registry_from_row(&json!({"id": acr})).is_err(), "a login server is required");

@@ -131,10 +131,12 @@ fn row(plan: &Plan, obs: &Observation) -> ReportRow {
         PlanStatus::Excluded => ReportStatus::Excluded,
     };
     let (wired, missing): (Vec<ResourceId>, Vec<ResourceId>) = plan.registries.iter().cloned().partition(|r| is_wired(plan, obs, r));
+    // An excluded cluster is not observed beyond its document: its identity is unknown, not absent.
+    let identity = plan.identity.resource_id.clone().filter(|_| status != ReportStatus::Excluded);
     ReportRow {
         cluster: plan.cluster.clone(),
         status,
-        identity: plan.identity.resource_id.clone(),
+        identity,
         identity_exists: plan.identity.exists,
         registries_wired: wired,
         registries_missing: missing,

@@ -174,7 +174,8 @@ mod tests {
 
     fn report() -> FleetReport {
         let sub = "00000000-0000-0000-0000-000000000001";
-        let cluster = |n: &str| id(&format!("/subscriptions/{sub}/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/{n}"));
+        let cluster =
+            |n: &str| id(&format!("/subscriptions/{sub}/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/{n}"));
         let acr = id(&format!("/subscriptions/{sub}/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/acr1"));
         let mi = id(&format!("/subscriptions/{sub}/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/a-gating"));
         let blocker = Blocker::cluster_not_found(&cluster("b"));

@@ -38,6 +38,7 @@ pub fn open_queue(settings: &Settings, sas_key: Option<String>) -> Result<Servic
             (QueueAuth::Entra { credential, scope: q.token_scope.clone() }, None)
         }
     };
-    let transport = ServiceBusTransport::new(endpoint, auth, DEFAULT_REQUEST_TIMEOUT).map_err(|e| FleetError::QueueSettings(e.to_string()))?;
+    let transport =
+        ServiceBusTransport::new(endpoint, auth, DEFAULT_REQUEST_TIMEOUT).map_err(|e| FleetError::QueueSettings(e.to_string()))?;
     Ok(ServiceBusQueue::new(Arc::new(transport), namespace, &q.name, sas.as_ref())?)
 }

@@ -192,7 +192,9 @@ mod tests {
     use serde_json::json;
 
     fn result(name: &str, status: ClusterStatus) -> ClusterResult {
-        let id = format!("/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/{name}");
+        let id = format!(
+            "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/{name}"
+        );
         ClusterResult { cluster: ResourceId::parse(&id).unwrap(), status, actions: 0, detail: Some(format!("{name} detail")) }
     }
 
@@ -218,7 +220,8 @@ mod tests {
 
     #[test]
     fn text_lists_counts_kinds_and_what_needs_attention() {
-        let clusters = vec![result("ok", ClusterStatus::Compliant), result("old", ClusterStatus::Blocked), result("bad", ClusterStatus::Failed)];
+        let clusters =
+            vec![result("ok", ClusterStatus::Compliant), result("old", ClusterStatus::Blocked), result("bad", ClusterStatus::Failed)];
         let report = RunReport {
             mode: Mode::Direct,
             dry_run: false,

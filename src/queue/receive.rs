@@ -269,7 +269,8 @@ impl ServiceBusQueue {
         if messages.is_empty() {
             return Ok(());
         }
-        let options = SendMessageOptions { content_type: Some(BATCH_CONTENT_TYPE.into()), broker_properties: None, custom_properties: None };
+        let options =
+            SendMessageOptions { content_type: Some(BATCH_CONTENT_TYPE.into()), broker_properties: None, custom_properties: None };
         let body = batch_body(messages).to_string();
         self.client.send_message(&body, Some(options)).await.map_err(|e| QueueError::from_crate(&self.name, "send batch", e))
     }
@@ -290,7 +291,8 @@ fn batch_body(messages: &[OutgoingMessage]) -> serde_json::Value {
             if let Some(ct) = &m.content_type {
                 broker.insert("ContentType".into(), ct.clone().into());
             }
-            let props: serde_json::Map<String, serde_json::Value> = m.properties.iter().map(|(k, v)| (k.clone(), v.clone().into())).collect();
+            let props: serde_json::Map<String, serde_json::Value> =
+                m.properties.iter().map(|(k, v)| (k.clone(), v.clone().into())).collect();
             let mut item = serde_json::json!({"Body": m.body, "BrokerProperties": broker});
             if !props.is_empty() {
                 item["UserProperties"] = serde_json::Value::Object(props);

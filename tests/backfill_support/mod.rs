@@ -14,7 +14,9 @@ use crate::common::{SUB1, SUB2, SUB3, TestEnv, cluster_id};
 /// Clusters in scope (SUB1 + SUB2): 1 compliant, 3 to converge, 2 blocked, 1 excluded. SUB3 (out of
 /// scope) has one cluster and one registry that must never be read.
 pub fn mixed_fleet() -> String {
-    let acr = |sub: &str, name: &str| format!("/subscriptions/{sub}/resourceGroups/rg-acr/providers/Microsoft.ContainerRegistry/registries/{name}");
+    let acr = |sub: &str, name: &str| {
+        format!("/subscriptions/{sub}/resourceGroups/rg-acr/providers/Microsoft.ContainerRegistry/registries/{name}")
+    };
     let (one, two, far) = (acr(SUB1, "acrone"), acr(SUB2, "acrtwo"), acr(SUB3, "acrfar"));
     format!(
         r#"
@@ -145,5 +147,40 @@ pub fn graph_bodies(journal: &[JournalEntry]) -> Vec<Value> {
 
 /// True when `sub` appears anywhere in the journal (path or Resource Graph subscription list).
 pub fn touched(journal: &[JournalEntry], sub: &str) -> bool {
-    journal.iter().any(|e| e.path.to_ascii_lowercase().contains(sub) || e.request_body.as_ref().is_some_and(|b| b["subscriptions"].to_string().contains(sub)))
+    journal.iter().any(|e| {
+        e.path.to_ascii_lowercase().contains(sub) || e.request_body.as_ref().is_some_and(|b| b["subscriptions"].to_string().contains(sub))
+    })
+}
+
+/// Runs the `fleetgate` binary against `sim` with SUB1 + SUB2 in scope, plus `env`.
+pub fn fleetgate_cli(sim: &fleetgate::sim::SimHandle, args: &[&str], env: &[(&str, String)]) -> std::process::Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_fleetgate"));
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("FLEETGATE__AZURE__RESOURCE_MANAGER_ENDPOINT", sim.base_url())
+        .env("FLEETGATE__AZURE__AUTHORITY_HOST", sim.base_url())
+        .env("FLEETGATE__AZURE__CREDENTIAL", "client_secret")
+        .env("FLEETGATE__AZURE__RETRY__INITIAL_BACKOFF", "10ms")
+        .env("FLEETGATE__SCOPE__SUBSCRIPTIONS", format!("{SUB1},{SUB2}"))
+        .env("AZURE_TENANT_ID", sim.tenant_id())
+        .env("AZURE_CLIENT_ID", crate::common::CLIENT_ID)
+        .env("AZURE_CLIENT_SECRET", crate::common::CLIENT_SECRET);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run fleetgate")
+}
+
+/// The simulator with the mixed fleet.
+pub async fn mixed_sim() -> fleetgate::sim::SimHandle {
+    let fleet = fleetgate::sim::Fleet::from_toml_str(&mixed_fleet()).expect("fleet parses");
+    fleetgate::sim::Simulator::start(fleet, "127.0.0.1:0".parse().expect("addr")).await.expect("simulator starts")
+}
+
+/// stdout as JSON (panics with the text when it is not).
+pub fn stdout_json(out: &std::process::Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("stdout is not JSON ({e}): {}\nstderr: {}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    })
 }
