@@ -62,6 +62,12 @@ async fn dry_run_plans_without_writing() {
     let journal = env.sim.journal();
     assert!(journal.iter().filter(|e| e.is_arm()).all(|e| e.is_read() || e.is_graph_query()), "the journal shows no write");
     assert!(per_cluster_reads(&journal).is_empty(), "a dry run plans from bulk reads only");
+
+    options.max_clusters = Some(2);
+    let first_two = run(&backfill(&env), &selection(&env, &[]), &options, None).await;
+    let names: Vec<&str> = first_two.clusters.iter().map(|c| c.cluster.name()).collect();
+    assert_eq!(names, ["aks-compliant", "aks-fresh"], "--max-clusters takes the first N by ID");
+    assert_eq!(first_two.summary.clusters, 2);
 }
 
 #[tokio::test]
@@ -132,4 +138,25 @@ async fn resource_graph_pages_are_followed_across_a_thousand_clusters() {
     assert_eq!(cluster_pages.len(), 2, "1,001 rows at 1,000 per page");
     assert!(cluster_pages[0]["options"].get("$skipToken").is_none());
     assert!(cluster_pages[1]["options"]["$skipToken"].is_string());
+}
+
+#[tokio::test]
+async fn every_arm_request_of_a_run_passes_the_budget_and_a_small_budget_paces_the_run() {
+    let env = start(&mixed_fleet(), &[SUB1, SUB2], |s| {
+        (s.backfill.read_burst, s.backfill.read_rate) = (5, 200);
+        (s.backfill.write_burst, s.backfill.write_rate) = (2, 100);
+    })
+    .await;
+    let report = run(&backfill(&env), &selection(&env, &[]), &direct(), None).await;
+    assert_eq!(report.summary.converged, 3);
+    assert_eq!(report.requests_by_kind.values().sum::<u64>(), report.summary.arm_requests, "the budget saw every request");
+    let sub1_reads = env.sim.journal().iter().filter(|e| e.is_read() && e.subscription.as_deref() == Some(SUB1)).count();
+    let floor = (sub1_reads as f64 - 5.0) / 200.0;
+    assert!(
+        report.summary.duration_s >= floor,
+        "{} reads in SUB1 at 5 + 200/s take at least {floor:.2}s, not {}",
+        sub1_reads,
+        report.summary.duration_s
+    );
+    assert!(report.paced_s > 0.0 && report.summary.throttled == 0);
 }

@@ -8,7 +8,7 @@ use clap::{Args, ValueEnum};
 use time::OffsetDateTime;
 
 use super::Exit;
-use super::cluster_cmd::{OutputFormat, engine};
+use super::cluster_cmd::engine;
 use fleetgate::config::Settings;
 use fleetgate::fleet::{Backfill, BackfillOptions, FicMode, FleetError, Mode, Progress, ProgressStyle, Selection, open_queue};
 
@@ -19,6 +19,15 @@ pub enum ModeArg {
     Direct,
     /// One `io.fleetgate.reconcile` command per cluster goes to the queue for the workers.
     Enqueue,
+}
+
+/// `--output`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// A summary table on stdout (progress on stderr).
+    Text,
+    /// The JSON summary on stdout (progress on stderr).
+    Json,
 }
 
 /// Arguments of `backfill`.

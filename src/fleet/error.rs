@@ -25,24 +25,22 @@ pub enum FleetError {
     )]
     InvalidManagementGroup(String),
     /// A Resource Graph query failed.
-    #[error("Resource Graph query for {what} failed: {source}. {hint}")]
+    #[error("Resource Graph query for {what} failed: {error}. {hint}")]
     Graph {
         /// What was being queried.
         what: &'static str,
         /// What to do about it.
         hint: String,
-        /// The ARM error.
-        #[source]
-        source: Box<ArmError>,
+        /// The ARM error (in the message, not repeated as a source).
+        error: Box<ArmError>,
     },
     /// A per-subscription or per-identity read of the bulk observation failed.
-    #[error("bulk observation: reading {what} failed: {source}")]
+    #[error("bulk observation: reading {what} failed: {error}")]
     Read {
         /// What was read (`the Containers pricing of subscription …`).
         what: String,
-        /// The ARM error.
-        #[source]
-        source: Box<ArmError>,
+        /// The ARM error (in the message, not repeated as a source).
+        error: Box<ArmError>,
     },
     /// A document read in bulk does not have the expected shape.
     #[error("bulk observation: {what} has an unexpected shape: {message}")]
@@ -87,6 +85,6 @@ impl FleetError {
             "Check that the identity has Reader on the subscriptions in scope and that azure.api_versions.resource_graph is valid"
                 .to_string()
         };
-        Self::Graph { what, hint, source: Box::new(source) }
+        Self::Graph { what, hint, error: Box::new(source) }
     }
 }

@@ -230,7 +230,7 @@ async fn read_pricing(arm: &ArmClient, settings: &Settings, sub: &str) -> Result
     let resp = arm
         .get(id.as_str(), &settings.azure.api_versions.pricings)
         .await
-        .map_err(|e| FleetError::Read { what: what(), source: Box::new(e) })?;
+        .map_err(|e| FleetError::Read { what: what(), error: Box::new(e) })?;
     resp.map(|r| PricingView::from_json(&r.body).map_err(|e| FleetError::Shape { what: what(), message: e.to_string() })).transpose()
 }
 
