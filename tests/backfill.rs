@@ -160,3 +160,34 @@ async fn every_arm_request_of_a_run_passes_the_budget_and_a_small_budget_paces_t
     );
     assert!(report.paced_s > 0.0 && report.summary.throttled == 0);
 }
+
+#[tokio::test]
+async fn a_cluster_that_only_lacked_its_subscription_s_plan_counts_as_converged() {
+    let fleet = format!(
+        r#"
+[[subscriptions]]
+id = "{SUB2}"
+defender = "partial"
+
+[[registries]]
+subscription = "{SUB2}"
+resource_group = "rg-acr"
+name = "acrtwo"
+
+[[clusters]]
+subscription = "{SUB2}"
+resource_group = "rg-c"
+name = "aks-wired"
+attached_registries = ["acrtwo"]
+compliant = true
+"#
+    );
+    let env = start(&fleet, &[SUB2], |_| {}).await;
+    let report = run(&backfill(&env), &selection(&env, &[]), &direct(), None).await;
+    let s = &report.summary;
+    assert_eq!((s.clusters, s.converged, s.compliant, s.writes), (1, 1, 0, 1), "{}", report.render_text());
+    assert_eq!((report.planned_writes, report.applied_writes), (1, 1));
+    assert_eq!(report.clusters[0].actions, 1);
+    let written = ok_writes(&env.sim.journal()).into_iter().map(|e| e.path.clone()).collect::<Vec<_>>();
+    assert_eq!(written, [format!("/subscriptions/{SUB2}/providers/Microsoft.Security/pricings/Containers")]);
+}

@@ -149,3 +149,33 @@ async fn a_resync_command_repairs_a_removed_credential_and_a_removed_gating_entr
     assert_eq!(writes, vec![cluster.as_str().to_string()], "only the gating entry is put back");
     assert!(env.engine.plan(&cluster).await.unwrap().is_compliant());
 }
+
+#[tokio::test]
+async fn a_failed_batch_says_how_many_were_sent_and_the_same_run_id_completes_the_rest() {
+    let env = start(&mixed_fleet(), &[SUB1, SUB2], |s| s.backfill.batch_size = 2).await;
+    let (b, q, sel) = (backfill(&env), queue(&env), selection(&env, &[]));
+    let mut options = direct();
+    options.mode = Mode::Enqueue;
+    env.sim.add_fault(fleetgate::sim::faults::FaultRule {
+        method: Some("POST".into()),
+        path: format!("/sb/{EVENTS_QUEUE}/messages"),
+        status: Some(503),
+        code: Some("ServerBusy".into()),
+        message: None,
+        retry_after: None,
+        latency_ms: None,
+        reset: false,
+        count: Some(1),
+        probability: None,
+    });
+    let err =
+        b.run(&sel, &options, Some(&q), &mut fleetgate::fleet::Progress::new(fleetgate::fleet::ProgressStyle::Quiet)).await.unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("0 of 3 reconcile commands were sent") && text.contains("--run-id run-1"), "{text}");
+    assert_eq!(env.sim.queue_depth(EVENTS_QUEUE), Some(0));
+    let retry = run(&b, &sel, &options, Some(&q)).await;
+    assert_eq!(retry.summary.enqueued, Some(3));
+    assert_eq!(env.sim.queue_depth(EVENTS_QUEUE), Some(3));
+    let batches = env.sim.journal().iter().filter(|e| e.method == "POST" && e.path.ends_with("/messages")).count();
+    assert_eq!(batches, 3, "the failed batch, then 2 + 1");
+}

@@ -2,6 +2,7 @@
 //! need writes (`direct`, bounded concurrency under the [`Budget`]) or one reconcile command per such
 //! cluster on the queue (`enqueue`). `dry_run` stops after planning.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -79,10 +80,13 @@ impl Backfill {
         let mut applied_writes = 0;
         match options.mode {
             Mode::Direct => {
+                let mut credit = HashMap::new();
                 if !options.dry_run {
-                    applied_writes += self.enable_plans(&planned.pricing, progress, &mut bulk.warnings).await;
+                    let enabled = self.enable_plans(&planned.pricing, progress, &mut bulk.warnings).await;
+                    applied_writes += enabled.len() as u64;
+                    credit = planned.credit(&enabled);
                 }
-                applied_writes += self.reconcile(&mut results, options, progress).await;
+                applied_writes += self.reconcile(&mut results, options, &credit, progress).await;
             }
             Mode::Enqueue => self.enqueue(&mut results, options, queue, progress).await?,
         }
@@ -128,13 +132,14 @@ impl Backfill {
     }
 
     /// Enables each subscription's Defender plan once, before the clusters that share it (so two
-    /// clusters never both write it). Failures are left for those clusters to report. Returns writes made.
-    async fn enable_plans(&self, pricing: &[ResourceId], progress: &mut Progress, warnings: &mut Vec<String>) -> u64 {
-        let mut applied = 0;
+    /// clusters never both write it). Failures are left for those clusters to report. Returns the
+    /// pricing resources written.
+    async fn enable_plans(&self, pricing: &[ResourceId], progress: &mut Progress, warnings: &mut Vec<String>) -> Vec<ResourceId> {
+        let mut applied = Vec::new();
         for id in pricing {
             match self.engine.enable_defender_plan(id).await {
                 Ok((Outcome::Applied, _)) => {
-                    applied += 1;
+                    applied.push(id.clone());
                     progress.note(&format!("enabled the Defender for Containers plan pieces at {id}"));
                 }
                 Ok(_) => {}
@@ -155,8 +160,14 @@ impl Backfill {
     }
 
     /// Direct mode: `Engine::apply` on every `ChangesNeeded` cluster, `backfill.concurrency` at a time.
-    /// Returns the number of actions applied.
-    async fn reconcile(&self, results: &mut [ClusterResult], options: &BackfillOptions, progress: &mut Progress) -> u64 {
+    /// `credit`: writes already made for a cluster (its subscriptions' plans). Returns the actions applied.
+    async fn reconcile(
+        &self,
+        results: &mut [ClusterResult],
+        options: &BackfillOptions,
+        credit: &HashMap<ResourceId, usize>,
+        progress: &mut Progress,
+    ) -> u64 {
         let pending: Vec<usize> = (0..results.len()).filter(|&i| results[i].status == ClusterStatus::ChangesNeeded).collect();
         progress.begin(results.len(), results.len() - pending.len());
         if options.dry_run {
@@ -173,7 +184,10 @@ impl Backfill {
             .buffer_unordered(self.settings.backfill.concurrency.max(1));
         let mut applied = 0;
         while let Some((i, outcome)) = done.next().await {
-            let result = applied_result(&outcome.report);
+            let mut result = applied_result(&outcome.report);
+            if let Some(&n) = credit.get(&result.cluster).filter(|_| result.status == ClusterStatus::Compliant) {
+                (result.status, result.actions) = (ClusterStatus::Converged, n);
+            }
             applied += outcome.report.actions.iter().filter(|a| a.outcome == Outcome::Applied).count() as u64;
             progress.note(&note(&result));
             results[i] = result;
@@ -199,9 +213,16 @@ impl Backfill {
         }
         let queue = queue.ok_or_else(|| FleetError::QueueSettings("enqueue mode needs [queue] namespace/name (or endpoint)".into()))?;
         let now = OffsetDateTime::now_utc();
+        let mut sent = 0;
         for chunk in pending.chunks(self.settings.backfill.batch_size.max(1)) {
             let messages: Vec<_> = chunk.iter().map(|&i| backfill_message(&results[i].cluster, &options.run_id, now)).collect();
-            queue.send_batch(&messages).await?;
+            queue.send_batch(&messages).await.map_err(|e| FleetError::Enqueue {
+                sent,
+                total: pending.len(),
+                run_id: options.run_id.clone(),
+                error: Box::new(e),
+            })?;
+            sent += chunk.len();
             for &i in chunk {
                 results[i].status = ClusterStatus::Enqueued;
                 progress.advance();
@@ -217,6 +238,8 @@ impl Backfill {
 struct Planned {
     /// Distinct pricing resources (shared by the clusters of a subscription).
     pricing: Vec<ResourceId>,
+    /// The pricing resources each cluster's plan needs.
+    pricing_of: HashMap<ResourceId, Vec<ResourceId>>,
     /// Distinct writes: the pricing resources plus every other planned action.
     writes: u64,
 }
@@ -226,6 +249,9 @@ impl Planned {
         let mut out = Self::default();
         for plan in bulk.entries.iter().filter_map(BulkEntry::plan).filter(|p| p.status == PlanStatus::ChangesNeeded) {
             for action in &plan.actions {
+                if let Action::EnableDefenderPlan { resource, .. } = action {
+                    out.pricing_of.entry(plan.cluster.clone()).or_default().push(resource.clone());
+                }
                 match action {
                     Action::EnableDefenderPlan { resource, .. } if out.pricing.contains(resource) => {}
                     Action::EnableDefenderPlan { resource, .. } => {
@@ -238,6 +264,15 @@ impl Planned {
         }
         out.pricing.sort();
         out
+    }
+
+    /// Per cluster, how many of its plan's pricing writes were made (`enabled`).
+    fn credit(&self, enabled: &[ResourceId]) -> HashMap<ResourceId, usize> {
+        self.pricing_of
+            .iter()
+            .map(|(cluster, ids)| (cluster.clone(), ids.iter().filter(|id| enabled.contains(id)).count()))
+            .filter(|(_, n)| *n > 0)
+            .collect()
     }
 }
 

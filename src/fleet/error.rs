@@ -53,6 +53,20 @@ pub enum FleetError {
     /// The queue could not be opened or a send failed.
     #[error("{0}")]
     Queue(Box<QueueError>),
+    /// A batch send failed part-way through an enqueue run.
+    #[error(
+        "{error}; {sent} of {total} reconcile commands were sent before the failure. Run the same backfill again with --run-id {run_id}: the queue drops the commands already sent (within its duplicate-detection window)"
+    )]
+    Enqueue {
+        /// Commands sent before the failure.
+        sent: usize,
+        /// Commands to send.
+        total: usize,
+        /// The run ID to repeat.
+        run_id: String,
+        /// The queue error.
+        error: Box<QueueError>,
+    },
     /// `[queue]` settings cannot be used for sending.
     #[error("queue settings: {0}")]
     QueueSettings(String),
