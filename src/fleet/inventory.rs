@@ -33,8 +33,8 @@ pub enum FicMode {
 /// Bulk-read state of the fleet, indexed for per-cluster lookups.
 #[derive(Debug, Default)]
 pub struct Inventory {
-    /// Clusters of the selected subscriptions (typed view + the rebuilt Graph document), sorted by ID.
-    pub clusters: Vec<(ClusterView, serde_json::Value)>,
+    /// Clusters of the selected subscriptions, sorted by ID.
+    pub clusters: Vec<ClusterView>,
     /// Cluster rows that did not parse: `(id as given, why)`.
     pub unreadable: Vec<(String, String)>,
     identities: HashMap<String, IdentityView>,
@@ -78,8 +78,10 @@ impl Inventory {
     /// The observation of one cluster, mirroring `reconcile::observe`: registries from the kubelet's
     /// AcrPull, `extra_registries` and existing gating entries; the gating identity, its AcrPull and
     /// (per `mode`, unless listed with [`Inventory::set_fics`]) its credentials; pricing when recorded.
-    pub fn observe(&self, cluster: &ClusterView, raw: &serde_json::Value, policy: &Policy, mode: FicMode) -> Observation {
-        let found = ClusterLookup::Found { view: Box::new(cluster.clone()), raw: raw.clone() };
+    /// The observation's raw document is `null`: a bulk plan is never applied (the per-cluster path
+    /// re-reads the cluster), and keeping thousands of documents would only cost memory.
+    pub fn observe(&self, cluster: &ClusterView, policy: &Policy, mode: FicMode) -> Observation {
+        let found = ClusterLookup::Found { view: Box::new(cluster.clone()), raw: serde_json::Value::Null };
         let mut obs = Observation::new(cluster.id.clone(), found);
         if !policy.allows(&cluster.id) || policy.is_excluded(cluster) {
             return obs;

@@ -81,8 +81,8 @@ fn inventory(wired: bool) -> Inventory {
 #[test]
 fn a_wired_cluster_is_compliant_without_any_per_cluster_read_when_fics_are_trusted() {
     let inv = inventory(true);
-    let (view, raw) = cluster(&["one.azurecr.io", "two.azurecr.io"], json!({}));
-    let obs = inv.observe(&view, &raw, &policy(), FicMode::Trust);
+    let (view, _) = cluster(&["one.azurecr.io", "two.azurecr.io"], json!({}));
+    let obs = inv.observe(&view, &policy(), FicMode::Trust);
     assert_eq!(obs.registries.len(), 2, "the SUB2 registry is found through the kubelet's AcrPull");
     assert_eq!(obs.federated_credentials.len(), 1, "assumed from the gating entry");
     assert_eq!(obs.pricing.len(), 2);
@@ -93,23 +93,23 @@ fn a_wired_cluster_is_compliant_without_any_per_cluster_read_when_fics_are_trust
 #[test]
 fn verify_mode_or_listed_credentials_are_authoritative() {
     let mut inv = inventory(true);
-    let (view, raw) = cluster(&["one.azurecr.io", "two.azurecr.io"], json!({}));
-    let p = plan(&inv.observe(&view, &raw, &policy(), FicMode::Verify), &policy());
+    let (view, _) = cluster(&["one.azurecr.io", "two.azurecr.io"], json!({}));
+    let p = plan(&inv.observe(&view, &policy(), FicMode::Verify), &policy());
     let kinds: Vec<ActionKind> = p.actions.iter().map(|a| a.kind()).collect();
     assert_eq!(kinds, [ActionKind::CreateFederatedCredential], "only the unverified credential is open");
     inv.set_fics(&identity_id(), Vec::new());
-    let p = plan(&inv.observe(&view, &raw, &policy(), FicMode::Trust), &policy());
+    let p = plan(&inv.observe(&view, &policy(), FicMode::Trust), &policy());
     assert_eq!(p.actions.len(), 1, "a listed (empty) set wins over trust");
     let fic = FicView { name: "x".into(), issuer: Some(ISSUER.into()), subject: Some(FIC_SUBJECT.into()), audiences: vec![] };
     inv.set_fics(&identity_id(), vec![fic]);
-    assert!(plan(&inv.observe(&view, &raw, &policy(), FicMode::Verify), &policy()).is_compliant());
+    assert!(plan(&inv.observe(&view, &policy(), FicMode::Verify), &policy()).is_compliant());
 }
 
 #[test]
 fn no_gating_entry_means_no_trust() {
     let inv = inventory(true);
-    let (view, raw) = cluster(&[], json!({}));
-    let obs = inv.observe(&view, &raw, &policy(), FicMode::Trust);
+    let (view, _) = cluster(&[], json!({}));
+    let obs = inv.observe(&view, &policy(), FicMode::Trust);
     assert!(obs.federated_credentials.is_empty());
     let p = plan(&obs, &policy());
     let kinds: Vec<ActionKind> = p.actions.iter().map(|a| a.kind()).collect();
@@ -119,8 +119,8 @@ fn no_gating_entry_means_no_trust() {
 #[test]
 fn a_fresh_cluster_plans_every_step() {
     let inv = inventory(false);
-    let (view, raw) = cluster(&[], json!({}));
-    let p = plan(&inv.observe(&view, &raw, &policy(), FicMode::Trust), &policy());
+    let (view, _) = cluster(&[], json!({}));
+    let p = plan(&inv.observe(&view, &policy(), FicMode::Trust), &policy());
     assert_eq!(p.status, PlanStatus::ChangesNeeded);
     assert_eq!(p.actions_of(ActionKind::CreateIdentity).count(), 1);
     assert_eq!(p.actions_of(ActionKind::AssignAcrPull).count(), 2);
@@ -138,14 +138,14 @@ fn out_of_scope_registries_block_and_excluded_clusters_are_not_observed_further(
         .unwrap()
         .push(json!({"azureContainerRegistry": foreign.as_str(), "identity": {"resourceId": identity_id().as_str()}}));
     let view2 = ClusterView::from_json(&with_gating_ref).unwrap();
-    let p = plan(&inv.observe(&view2, &with_gating_ref, &policy(), FicMode::Trust), &policy());
+    let p = plan(&inv.observe(&view2, &policy(), FicMode::Trust), &policy());
     assert_eq!(p.status, PlanStatus::Blocked);
     assert_eq!(p.blockers[0].code, BlockerCode::RegistryOutOfScope);
-    let obs = inv.observe(&view, &raw, &policy(), FicMode::Trust);
+    let obs = inv.observe(&view, &policy(), FicMode::Trust);
     assert_eq!(obs.registries.len(), 2, "a kubelet AcrPull outside scope is not followed");
 
-    let (excluded, raw) = cluster(&[], json!({"fleetgate.io/exclude": "true"}));
-    let obs = inv.observe(&excluded, &raw, &policy(), FicMode::Trust);
+    let (excluded, _) = cluster(&[], json!({"fleetgate.io/exclude": "true"}));
+    let obs = inv.observe(&excluded, &policy(), FicMode::Trust);
     assert!(obs.registries.is_empty() && obs.identity.is_none());
     assert_eq!(plan(&obs, &policy()).status, PlanStatus::Excluded);
 }
@@ -154,8 +154,8 @@ fn out_of_scope_registries_block_and_excluded_clusters_are_not_observed_further(
 fn registries_missing_from_the_graph_are_reported_not_found() {
     let mut inv = Inventory::default();
     inv.add_acr_pull(acr_pull(&acr(SUB1, "ghost"), KUBELET_OID));
-    let (view, raw) = cluster(&[], json!({}));
-    let p = plan(&inv.observe(&view, &raw, &policy(), FicMode::Trust), &policy());
+    let (view, _) = cluster(&[], json!({}));
+    let p = plan(&inv.observe(&view, &policy(), FicMode::Trust), &policy());
     assert_eq!(p.status, PlanStatus::Blocked);
     assert_eq!(p.blockers[0].code, BlockerCode::RegistryNotFound);
     assert!(!inv.has_pricing(SUB1));

@@ -165,7 +165,7 @@ async fn load_clusters(arm: &ArmClient, selection: &Selection, max: Option<usize
     rows.truncate(max.unwrap_or(usize::MAX));
     for (key, row) in rows {
         match queries::cluster_from_row(&row) {
-            Ok(parsed) => inv.clusters.push(parsed),
+            Ok((view, _)) => inv.clusters.push(view),
             Err(e) => inv.unreadable.push((row.get("id").and_then(Value::as_str).unwrap_or(&key).to_string(), e.to_string())),
         }
     }
@@ -211,8 +211,8 @@ async fn load_surroundings(arm: &ArmClient, policy: &Policy, selection: &Selecti
 /// Subscriptions whose pricing some cluster's plan needs (none when the plan is not managed).
 fn pricing_subscriptions(inv: &Inventory, policy: &Policy, mode: FicMode) -> Vec<String> {
     let mut subs: Vec<String> = Vec::new();
-    for (view, raw) in &inv.clusters {
-        let obs = inv.observe(view, raw, policy, mode);
+    for view in &inv.clusters {
+        let obs = inv.observe(view, policy, mode);
         let registry_ids: Vec<ResourceId> = obs.registries.iter().map(|r| r.id.clone()).collect();
         for sub in policy.pricing_subscriptions(&view.id, registry_ids.iter()) {
             let sub = sub.to_ascii_lowercase();
@@ -238,8 +238,8 @@ async fn read_pricing(arm: &ArmClient, settings: &Settings, sub: &str) -> Result
 fn observe_all(inv: &Inventory, policy: &Policy, mode: FicMode) -> Vec<(ResourceId, Plan, Observation)> {
     inv.clusters
         .iter()
-        .map(|(view, raw)| {
-            let obs = inv.observe(view, raw, policy, mode);
+        .map(|view| {
+            let obs = inv.observe(view, policy, mode);
             (view.id.clone(), plan(&obs, policy), obs)
         })
         .collect()
@@ -276,9 +276,9 @@ async fn verify_fics(
             Err(e) => warnings.push(format!("listing the federated credentials of {id} failed: {e}")),
         }
     }
-    for ((_, p, obs), (view, raw)) in plans.iter_mut().zip(&inv.clusters) {
+    for ((_, p, obs), view) in plans.iter_mut().zip(&inv.clusters) {
         if only_missing_fic(p).is_some() {
-            *obs = inv.observe(view, raw, policy, FicMode::Verify);
+            *obs = inv.observe(view, policy, FicMode::Verify);
             *p = plan(obs, policy);
         }
     }
