@@ -191,3 +191,41 @@ compliant = true
     let written = ok_writes(&env.sim.journal()).into_iter().map(|e| e.path.clone()).collect::<Vec<_>>();
     assert_eq!(written, [format!("/subscriptions/{SUB2}/providers/Microsoft.Security/pricings/Containers")]);
 }
+
+#[tokio::test]
+async fn a_cluster_graph_row_that_does_not_parse_is_reported_and_left_to_the_per_cluster_path() {
+    let id = cluster_id(SUB1, "rg-odd", "aks-odd");
+    let fleet = format!(
+        r#"
+[[subscriptions]]
+id = "{SUB1}"
+defender = "full"
+
+[[clusters]]
+document = {{ id = "{id}", location = "westeurope", properties = {{ kubernetesVersion = "1.32.0", identityProfile = {{ kubeletidentity = {{ resourceId = "/nope", clientId = "c", objectId = "o" }} }} }} }}
+"#
+    );
+    let env = start(&fleet, &[SUB1], |_| {}).await;
+    let mut options = direct();
+    options.dry_run = true;
+    let dry = run(&backfill(&env), &selection(&env, &[]), &options, None).await;
+    assert_eq!(dry.clusters[0].status, ClusterStatus::ChangesNeeded);
+    assert!(dry.clusters[0].detail.as_deref().unwrap().contains("unreadable in Resource Graph"), "{:?}", dry.clusters[0]);
+    let report = fleetgate::fleet::FleetReport::from_bulk(
+        &fleetgate::fleet::bulk_plan(
+            env.engine.arm(),
+            &env.settings,
+            env.engine.policy(),
+            &selection(&env, &[]),
+            fleetgate::fleet::BulkOptions { fic_mode: FicMode::Trust, max_clusters: None, concurrency: 1 },
+        )
+        .await
+        .unwrap(),
+    );
+    assert_eq!(report.totals.unreadable, 1);
+    assert!(report.clusters[0].error.as_deref().unwrap().contains("kubeletidentity/resourceId"));
+    let real = run(&backfill(&env), &selection(&env, &[]), &direct(), None).await;
+    assert_eq!(real.summary.failed, 1, "the per-cluster path reads it from ARM and says what is wrong");
+    assert!(real.clusters[0].detail.as_deref().unwrap().contains("kubeletidentity/resourceId"), "{:?}", real.clusters[0]);
+    assert!(!real.succeeded());
+}

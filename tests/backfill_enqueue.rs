@@ -123,10 +123,10 @@ async fn a_resync_command_repairs_a_removed_credential_and_a_removed_gating_entr
     let sel = selection(&env, &[]);
     let bulk = |mode| BulkOptions { fic_mode: mode, max_clusters: None, concurrency: 2 };
     let trusted = fleetgate::fleet::bulk_plan(arm, &env.settings, env.engine.policy(), &sel, bulk(FicMode::Trust)).await.unwrap();
-    let entry = trusted.entries.iter().find(|e| e.cluster == cluster).unwrap();
+    let entry = trusted.items.iter().find(|e| e.cluster == cluster).unwrap();
     assert!(entry.plan().unwrap().is_compliant(), "the trusted bulk view cannot see a deleted credential");
     let verified = fleetgate::fleet::bulk_plan(arm, &env.settings, env.engine.policy(), &sel, bulk(FicMode::Verify)).await.unwrap();
-    assert!(!verified.entries.iter().find(|e| e.cluster == cluster).unwrap().plan().unwrap().is_compliant(), "--verify-fics sees it");
+    assert!(!verified.items.iter().find(|e| e.cluster == cluster).unwrap().plan().unwrap().is_compliant(), "--verify-fics sees it");
 
     let q = queue(&env);
     let dispatcher = Dispatcher::new(env.engine.clone(), std::sync::Arc::new(env.settings.clone()));

@@ -36,7 +36,7 @@ pub use client::{ArmClient, RequestHook};
 pub use endpoint::{Endpoint, PUBLIC_ARM_SCOPE};
 pub use error::{ApiError, ArmError, Call, TimeoutKind};
 pub use error_body::ErrorBody;
-pub use graph::GRAPH_PATH;
+pub use graph::{GRAPH_PATH, GraphScope};
 pub use lro::{DEFAULT_POLL_INTERVAL, LroOutcome};
 pub use response::ArmResponse;
 pub use retry::RetryPolicy;

@@ -6,7 +6,7 @@ use clap::{Args, ValueEnum};
 use super::Exit;
 use super::cluster_cmd::engine;
 use fleetgate::config::Settings;
-use fleetgate::fleet::{BulkOptions, FicMode, FleetError, FleetReport, ReportFormat, Selection, bulk_plan, render_report};
+use fleetgate::fleet::{BulkOptions, FicMode, FleetError, FleetReport, ReportFormat, Selection, bulk_plan_map, render_report, report_row};
 
 /// `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -54,7 +54,7 @@ pub async fn run(args: ReportArgs, settings: &Settings) -> anyhow::Result<Exit> 
         max_clusters: None,
         concurrency: settings.backfill.concurrency,
     };
-    let bulk = match bulk_plan(engine.arm(), settings, engine.policy(), &selection, options).await {
+    let bulk = match bulk_plan_map(engine.arm(), settings, engine.policy(), &selection, options, report_row).await {
         Ok(b) => b,
         Err(e) if FleetError::is_usage(&e) => {
             eprintln!("error: {e}");
@@ -68,6 +68,6 @@ pub async fn run(args: ReportArgs, settings: &Settings) -> anyhow::Result<Exit> 
         FormatArg::Csv => ReportFormat::Csv,
         FormatArg::Markdown => ReportFormat::Markdown,
     };
-    print!("{}", render_report(&FleetReport::from_bulk(&bulk), format));
+    print!("{}", render_report(&FleetReport::from_rows(bulk.items, bulk.warnings), format));
     Ok(Exit::Success)
 }

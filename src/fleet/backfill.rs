@@ -12,7 +12,8 @@ use time::OffsetDateTime;
 use super::budget::{Budget, BudgetLimits};
 use super::commands::backfill_message;
 use super::inventory::FicMode;
-use super::observe::{BulkEntry, BulkOptions, BulkResult, Verdict, bulk_plan, enumerate_clusters};
+use super::load::enumerate_clusters;
+use super::observe::{BulkEntry, BulkOptions, Verdict, bulk_plan_map};
 use super::progress::Progress;
 use super::summary::{ClusterResult, ClusterStatus, Mode, RunReport, Summary};
 use super::{FleetError, Selection};
@@ -73,8 +74,8 @@ impl Backfill {
     ) -> Result<RunReport, FleetError> {
         let started = Instant::now();
         let (stats_before, kinds_before) = (self.engine.arm().stats(), self.budget.requests_by_kind());
-        let (mut results, mut bulk, planned) = match options.mode {
-            Mode::Enqueue if options.all => (self.all_clusters(selection, options).await?, BulkResult::default(), Planned::default()),
+        let (mut results, mut warnings, planned) = match options.mode {
+            Mode::Enqueue if options.all => (self.all_clusters(selection, options).await?, Vec::new(), Planned::default()),
             _ => self.bulk_results(selection, options).await?,
         };
         let mut applied_writes = 0;
@@ -82,7 +83,7 @@ impl Backfill {
             Mode::Direct => {
                 let mut credit = HashMap::new();
                 if !options.dry_run {
-                    let enabled = self.enable_plans(&planned.pricing, progress, &mut bulk.warnings).await;
+                    let enabled = self.enable_plans(&planned.pricing, progress, &mut warnings).await;
                     applied_writes += enabled.len() as u64;
                     credit = planned.credit(&enabled);
                 }
@@ -113,7 +114,7 @@ impl Backfill {
             planned_writes: planned.writes,
             applied_writes,
             paced_s: self.budget.paced().as_secs_f64(),
-            warnings: bulk.warnings,
+            warnings,
         })
     }
 
@@ -122,13 +123,18 @@ impl Backfill {
         &self,
         selection: &Selection,
         options: &BackfillOptions,
-    ) -> Result<(Vec<ClusterResult>, BulkResult, Planned), FleetError> {
+    ) -> Result<(Vec<ClusterResult>, Vec<String>, Planned), FleetError> {
         let bulk_options =
             BulkOptions { fic_mode: options.fic_mode, max_clusters: options.max_clusters, concurrency: self.settings.backfill.concurrency };
-        let bulk = bulk_plan(self.engine.arm(), &self.settings, self.engine.policy(), selection, bulk_options).await?;
-        let results: Vec<ClusterResult> = bulk.entries.iter().map(bulk_result).collect();
-        let planned = Planned::from_bulk(&bulk);
-        Ok((results, bulk, planned))
+        let mut planned = Planned::default();
+        let (arm, policy) = (self.engine.arm(), self.engine.policy());
+        let bulk = bulk_plan_map(arm, &self.settings, policy, selection, bulk_options, |entry| {
+            planned.add(&entry);
+            bulk_result(&entry)
+        })
+        .await?;
+        planned.pricing.sort();
+        Ok((bulk.items, bulk.warnings, planned))
     }
 
     /// Enables each subscription's Defender plan once, before the clusters that share it (so two
@@ -245,25 +251,21 @@ struct Planned {
 }
 
 impl Planned {
-    fn from_bulk(bulk: &BulkResult) -> Self {
-        let mut out = Self::default();
-        for plan in bulk.entries.iter().filter_map(BulkEntry::plan).filter(|p| p.status == PlanStatus::ChangesNeeded) {
-            for action in &plan.actions {
-                if let Action::EnableDefenderPlan { resource, .. } = action {
-                    out.pricing_of.entry(plan.cluster.clone()).or_default().push(resource.clone());
-                }
-                match action {
-                    Action::EnableDefenderPlan { resource, .. } if out.pricing.contains(resource) => {}
-                    Action::EnableDefenderPlan { resource, .. } => {
-                        out.pricing.push(resource.clone());
-                        out.writes += 1;
+    /// Counts what one cluster's plan would write (nothing unless it needs changes).
+    fn add(&mut self, entry: &BulkEntry) {
+        let Some(plan) = entry.plan().filter(|p| p.status == PlanStatus::ChangesNeeded) else { return };
+        for action in &plan.actions {
+            match action {
+                Action::EnableDefenderPlan { resource, .. } => {
+                    self.pricing_of.entry(plan.cluster.clone()).or_default().push(resource.clone());
+                    if !self.pricing.contains(resource) {
+                        self.pricing.push(resource.clone());
+                        self.writes += 1;
                     }
-                    _ => out.writes += 1,
                 }
+                _ => self.writes += 1,
             }
         }
-        out.pricing.sort();
-        out
     }
 
     /// Per cluster, how many of its plan's pricing writes were made (`enabled`).

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use crate::config::IdentityStrategy;
 use crate::core::gating::entry_is_for_identity;
 use crate::core::model::{ClusterView, FicView, IdentityView, PricingView, RegistryView, RoleAssignmentView};
-use crate::core::names::{FIC_AUDIENCE, FIC_SUBJECT, fic_name};
+use crate::core::names::{ACR_PULL_ROLE_GUID, FIC_AUDIENCE, FIC_SUBJECT, acr_pull_role_definition_id, fic_name};
 use crate::core::observation::{gating_entry_references, kubelet_registries, resolve_registry_reference};
 use crate::core::{ClusterLookup, Observation, Policy, RegistrySource};
 use crate::id::ResourceId;
@@ -35,10 +35,11 @@ pub enum FicMode {
 pub struct Inventory {
     /// Clusters of the selected subscriptions, sorted by ID.
     pub clusters: Vec<ClusterView>,
-    /// Cluster rows that did not parse: `(id as given, why)`.
-    pub unreadable: Vec<(String, String)>,
+    /// Cluster rows that did not parse: `(id, why)`.
+    pub unreadable: Vec<(ResourceId, String)>,
     identities: HashMap<String, IdentityView>,
-    acr_pulls: HashMap<String, Vec<RoleAssignmentView>>,
+    /// AcrPull scopes by principal (lower case): all the planner needs of an assignment, kept small.
+    acr_pulls: HashMap<String, Vec<ResourceId>>,
     registries: HashMap<String, RegistryView>,
     pricing: HashMap<String, Option<PricingView>>,
     fics: HashMap<String, Vec<FicView>>,
@@ -50,9 +51,28 @@ impl Inventory {
         self.identities.insert(identity.id.key().to_string(), identity);
     }
 
-    /// Adds an AcrPull assignment (indexed by principal).
+    /// Adds an AcrPull assignment (indexed by principal; other roles and scopeless ones are ignored).
     pub fn add_acr_pull(&mut self, assignment: RoleAssignmentView) {
-        self.acr_pulls.entry(assignment.principal_id.to_ascii_lowercase()).or_default().push(assignment);
+        let acr_pull = assignment.is_role(ACR_PULL_ROLE_GUID);
+        if let (Some(scope), true) = (assignment.scope, acr_pull) {
+            self.acr_pulls.entry(assignment.principal_id.to_ascii_lowercase()).or_default().push(scope);
+        }
+    }
+
+    /// `principal`'s AcrPull assignments, rebuilt as views (their IDs are not kept).
+    fn acr_pulls_of(&self, principal: &str) -> Vec<RoleAssignmentView> {
+        let scopes = self.acr_pulls.get(&principal.to_ascii_lowercase()).map(Vec::as_slice).unwrap_or_default();
+        scopes
+            .iter()
+            .map(|scope| RoleAssignmentView {
+                id: String::new(),
+                scope: Some(scope.clone()),
+                role_definition_id: acr_pull_role_definition_id(scope.subscription_id()),
+                role_guid: Some(ACR_PULL_ROLE_GUID.to_string()),
+                principal_id: principal.to_string(),
+                principal_type: None,
+            })
+            .collect()
     }
 
     /// Adds a registry.
@@ -89,7 +109,7 @@ impl Inventory {
         self.observe_registries(cluster, policy, &mut obs);
         let identity = self.observe_identity(cluster, policy, &mut obs);
         if let Some((id, principal)) = identity {
-            obs.identity_acr_pulls = self.acr_pulls.get(&principal.to_ascii_lowercase()).cloned().unwrap_or_default();
+            obs.identity_acr_pulls = self.acr_pulls_of(&principal);
             obs.federated_credentials = match self.fics.get(id.key()) {
                 Some(listed) => listed.clone(),
                 None if mode == FicMode::Trust => assumed_fic(cluster, &id, &obs).into_iter().collect(),
@@ -107,9 +127,8 @@ impl Inventory {
 
     fn observe_registries(&self, cluster: &ClusterView, policy: &Policy, obs: &mut Observation) {
         if let Some(k) = &cluster.kubelet_identity {
-            let assignments = self.acr_pulls.get(&k.object_id.to_ascii_lowercase()).map(Vec::as_slice).unwrap_or_default();
-            let in_scope: Vec<RoleAssignmentView> =
-                assignments.iter().filter(|a| a.scope.as_ref().is_some_and(|s| policy.allows(s))).cloned().collect();
+            let mut in_scope = self.acr_pulls_of(&k.object_id);
+            in_scope.retain(|a| a.scope.as_ref().is_some_and(|s| policy.allows(s)));
             for id in kubelet_registries(&k.object_id, &in_scope) {
                 obs.add_registry(id, RegistrySource::KubeletAcrPull);
             }

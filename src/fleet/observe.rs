@@ -1,6 +1,6 @@
 //! The bulk observation (IO): Resource Graph for clusters, gating identities, AcrPull assignments and
 //! registries; one Containers-pricing GET per subscription that matters (Resource Graph has no pricing
-//! table in the simulator); then one [`Observation`] and one [`Plan`] per cluster from the
+//! table in the simulator); then one [`Observation`](crate::core::Observation) and one [`Plan`] per cluster from the
 //! [`Inventory`]. A compliant cluster costs zero per-cluster reads.
 //!
 //! Federated credentials per [`FicMode`]: `Trust` reads none; `Verify` lists the credentials of the
@@ -11,17 +11,16 @@
 //! re-reads everything from ARM (and the cluster for its ETag) before any write. A stale "compliant"
 //! costs nothing now and is caught by the next run or the worker's resync.
 
-use futures::{StreamExt, TryFutureExt, stream};
-use serde_json::Value;
+use futures::{StreamExt, stream};
 
 use super::inventory::{FicMode, Inventory};
-use super::queries::{self, ACR_PULL_ASSIGNMENTS, CLUSTERS, REGISTRIES};
+use super::load::{load_clusters, load_surroundings, read_pricing};
+use super::report::wired_registries;
 use super::{FleetError, Selection};
 use crate::arm::ArmClient;
-use crate::config::{IdentityStrategy, Settings};
-use crate::core::model::{FicView, PricingView};
-use crate::core::names::containers_pricing_id;
-use crate::core::{Action, Observation, Plan, Policy, plan};
+use crate::config::Settings;
+use crate::core::model::{ClusterView, FicView};
+use crate::core::{Action, Plan, Policy, plan};
 use crate::id::ResourceId;
 
 /// How to observe in bulk.
@@ -42,8 +41,9 @@ pub enum Verdict {
     Planned {
         /// The plan.
         plan: Box<Plan>,
-        /// What it was planned from.
-        observation: Box<Observation>,
+        /// The plan's registries that are fully wired (AcrPull for the gating identity and a gating
+        /// entry). The observation itself is not kept: memory at fleet scale.
+        wired: Vec<ResourceId>,
     },
     /// Its Resource Graph row could not be read (the per-cluster path will say why from ARM).
     Unreadable {
@@ -71,11 +71,11 @@ impl BulkEntry {
     }
 }
 
-/// The result of a bulk observation.
-#[derive(Debug, Clone, Default)]
-pub struct BulkResult {
-    /// One entry per cluster, sorted by ID.
-    pub entries: Vec<BulkEntry>,
+/// The result of a bulk observation, each entry mapped by the caller (see [`bulk_plan_map`]).
+#[derive(Debug, Clone)]
+pub struct BulkMapped<T> {
+    /// One item per cluster: the readable ones in ID order, then the unreadable ones.
+    pub items: Vec<T>,
     /// Reads that failed without stopping the run (the affected clusters were left to the per-cluster path).
     pub warnings: Vec<String>,
     /// Subscriptions whose pricing was read.
@@ -84,36 +84,16 @@ pub struct BulkResult {
     pub fic_listings: usize,
 }
 
-/// The managed clusters of the selection, sorted by ID (one Resource Graph query, no properties).
-pub async fn enumerate_clusters(arm: &ArmClient, selection: &Selection) -> Result<Vec<ResourceId>, FleetError> {
-    let query = "resources | where type =~ 'microsoft.containerservice/managedclusters' | project id | order by id asc";
-    let rows = cluster_rows(arm, selection, query).await?;
-    let mut ids: Vec<ResourceId> =
-        rows.iter().filter_map(|r| r.get("id").and_then(Value::as_str)).filter_map(|s| ResourceId::parse(s).ok()).collect();
-    ids.sort();
-    ids.dedup();
-    Ok(ids)
-}
+/// The result of a bulk observation with every entry kept.
+pub type BulkResult = BulkMapped<BulkEntry>;
 
-/// Cluster rows of the selection: over `--management-group`s when given, else the subscriptions;
-/// rows outside the selected subscriptions are dropped either way.
-async fn cluster_rows(arm: &ArmClient, selection: &Selection, query: &str) -> Result<Vec<Value>, FleetError> {
-    let mgs = !selection.management_groups.is_empty();
-    let rows = if mgs {
-        arm.resource_graph_management_groups(&selection.management_groups, query).await
-    } else {
-        arm.resource_graph(&selection.subscriptions, query).await
+impl<T> Default for BulkMapped<T> {
+    fn default() -> Self {
+        Self { items: Vec::new(), warnings: Vec::new(), pricing_reads: 0, fic_listings: 0 }
     }
-    .map_err(|e| FleetError::graph("managed clusters", mgs, e))?;
-    Ok(rows.into_iter().filter(|r| row_subscription(r).is_some_and(|s| selection.selects(&s))).collect())
 }
 
-fn row_subscription(row: &Value) -> Option<String> {
-    let id = ResourceId::parse(row.get("id")?.as_str()?).ok()?;
-    Some(id.subscription_id().to_string())
-}
-
-/// Observes and plans every selected cluster from bulk reads.
+/// Observes and plans every selected cluster from bulk reads, keeping every entry.
 pub async fn bulk_plan(
     arm: &ArmClient,
     settings: &Settings,
@@ -121,8 +101,22 @@ pub async fn bulk_plan(
     selection: &Selection,
     options: BulkOptions,
 ) -> Result<BulkResult, FleetError> {
+    bulk_plan_map(arm, settings, policy, selection, options, |entry| entry).await
+}
+
+/// Observes and plans every selected cluster from bulk reads, handing each entry to `map` as soon as
+/// it is planned, so only what `map` keeps stays in memory (a fleet's plans are large; a backfill keeps
+/// one summary line per cluster).
+pub async fn bulk_plan_map<T>(
+    arm: &ArmClient,
+    settings: &Settings,
+    policy: &Policy,
+    selection: &Selection,
+    options: BulkOptions,
+    mut map: impl FnMut(BulkEntry) -> T,
+) -> Result<BulkMapped<T>, FleetError> {
     let mut inv = Inventory::default();
-    let mut out = BulkResult::default();
+    let mut out = BulkMapped::default();
     load_clusters(arm, selection, options.max_clusters, &mut inv).await?;
     if !inv.clusters.is_empty() {
         load_surroundings(arm, policy, selection, &mut inv).await?;
@@ -135,88 +129,28 @@ pub async fn bulk_plan(
             Err(e) => out.warnings.push(e.to_string()),
         }
     }
-    let mut plans: Vec<(ResourceId, Plan, Observation)> = observe_all(&inv, policy, options.fic_mode);
     if options.fic_mode == FicMode::Verify {
-        out.fic_listings = verify_fics(arm, settings, policy, &mut inv, &mut plans, options.concurrency, &mut out.warnings).await;
+        out.fic_listings = verify_fics(arm, settings, policy, &mut inv, options.concurrency, &mut out.warnings).await;
     }
-    let mut entries: Vec<BulkEntry> = plans
-        .into_iter()
-        .map(|(cluster, plan, obs)| BulkEntry { cluster, verdict: Verdict::Planned { plan: Box::new(plan), observation: Box::new(obs) } })
-        .collect();
-    for (id, error) in &inv.unreadable {
-        if let Ok(cluster) = ResourceId::parse(id) {
-            entries.push(BulkEntry { cluster, verdict: Verdict::Unreadable { error: error.clone() } });
-        }
+    out.items.reserve(inv.clusters.len() + inv.unreadable.len());
+    for view in &inv.clusters {
+        let (plan, wired) = plan_one(&inv, view, policy, options.fic_mode);
+        out.items.push(map(BulkEntry { cluster: view.id.clone(), verdict: Verdict::Planned { plan: Box::new(plan), wired } }));
     }
-    entries.sort_by(|a, b| a.cluster.cmp(&b.cluster));
-    out.entries = entries;
+    for (cluster, error) in std::mem::take(&mut inv.unreadable) {
+        out.items.push(map(BulkEntry { cluster, verdict: Verdict::Unreadable { error } }));
+    }
     Ok(out)
-}
-
-/// The cluster rows, parsed, sorted by ID and cut to `max`.
-async fn load_clusters(arm: &ArmClient, selection: &Selection, max: Option<usize>, inv: &mut Inventory) -> Result<(), FleetError> {
-    let mut rows: Vec<(String, Value)> = cluster_rows(arm, selection, CLUSTERS)
-        .await?
-        .into_iter()
-        .map(|r| (r.get("id").and_then(Value::as_str).unwrap_or_default().to_ascii_lowercase(), r))
-        .collect();
-    rows.sort_by(|a, b| a.0.cmp(&b.0));
-    rows.dedup_by(|a, b| a.0 == b.0);
-    rows.truncate(max.unwrap_or(usize::MAX));
-    for (key, row) in rows {
-        match queries::cluster_from_row(&row) {
-            Ok((view, _)) => inv.clusters.push(view),
-            Err(e) => inv.unreadable.push((row.get("id").and_then(Value::as_str).unwrap_or(&key).to_string(), e.to_string())),
-        }
-    }
-    Ok(())
-}
-
-/// Identities (dedicated strategy), AcrPull assignments and registries, as three Graph queries.
-async fn load_surroundings(arm: &ArmClient, policy: &Policy, selection: &Selection, inv: &mut Inventory) -> Result<(), FleetError> {
-    let identity_query = queries::gating_identities();
-    let identities = async {
-        if policy.strategy == IdentityStrategy::Dedicated {
-            arm.resource_graph(&selection.subscriptions, &identity_query)
-                .await
-                .map_err(|e| FleetError::graph("gating identities", false, e))
-        } else {
-            Ok(Vec::new())
-        }
-    };
-    let assignments =
-        arm.resource_graph(&selection.scope, ACR_PULL_ASSIGNMENTS).map_err(|e| FleetError::graph("AcrPull role assignments", false, e));
-    let registries = arm.resource_graph(&selection.scope, REGISTRIES).map_err(|e| FleetError::graph("container registries", false, e));
-    let (identities, assignments, registries) = futures::try_join!(identities, assignments, registries)?;
-    for row in &identities {
-        match queries::identity_from_row(row) {
-            Ok(i) => inv.add_identity(i),
-            Err(e) => tracing::warn!(error = %e, "bulk observation: skipping an identity row"),
-        }
-    }
-    for row in &assignments {
-        if let Ok(Some(a)) = queries::assignment_from_row(row) {
-            inv.add_acr_pull(a);
-        }
-    }
-    for row in &registries {
-        match queries::registry_from_row(row) {
-            Ok(r) => inv.add_registry(r),
-            Err(e) => tracing::warn!(error = %e, "bulk observation: skipping a registry row"),
-        }
-    }
-    Ok(())
 }
 
 /// Subscriptions whose pricing some cluster's plan needs (none when the plan is not managed).
 fn pricing_subscriptions(inv: &Inventory, policy: &Policy, mode: FicMode) -> Vec<String> {
     let mut subs: Vec<String> = Vec::new();
-    for view in &inv.clusters {
+    for view in inv.clusters.iter().filter(|v| !policy.is_excluded(v)) {
         let obs = inv.observe(view, policy, mode);
-        let registry_ids: Vec<ResourceId> = obs.registries.iter().map(|r| r.id.clone()).collect();
-        for sub in policy.pricing_subscriptions(&view.id, registry_ids.iter()) {
+        for sub in policy.pricing_subscriptions(&view.id, obs.registries.iter().map(|r| &r.id)) {
             let sub = sub.to_ascii_lowercase();
-            if !subs.contains(&sub) && !policy.is_excluded(view) {
+            if !subs.contains(&sub) {
                 subs.push(sub);
             }
         }
@@ -224,38 +158,27 @@ fn pricing_subscriptions(inv: &Inventory, policy: &Policy, mode: FicMode) -> Vec
     subs
 }
 
-async fn read_pricing(arm: &ArmClient, settings: &Settings, sub: &str) -> Result<Option<PricingView>, FleetError> {
-    let what = || format!("the Containers pricing of subscription {sub}");
-    let id = containers_pricing_id(sub).map_err(|e| FleetError::Shape { what: what(), message: e.to_string() })?;
-    let resp = arm
-        .get(id.as_str(), &settings.azure.api_versions.pricings)
-        .await
-        .map_err(|e| FleetError::Read { what: what(), error: Box::new(e) })?;
-    resp.map(|r| PricingView::from_json(&r.body).map_err(|e| FleetError::Shape { what: what(), message: e.to_string() })).transpose()
+/// Observes one cluster from the inventory and plans it (with its wired registries); the observation
+/// is dropped.
+fn plan_one(inv: &Inventory, view: &ClusterView, policy: &Policy, mode: FicMode) -> (Plan, Vec<ResourceId>) {
+    let obs = inv.observe(view, policy, mode);
+    let plan = plan(&obs, policy);
+    let wired = wired_registries(&plan, &obs);
+    (plan, wired)
 }
 
-/// One `(cluster, plan, observation)` per readable cluster, in `inv.clusters` order.
-fn observe_all(inv: &Inventory, policy: &Policy, mode: FicMode) -> Vec<(ResourceId, Plan, Observation)> {
-    inv.clusters
-        .iter()
-        .map(|view| {
-            let obs = inv.observe(view, policy, mode);
-            (view.id.clone(), plan(&obs, policy), obs)
-        })
-        .collect()
-}
-
-/// Lists the credentials of identities whose cluster lacks only the credential, and re-plans those.
+/// Lists the credentials of the identities whose cluster lacks only the credential (one read each);
+/// the listings then count instead of trust. Returns how many identities were listed.
 async fn verify_fics(
     arm: &ArmClient,
     settings: &Settings,
     policy: &Policy,
     inv: &mut Inventory,
-    plans: &mut [(ResourceId, Plan, Observation)],
     concurrency: usize,
     warnings: &mut Vec<String>,
 ) -> usize {
-    let mut identities: Vec<ResourceId> = plans.iter().filter_map(|(_, p, _)| only_missing_fic(p)).collect();
+    let mut identities: Vec<ResourceId> =
+        inv.clusters.iter().filter_map(|view| only_missing_fic(&plan_one(inv, view, policy, FicMode::Verify).0)).collect();
     identities.sort();
     identities.dedup();
     let version = settings.azure.api_versions.managed_identity.as_str();
@@ -274,12 +197,6 @@ async fn verify_fics(
         match result {
             Ok(fics) => inv.set_fics(&id, fics),
             Err(e) => warnings.push(format!("listing the federated credentials of {id} failed: {e}")),
-        }
-    }
-    for ((_, p, obs), view) in plans.iter_mut().zip(&inv.clusters) {
-        if only_missing_fic(p).is_some() {
-            *obs = inv.observe(view, policy, FicMode::Verify);
-            *p = plan(obs, policy);
         }
     }
     count

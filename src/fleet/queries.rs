@@ -19,13 +19,14 @@ use serde_json::{Map, Value, json};
 use crate::core::model::{ClusterView, IdentityView, ModelError, RegistryView, RoleAssignmentView};
 use crate::core::names::{ACR_PULL_ROLE_GUID, CLUSTER_TAG, MANAGED_BY_TAG, MANAGED_BY_VALUE};
 
-/// Managed clusters with only the properties the planner reads.
+/// Managed clusters with only the properties the planner reads (rows stay small at fleet scale).
 pub const CLUSTERS: &str = "resources \
 | where type =~ 'microsoft.containerservice/managedclusters' \
 | project id, location, tags, kubernetesVersion = properties.kubernetesVersion, \
 currentKubernetesVersion = properties.currentKubernetesVersion, provisioningState = properties.provisioningState, \
-oidcIssuerProfile = properties.oidcIssuerProfile, securityProfile = properties.securityProfile, \
-identityProfile = properties.identityProfile \
+oidcIssuerProfile = properties.oidcIssuerProfile, workloadIdentity = properties.securityProfile.workloadIdentity, \
+securityGating = properties.securityProfile.defender.securityGating, \
+kubeletIdentity = properties.identityProfile.kubeletidentity \
 | order by id asc";
 
 /// Every AcrPull role assignment whose scope is a container registry.
@@ -58,13 +59,25 @@ pub fn gating_identities() -> String {
 /// its typed view. The document is *not* an ARM GET body (no `eTag`, most properties absent): it is
 /// never PUT; the per-cluster path re-reads the cluster before any write.
 pub fn cluster_from_row(row: &Value) -> Result<(ClusterView, Value), ModelError> {
+    let field = |key: &str| row.get(key).filter(|v| !v.is_null()).cloned();
     let mut properties = Map::new();
-    for key in
-        ["kubernetesVersion", "currentKubernetesVersion", "provisioningState", "oidcIssuerProfile", "securityProfile", "identityProfile"]
-    {
-        if let Some(v) = row.get(key).filter(|v| !v.is_null()) {
-            properties.insert(key.to_string(), v.clone());
+    for key in ["kubernetesVersion", "currentKubernetesVersion", "provisioningState", "oidcIssuerProfile"] {
+        if let Some(v) = field(key) {
+            properties.insert(key.to_string(), v);
         }
+    }
+    let mut security = Map::new();
+    if let Some(v) = field("workloadIdentity") {
+        security.insert("workloadIdentity".into(), v);
+    }
+    if let Some(v) = field("securityGating") {
+        security.insert("defender".into(), json!({ "securityGating": v }));
+    }
+    if !security.is_empty() {
+        properties.insert("securityProfile".into(), Value::Object(security));
+    }
+    if let Some(v) = field("kubeletIdentity") {
+        properties.insert("identityProfile".into(), json!({ "kubeletidentity": v }));
     }
     let doc = json!({
         "id": row.get("id").cloned().unwrap_or(Value::Null),
@@ -115,13 +128,18 @@ mod tests {
     fn cluster_rows_rebuild_a_document_the_view_parses() {
         let row = json!({"id": CLUSTER, "location": "westeurope", "tags": {"env": "prod"}, "kubernetesVersion": "1.32",
             "currentKubernetesVersion": "1.32.2", "provisioningState": "Succeeded", "oidcIssuerProfile": {"enabled": true, "issuerURL": "https://i/"},
-            "securityProfile": {"workloadIdentity": {"enabled": true}}, "identityProfile": null});
+            "workloadIdentity": {"enabled": true}, "securityGating": {"enabled": true, "identities": []}, "kubeletIdentity": null});
         let (view, doc) = cluster_from_row(&row).unwrap();
         assert!(view.oidc_issuer_enabled && view.workload_identity_enabled);
         assert_eq!(view.effective_kubernetes_version(), Some("1.32.2"));
         assert_eq!(view.kubelet_identity, None);
         assert_eq!(view.tag("ENV"), Some("prod"));
         assert!(doc["properties"].get("identityProfile").is_none(), "nulls are dropped");
+        assert!(view.gating_enabled(), "securityGating lands under securityProfile.defender");
+        let kubelet = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/mc/providers/Microsoft.ManagedIdentity/userAssignedIdentities/k";
+        let mut with_kubelet = row.clone();
+        with_kubelet["kubeletIdentity"] = json!({"resourceId": kubelet, "clientId": "c", "objectId": "o"});
+        assert_eq!(cluster_from_row(&with_kubelet).unwrap().0.kubelet_identity.unwrap().object_id, "o");
         assert!(cluster_from_row(&json!({"id": "/nope", "location": "x"})).is_err());
     }
 

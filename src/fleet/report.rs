@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::observe::{BulkResult, Verdict};
+use super::observe::{BulkEntry, BulkResult, Verdict};
 use crate::core::gating::{GatingAddition, has_entry};
 use crate::core::{ActionKind, Blocker, Observation, Plan, PlanStatus};
 use crate::id::ResourceId;
@@ -90,26 +90,14 @@ pub struct FleetReport {
 }
 
 impl FleetReport {
-    /// Builds the report from a bulk observation.
+    /// Builds the report from a bulk observation that kept its entries.
     pub fn from_bulk(bulk: &BulkResult) -> Self {
-        let clusters: Vec<ReportRow> = bulk
-            .entries
-            .iter()
-            .map(|e| match &e.verdict {
-                Verdict::Planned { plan, observation } => row(plan, observation),
-                Verdict::Unreadable { error } => ReportRow {
-                    cluster: e.cluster.clone(),
-                    status: ReportStatus::Unreadable,
-                    identity: None,
-                    identity_exists: false,
-                    registries_wired: Vec::new(),
-                    registries_missing: Vec::new(),
-                    actions: Vec::new(),
-                    blockers: Vec::new(),
-                    error: Some(error.clone()),
-                },
-            })
-            .collect();
+        Self::from_rows(bulk.items.iter().cloned().map(report_row).collect(), bulk.warnings.clone())
+    }
+
+    /// Builds the report from rows (sorted here by cluster ID) and the observation's warnings.
+    pub fn from_rows(mut clusters: Vec<ReportRow>, warnings: Vec<String>) -> Self {
+        clusters.sort_by(|a, b| a.cluster.cmp(&b.cluster));
         let n = |s: ReportStatus| clusters.iter().filter(|r| r.status == s).count();
         let totals = Totals {
             clusters: clusters.len(),
@@ -119,18 +107,36 @@ impl FleetReport {
             excluded: n(ReportStatus::Excluded),
             unreadable: n(ReportStatus::Unreadable),
         };
-        Self { clusters, totals, warnings: bulk.warnings.clone() }
+        Self { clusters, totals, warnings }
     }
 }
 
-fn row(plan: &Plan, obs: &Observation) -> ReportRow {
+/// One cluster's row (use with [`super::bulk_plan_map`] so plans are not kept).
+pub fn report_row(entry: BulkEntry) -> ReportRow {
+    match entry.verdict {
+        Verdict::Planned { plan, wired } => row(&plan, &wired),
+        Verdict::Unreadable { error } => ReportRow {
+            cluster: entry.cluster,
+            status: ReportStatus::Unreadable,
+            identity: None,
+            identity_exists: false,
+            registries_wired: Vec::new(),
+            registries_missing: Vec::new(),
+            actions: Vec::new(),
+            blockers: Vec::new(),
+            error: Some(error),
+        },
+    }
+}
+
+fn row(plan: &Plan, wired: &[ResourceId]) -> ReportRow {
     let status = match plan.status {
         PlanStatus::Compliant => ReportStatus::Compliant,
         PlanStatus::ChangesNeeded => ReportStatus::ChangesNeeded,
         PlanStatus::Blocked => ReportStatus::Blocked,
         PlanStatus::Excluded => ReportStatus::Excluded,
     };
-    let (wired, missing): (Vec<ResourceId>, Vec<ResourceId>) = plan.registries.iter().cloned().partition(|r| is_wired(plan, obs, r));
+    let (wired, missing): (Vec<ResourceId>, Vec<ResourceId>) = plan.registries.iter().cloned().partition(|r| wired.contains(r));
     // An excluded cluster is not observed beyond its document: its identity is unknown, not absent.
     let identity = plan.identity.resource_id.clone().filter(|_| status != ReportStatus::Excluded);
     ReportRow {
@@ -144,6 +150,11 @@ fn row(plan: &Plan, obs: &Observation) -> ReportRow {
         blockers: plan.blockers.clone(),
         error: None,
     }
+}
+
+/// The plan's registries on which the gating identity holds AcrPull and the cluster has its gating entry.
+pub(super) fn wired_registries(plan: &Plan, obs: &Observation) -> Vec<ResourceId> {
+    plan.registries.iter().filter(|r| is_wired(plan, obs, r)).cloned().collect()
 }
 
 /// True when the gating identity holds AcrPull on `registry` and the cluster has its gating entry.
