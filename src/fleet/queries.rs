@@ -10,7 +10,7 @@
 //! | [`REGISTRIES`] | `resources` | registry IDs and login servers |
 //!
 //! Not in Resource Graph (or not in the simulator's): federated identity credentials and the Defender
-//! pricing; see [`super::observe`] for how those are handled. An identity that has the template name but
+//! pricing; see `fleet::observe` (`bulk_plan`) for how those are handled. An identity that has the template name but
 //! not fleetgate's tags is not found here: its cluster looks "identity to create" and takes the
 //! per-cluster path, which reads the identity from ARM (extra reads, never an extra write).
 
