@@ -73,7 +73,7 @@ impl Backfill {
         progress: &mut Progress,
     ) -> Result<RunReport, FleetError> {
         let started = Instant::now();
-        let (stats_before, kinds_before) = (self.engine.arm().stats(), self.budget.requests_by_kind());
+        let (stats_before, kinds_before, paced_before) = (self.engine.arm().stats(), self.budget.requests_by_kind(), self.budget.paced());
         let (mut results, mut warnings, planned) = match options.mode {
             Mode::Enqueue if options.all => (self.all_clusters(selection, options).await?, Vec::new(), Planned::default()),
             _ => self.bulk_results(selection, options).await?,
@@ -113,7 +113,7 @@ impl Backfill {
             retries: after.retries - stats_before.retries,
             planned_writes: planned.writes,
             applied_writes,
-            paced_s: self.budget.paced().as_secs_f64(),
+            paced_s: self.budget.paced().saturating_sub(paced_before).as_secs_f64(),
             warnings,
         })
     }
