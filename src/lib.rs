@@ -25,6 +25,8 @@
 //!   or a JSON-lines replay file — with their settle operations.
 //! - [`worker`]: the runtime: bounded concurrency, lock renewal, settling, graceful shutdown; and
 //!   `fleetgate demo`.
+//! - [`fleet`]: fleet scale — backfill (bulk observe through Resource Graph, per-subscription ARM
+//!   budget, direct or enqueue), the drift-resync messages and the fleet report.
 //! - [`telemetry`]: logs, traces and metrics.
 //! - [`health`]: `/healthz` and `/readyz` for the worker.
 //! - [`sim`]: the embedded Azure simulator the whole product is tested and demonstrated against.
@@ -35,6 +37,7 @@ pub mod config;
 pub mod core;
 pub mod dispatch;
 pub mod events;
+pub mod fleet;
 pub mod health;
 pub mod id;
 pub mod queue;

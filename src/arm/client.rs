@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use azure_core::credentials::TokenCredential;
@@ -43,6 +43,16 @@ pub(super) struct Inner {
     counters: Counters,
     /// Resource Graph: no query before this instant (quota exhausted).
     graph_gate: Mutex<Option<Instant>>,
+    /// Consulted before every attempt (set once, e.g. by a backfill's budget).
+    hook: OnceLock<Arc<dyn RequestHook>>,
+}
+
+/// Consulted before every ARM request attempt (retries and LRO polls included), e.g. to pace a run
+/// under a per-subscription budget or to count requests by kind. It may wait; it cannot refuse.
+#[async_trait::async_trait]
+pub trait RequestHook: Send + Sync {
+    /// Called right before `call` is sent; `is_read` says which ARM bucket it draws from.
+    async fn before_send(&self, call: &Call, is_read: bool);
 }
 
 impl fmt::Debug for ArmClient {
@@ -106,6 +116,7 @@ impl ArmClient {
                 graph_api_version: settings.api_versions.resource_graph.clone(),
                 counters: Counters::default(),
                 graph_gate: Mutex::new(None),
+                hook: OnceLock::new(),
             }),
         })
     }
@@ -113,6 +124,12 @@ impl ArmClient {
     /// The token scope requested for ARM calls.
     pub fn scope(&self) -> &str {
         &self.inner.scope
+    }
+
+    /// Installs `hook` for this client and its clones. Returns false (and changes nothing) when a hook
+    /// is already installed.
+    pub fn set_request_hook(&self, hook: Arc<dyn RequestHook>) -> bool {
+        self.inner.hook.set(hook).is_ok()
     }
 
     /// Request counters since the client was built (shared by clones).
@@ -194,6 +211,9 @@ impl ArmClient {
             }
             if attempt > 1 {
                 metrics().retry();
+            }
+            if let Some(hook) = self.inner.hook.get() {
+                hook.before_send(&req.call, req.is_read).await;
             }
             let token = self.token(&req.call).await?;
             let mut builder = self.inner.http.request(req.method.clone(), req.url.clone()).timeout(self.inner.request_timeout);

@@ -15,22 +15,50 @@ pub const GRAPH_PATH: &str = "/providers/Microsoft.ResourceGraph/resources";
 /// Rows requested per page.
 const PAGE_SIZE: u32 = 1000;
 
+/// Where a Resource Graph query runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GraphScope<'a> {
+    /// `subscriptions`.
+    Subscriptions(&'a [String]),
+    /// `managementGroups`: rows of every subscription under the groups, which the caller must filter
+    /// to what it may touch.
+    ManagementGroups(&'a [String]),
+}
+
 impl ArmClient {
     /// Runs a KQL query over `subscriptions` and returns every row (`resultFormat: objectArray`). The
     /// query should `project id` so paging is stable. No subscriptions = nothing in scope = no rows.
     pub async fn resource_graph(&self, subscriptions: &[String], query: &str) -> Result<Vec<Value>, ArmError> {
-        if subscriptions.is_empty() {
-            return Ok(Vec::new());
+        let mut rows = Vec::new();
+        self.resource_graph_each(GraphScope::Subscriptions(subscriptions), query, &mut |row| rows.push(row)).await?;
+        Ok(rows)
+    }
+
+    /// Runs a KQL query over `scope`, handing each row to `sink` as its page arrives (memory holds one
+    /// page at a time, however many rows there are). Returns the number of rows. An empty scope sends
+    /// nothing.
+    pub async fn resource_graph_each(
+        &self,
+        scope: GraphScope<'_>,
+        query: &str,
+        sink: &mut (dyn FnMut(Value) + Send),
+    ) -> Result<usize, ArmError> {
+        let (scope_key, scope) = match scope {
+            GraphScope::Subscriptions(s) => ("subscriptions", s),
+            GraphScope::ManagementGroups(g) => ("managementGroups", g),
+        };
+        if scope.is_empty() {
+            return Ok(0);
         }
         let url = self.inner.endpoint.url(GRAPH_PATH, &[("api-version", &self.inner.graph_api_version)])?;
         let call = Call::new("POST", GRAPH_PATH);
         let outer = call.clone();
         self.within_deadline(&outer, |deadline| async move {
-            let mut rows = Vec::new();
+            let mut count = 0;
             let mut token: Option<String> = None;
             let mut seen = HashSet::new();
             loop {
-                let body = request_body(subscriptions, query, token.as_deref());
+                let body = request_body(scope_key, scope, query, token.as_deref());
                 let req = Req {
                     method: Method::POST,
                     url: url.clone(),
@@ -40,14 +68,17 @@ impl ArmClient {
                     is_read: true,
                     graph: true,
                 };
-                let page = self.execute(&req, deadline).await?;
-                match page.body.get("data") {
-                    Some(Value::Array(data)) => rows.extend(data.iter().cloned()),
+                let mut page = self.execute(&req, deadline).await?;
+                token = page.body.get("$skipToken").and_then(Value::as_str).filter(|t| !t.is_empty()).map(str::to_string);
+                match page.body.get_mut("data").map(Value::take) {
+                    Some(Value::Array(data)) => {
+                        count += data.len();
+                        data.into_iter().for_each(&mut *sink);
+                    }
                     _ => return Err(ArmError::Decode { call, status: page.status, message: "`data` is not an array of objects".into() }),
                 }
-                token = page.body.get("$skipToken").and_then(Value::as_str).filter(|t| !t.is_empty()).map(str::to_string);
                 match &token {
-                    None => return Ok(rows),
+                    None => return Ok(count),
                     Some(t) if !seen.insert(t.clone()) => {
                         return Err(ArmError::Decode { call, status: page.status, message: "$skipToken repeats an earlier page".into() });
                     }
@@ -60,12 +91,14 @@ impl ArmClient {
 }
 
 /// The query request body.
-fn request_body(subscriptions: &[String], query: &str, skip_token: Option<&str>) -> Value {
+fn request_body(scope_key: &str, scope: &[String], query: &str, skip_token: Option<&str>) -> Value {
     let mut options = json!({"resultFormat": "objectArray", "$top": PAGE_SIZE});
     if let Some(t) = skip_token {
         options["$skipToken"] = Value::String(t.to_string());
     }
-    json!({"subscriptions": subscriptions, "query": query, "options": options})
+    let mut body = json!({"query": query, "options": options});
+    body[scope_key] = json!(scope);
+    body
 }
 
 #[cfg(test)]
@@ -74,12 +107,15 @@ mod tests {
 
     #[test]
     fn body_shape() {
-        let b = request_body(&["s1".into()], "resources | project id", None);
+        let b = request_body("subscriptions", &["s1".into()], "resources | project id", None);
         assert_eq!(
             b,
             json!({"subscriptions": ["s1"], "query": "resources | project id", "options": {"resultFormat": "objectArray", "$top": 1000}})
         );
-        let b = request_body(&["s1".into()], "q", Some("tok"));
+        let b = request_body("subscriptions", &["s1".into()], "q", Some("tok"));
         assert_eq!(b["options"]["$skipToken"], "tok");
+        let b = request_body("managementGroups", &["mg1".into()], "q", None);
+        assert_eq!(b["managementGroups"], json!(["mg1"]));
+        assert!(b.get("subscriptions").is_none());
     }
 }

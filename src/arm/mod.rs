@@ -11,6 +11,7 @@
 //! - `retry`: backon exponential backoff with jitter; `Retry-After` always wins (the attempt cap holds).
 //! - [`auth`]: credentials chosen by `azure.credential`, cached until 5 minutes before expiry.
 //! - [`ArmStats`] (`stats`): reads, writes, retries, 429s and answers by status.
+//! - [`RequestHook`]: an optional hook consulted before every attempt (a backfill's budget).
 //!
 //! Request paths are plain ARM paths (`/subscriptions/…`); absolute URLs from responses (`nextLink`,
 //! `Azure-AsyncOperation`, `Location`) are followed only on the configured endpoint's origin.
@@ -31,11 +32,11 @@ mod retry;
 mod stats;
 
 pub use classify::{Disposition, classify, classify_code};
-pub use client::ArmClient;
+pub use client::{ArmClient, RequestHook};
 pub use endpoint::{Endpoint, PUBLIC_ARM_SCOPE};
 pub use error::{ApiError, ArmError, Call, TimeoutKind};
 pub use error_body::ErrorBody;
-pub use graph::GRAPH_PATH;
+pub use graph::{GRAPH_PATH, GraphScope};
 pub use lro::{DEFAULT_POLL_INTERVAL, LroOutcome};
 pub use response::ArmResponse;
 pub use retry::RetryPolicy;

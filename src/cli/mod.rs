@@ -3,10 +3,12 @@
 //!
 //! Exit codes: 0 success, 1 failure, 2 usage or configuration error, 3 blocked or excluded.
 
+mod backfill_cmd;
 mod cluster_cmd;
 mod config_cmd;
 mod demo_cmd;
 mod doctor_cmd;
+mod report_cmd;
 mod run_cmd;
 mod sim_cmd;
 
@@ -47,6 +49,10 @@ enum Command {
     /// End to end on one machine: simulator, real-shaped events, the real worker, fleet before/after
     /// (self-contained: ignores --config and FLEETGATE__* settings).
     Demo(demo_cmd::DemoArgs),
+    /// Bring the whole fleet in scope to gated deployment (bulk observe, then reconcile or enqueue).
+    Backfill(backfill_cmd::BackfillArgs),
+    /// Report every cluster's gated-deployment status from bulk reads (no writes).
+    Report(report_cmd::ReportArgs),
 }
 
 /// How a command ended; mapped to the process exit code.
@@ -115,6 +121,8 @@ async fn run(cli: Cli) -> anyhow::Result<Exit> {
                 Command::Apply(args) => cluster_cmd::apply(args, &settings).await,
                 Command::Doctor => doctor_cmd::run(&settings).await,
                 Command::Run(args) => run_cmd::run(args, &settings).await,
+                Command::Backfill(args) => backfill_cmd::run(args, &settings).await,
+                Command::Report(args) => report_cmd::run(args, &settings).await,
                 Command::Sim(_) | Command::Demo(_) => unreachable!("handled above"),
             }
         }

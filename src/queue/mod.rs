@@ -6,7 +6,7 @@
 //!   timeout and connection reuse, and the `BrokerProperties` repair the crate needs.
 //! - `receive`: [`ServiceBusQueue`] — receive with the status handling the crate leaves out (201 / 204 /
 //!   errors), settle ([`ReceivedMessage::complete`], [`ReceivedMessage::abandon`],
-//!   [`ReceivedMessage::renew_lock`]) and send.
+//!   [`ReceivedMessage::renew_lock`]), send and batch send ([`ServiceBusQueue::send_batch`]).
 //! - `sas`: [`SasKey`], signing over the URL really requested.
 //! - `error`: [`QueueError`], one variant per thing the operator can act on.
 //!
@@ -30,6 +30,6 @@ mod sas;
 pub mod transport;
 
 pub use error::QueueError;
-pub use receive::{OutgoingMessage, Received, ReceivedMessage, ServiceBusQueue};
+pub use receive::{BATCH_CONTENT_TYPE, OutgoingMessage, Received, ReceivedMessage, ServiceBusQueue};
 pub use sas::{SAS_TTL_SECS, SasKey};
 pub use transport::{DEFAULT_REQUEST_TIMEOUT, QueueAuth, SERVICE_BUS_SCOPE, ServiceBusTransport, TransportError};

@@ -105,8 +105,9 @@ impl Engine {
     }
 
     /// GET → merge → PUT the Containers pricing. "Security gating already exists" is success when a
-    /// re-read shows the plan ready; otherwise the PUT is tried once more.
-    async fn enable_defender_plan(&self, pricing_id: &ResourceId) -> Result<(Outcome, u32), ReconcileError> {
+    /// re-read shows the plan ready; otherwise the PUT is tried once more. Public so a backfill can
+    /// enable each subscription's plan once before the clusters that share it.
+    pub async fn enable_defender_plan(&self, pricing_id: &ResourceId) -> Result<(Outcome, u32), ReconcileError> {
         let version = &self.settings.azure.api_versions.pricings;
         let mut puts = 0;
         loop {

@@ -1,0 +1,52 @@
+//! Fleet scale: backfill, drift resync messages and the fleet report.
+//!
+//! **The path of a backfill** (`fleetgate backfill`):
+//! 1. [`Selection`] (`scope`): `scope.subscriptions` ∩ `--subscription` (an argument outside scope is
+//!    an error naming it); `--management-group` enumerates over groups, rows outside the selection are
+//!    dropped.
+//! 2. Bulk observation (`observe`, `queries`, `inventory`): Resource Graph for clusters, gating
+//!    identities, AcrPull assignments and registries; one pricing GET per subscription that matters;
+//!    federated credentials per [`FicMode`] (trusted from the gating entry by default, or listed with
+//!    `--verify-fics`). One [`Observation`](crate::core::Observation) and [`Plan`](crate::core::Plan)
+//!    per cluster — a compliant, blocked or excluded cluster costs **zero** per-cluster ARM reads.
+//! 3. Clusters whose plan needs changes take the per-cluster path: `direct` runs
+//!    [`Engine::apply`](crate::reconcile::Engine::apply) (which re-reads ARM, and the cluster for its
+//!    ETag, before any write — Resource Graph lags ARM) with `backfill.concurrency` at a time; `enqueue`
+//!    sends one `io.fleetgate.reconcile` command per cluster in batches (`commands`).
+//! 4. Every ARM request of the run passes the [`Budget`] (`budget`): per-subscription token buckets
+//!    mirroring ARM's, so fleetgate paces itself instead of provoking 429s.
+//!
+//! **Resync** (`resync`): the pure core of the worker's periodic fleet re-check — epoch-aligned windows,
+//! a ±25 % jittered fire inside each, deterministic `MessageId`s per cluster and window.
+//!
+//! **Report** (`report`, `report_format`): the bulk plans as a table, JSON, CSV or Markdown.
+
+mod backfill;
+pub mod budget;
+pub mod commands;
+mod error;
+mod inventory;
+mod load;
+mod observe;
+pub mod progress;
+pub mod queries;
+mod report;
+mod report_format;
+pub mod resync;
+mod scope;
+mod sender;
+mod summary;
+
+pub use backfill::{Backfill, BackfillOptions};
+pub use budget::{Budget, BudgetLimits, TokenBucket};
+pub use error::FleetError;
+pub use inventory::{FicMode, Inventory};
+pub use load::enumerate_clusters;
+pub use observe::{BulkEntry, BulkMapped, BulkOptions, BulkResult, Verdict, bulk_plan, bulk_plan_map};
+pub use progress::{Progress, ProgressStyle};
+pub use report::{FleetReport, ReportRow, ReportStatus, Totals, report_row};
+pub use report_format::{ReportFormat, render as render_report};
+pub use resync::{jittered_interval, next_resync, reconcile_messages, window_start};
+pub use scope::Selection;
+pub use sender::open_queue;
+pub use summary::{ClusterResult, ClusterStatus, Mode, RunReport, Summary};
