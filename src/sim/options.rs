@@ -7,7 +7,7 @@ use super::faults::FaultRule;
 use super::latency::LatencyPreset;
 
 /// How the simulator behaves. Every field can be set from the fleet file's `[sim]` table.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SimOptions {
     /// Tenant the token endpoints issue tokens for.
@@ -68,5 +68,33 @@ impl Default for SimOptions {
             fic_write_duration: Duration::from_millis(0),
             list_page_size: 100,
         }
+    }
+}
+
+impl std::fmt::Debug for SimOptions {
+    /// Every field except `client_secret`, which shows only whether it is set.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let value = serde_json::to_value(self).map_err(|_| std::fmt::Error)?;
+        let mut map = match value {
+            serde_json::Value::Object(map) => map,
+            _ => return Err(std::fmt::Error),
+        };
+        if self.client_secret.is_some() {
+            map.insert("client_secret".into(), serde_json::Value::String("<redacted>".into()));
+        }
+        write!(f, "SimOptions {}", serde_json::Value::Object(map))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SimOptions;
+
+    #[test]
+    fn debug_never_shows_the_client_secret() {
+        let options = SimOptions { client_secret: Some("s3cr3t-value".into()), ..SimOptions::default() };
+        let text = format!("{options:?}");
+        assert!(!text.contains("s3cr3t-value"), "{text}");
+        assert!(text.contains("<redacted>") && text.contains("lro_duration"), "{text}");
     }
 }
