@@ -106,7 +106,7 @@ context() {
 
 check_metadata() {
     local config
-    config="$(buildah inspect --type image --format '{{json .OCIv1.Config}}' "$TAG")"
+    config="$(buildah inspect --type image "$TAG" | python3 -c 'import json, sys; print(json.dumps(json.load(sys.stdin)["OCIv1"]["config"]))')"
     echo "image config: $config"
     python3 - "$config" <<'PY'
 import json, sys
@@ -119,7 +119,10 @@ if c.get("Cmd") != ["run"]: problems.append(f"Cmd {c.get('Cmd')}")
 if problems: sys.exit("image metadata: " + "; ".join(problems))
 PY
     local bytes
-    bytes="$(buildah images --json "$TAG" | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["size"])')"
+    # buildah reports the unpacked size with SI units, e.g. "16.7 MB".
+    bytes="$(buildah images --json "$TAG" | python3 -c 'import json, sys
+n, unit = json.load(sys.stdin)[0]["size"].split()
+print(int(float(n) * {"B": 1, "kB": 1e3, "KB": 1e3, "MB": 1e6, "GB": 1e9}[unit]))')"
     echo "image size: $((bytes / 1000 / 1000)) MB ($bytes bytes, limit ${MAX_IMAGE_MB} MB)"
     if [ "$bytes" -gt $((MAX_IMAGE_MB * 1000 * 1000)) ]; then
         echo "image is larger than ${MAX_IMAGE_MB} MB" >&2

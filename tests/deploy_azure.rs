@@ -8,7 +8,9 @@ use std::collections::BTreeSet;
 
 use fleetgate::arm::permissions::{self, custom_role_actions, delegation_condition};
 use fleetgate::core::names::ACR_PULL_ROLE_GUID;
-use fleetgate::events::{CLUSTER_DELETE_OPERATION, CLUSTER_WRITE_OPERATION, DELETE_SUCCESS, ROLE_ASSIGNMENT_WRITE_OPERATION, WRITE_SUCCESS};
+use fleetgate::events::{
+    CLUSTER_DELETE_OPERATION, CLUSTER_WRITE_OPERATION, DELETE_SUCCESS, ROLE_ASSIGNMENT_WRITE_OPERATION, WRITE_SUCCESS,
+};
 use serde_json::Value;
 
 fn template() -> Value {
@@ -180,7 +182,13 @@ fn rbac_administrator_condition_allows_exactly_acr_pull_for_service_principals()
 }
 
 fn per_subscription_deployment(t: &Value) -> Value {
-    t["resources"].as_array().unwrap().iter().find(|r| r["copy"]["name"] == "monitoredSubscriptions").cloned().expect("per-subscription deployment")
+    t["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["copy"]["name"] == "monitoredSubscriptions")
+        .cloned()
+        .expect("per-subscription deployment")
 }
 
 #[test]
@@ -204,7 +212,10 @@ fn service_bus_queue_and_poison_queue() {
     assert_eq!(ns["properties"]["disableLocalAuth"], "[parameters('disableLocalAuth')]");
     assert_eq!(t["parameters"]["disableLocalAuth"]["defaultValue"], true);
     assert_eq!(ns["properties"]["minimumTlsVersion"], "1.2");
-    assert!(!t["parameters"]["serviceBusSku"]["allowedValues"].as_array().unwrap().contains(&"Basic".into()), "Basic has no duplicate detection");
+    assert!(
+        !t["parameters"]["serviceBusSku"]["allowedValues"].as_array().unwrap().contains(&"Basic".into()),
+        "Basic has no duplicate detection"
+    );
     let queues = of_type(&t, "Microsoft.ServiceBus/namespaces/queues");
     assert_eq!(queues.len(), 2);
     let main = queues.iter().find(|q| q["name"].as_str().unwrap().contains("'queueName'")).unwrap();

@@ -66,7 +66,13 @@ fn permissions_table_is_the_list() {
         };
         assert!(line.contains(grant), "{} must say {grant}: {line}", p.action);
     }
-    let rows = doc.lines().filter(|l| l.starts_with("| `Microsoft.") && l.split('|').nth(2).is_some_and(|c| c.contains("custom role") || c.contains("RBAC Administrator"))).count();
+    let rows = doc
+        .lines()
+        .filter(|l| {
+            l.starts_with("| `Microsoft.")
+                && l.split('|').nth(2).is_some_and(|c| c.contains("custom role") || c.contains("RBAC Administrator"))
+        })
+        .count();
     assert_eq!(rows, PERMISSIONS.len(), "the permissions table lists an action that src/arm/permissions.rs does not");
     assert!(doc.contains(&format!("```text\n{}\n```", delegation_condition())), "the documented ABAC condition is the code's");
 }
@@ -75,10 +81,10 @@ fn permissions_table_is_the_list() {
 fn every_blocker_code_is_explained() {
     let doc = doc();
     let source = read("src/core/blocker.rs");
-    let codes: Vec<&str> = source.lines().filter(|l| l.trim_start().starts_with("Self::")).filter_map(|l| l.split("=> \"").nth(1)).map(|r| r.trim_end_matches("\",")).collect();
+    let codes = snake_labels(&source);
     assert!(codes.len() >= 12, "{codes:?}");
     for code in codes {
-        assert!(row(&doc, code).is_some(), "blocker {code} has no troubleshooting row");
+        assert!(row(&doc, &code).is_some(), "blocker {code} has no troubleshooting row");
     }
 }
 
@@ -98,12 +104,32 @@ fn every_defined_metric_is_documented() {
     for file in files.iter().filter(|f| !f.to_string_lossy().contains("test")) {
         let text = std::fs::read_to_string(file).unwrap();
         for name in text.split("\"fleetgate_").skip(1).map(|r| r.split('"').next().unwrap()) {
-            assert!(doc.contains(&format!("`fleetgate_{name}`")), "metric fleetgate_{name} ({}) is not in docs/OPERATIONS.md", file.display());
+            assert!(
+                doc.contains(&format!("`fleetgate_{name}`")),
+                "metric fleetgate_{name} ({}) is not in docs/OPERATIONS.md",
+                file.display()
+            );
         }
     }
-    for (attribute, values) in [("outcome", "converged, compliant, blocked, excluded, ignored, rejected, failed")] {
-        assert!(doc.contains(&format!("`{attribute}` = {values}")), "{attribute} values");
+    // Attribute values: message outcomes and write kinds, as the code spells them.
+    for (metric, source) in [("fleetgate_messages_total", "src/dispatch/outcome.rs"), ("fleetgate_writes_total", "src/core/action.rs")] {
+        let line = row(&doc, metric).unwrap_or_else(|| panic!("no row for {metric}"));
+        let values = snake_labels(&read(source));
+        assert!(values.len() >= 6, "{source}: {values:?}");
+        for v in values {
+            assert!(line.contains(&v), "{metric} row lacks {v}: {line}");
+        }
     }
+}
+
+/// The `"…"` of every `Self::Variant => "…"` line (an enum's label table).
+fn snake_labels(source: &str) -> Vec<String> {
+    source
+        .lines()
+        .filter(|l| l.trim_start().starts_with("Self::"))
+        .filter_map(|l| l.split("=> \"").nth(1))
+        .map(|r| r.trim_end_matches("\",").to_string())
+        .collect()
 }
 
 #[test]

@@ -267,8 +267,7 @@ fn resource_types(code: &str) -> BTreeSet<String> {
 
 #[test]
 fn every_resource_type_named_in_the_product_has_a_permission() {
-    let listed: BTreeSet<String> =
-        PERMISSIONS.iter().map(|p| p.action.rsplit_once('/').unwrap().0.to_ascii_lowercase()).collect();
+    let listed: BTreeSet<String> = PERMISSIONS.iter().map(|p| p.action.rsplit_once('/').unwrap().0.to_ascii_lowercase()).collect();
     let (mut seen, mut missing) = (0, Vec::new());
     for (file, code) in product_sources() {
         for ty in resource_types(&code) {

@@ -194,7 +194,9 @@ fn resource_type_of(path: &str, method: &str) -> Option<(String, Option<String>)
     let Some(at) = segs.iter().rposition(|s| s.eq_ignore_ascii_case("providers")) else {
         return match segs.len() {
             2 if is(0, "subscriptions") => Some(("Microsoft.Resources/subscriptions".into(), None)),
-            4 if is(0, "subscriptions") && is(2, "resourceGroups") => Some(("Microsoft.Resources/subscriptions/resourceGroups".into(), None)),
+            4 if is(0, "subscriptions") && is(2, "resourceGroups") => {
+                Some(("Microsoft.Resources/subscriptions/resourceGroups".into(), None))
+            }
             _ => None,
         };
     };
@@ -235,17 +237,43 @@ mod tests {
         let cases = [
             ("GET", format!("{rg}/Microsoft.ContainerService/managedClusters/c1"), "Microsoft.ContainerService/managedClusters/read"),
             ("PUT", format!("{rg}/microsoft.containerservice/managedclusters/c1"), "Microsoft.ContainerService/managedClusters/write"),
-            ("GET", format!("/subscriptions/{SUB}/providers/Microsoft.ContainerService/managedClusters"), "Microsoft.ContainerService/managedClusters/read"),
             (
                 "GET",
-                format!("https://management.azure.com/subscriptions/{SUB}/providers/Microsoft.ContainerService/locations/westeurope/operations/abc?api-version=1"),
+                format!("/subscriptions/{SUB}/providers/Microsoft.ContainerService/managedClusters"),
+                "Microsoft.ContainerService/managedClusters/read",
+            ),
+            (
+                "GET",
+                format!(
+                    "https://management.azure.com/subscriptions/{SUB}/providers/Microsoft.ContainerService/locations/westeurope/operations/abc?api-version=1"
+                ),
                 "Microsoft.ContainerService/locations/operations/read",
             ),
-            ("GET", format!("{rg}/Microsoft.ManagedIdentity/userAssignedIdentities/mi/federatedIdentityCredentials"), "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/read"),
-            ("PUT", format!("{rg}/Microsoft.ManagedIdentity/userAssignedIdentities/mi/federatedIdentityCredentials/f"), "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/write"),
-            ("DELETE", format!("{rg}/Microsoft.ManagedIdentity/userAssignedIdentities/mi"), "Microsoft.ManagedIdentity/userAssignedIdentities/delete"),
-            ("PUT", format!("{rg}/Microsoft.ContainerRegistry/registries/acr/providers/Microsoft.Authorization/roleAssignments/{SUB}"), "Microsoft.Authorization/roleAssignments/write"),
-            ("GET", format!("/subscriptions/{SUB}/providers/Microsoft.Authorization/roleAssignments"), "Microsoft.Authorization/roleAssignments/read"),
+            (
+                "GET",
+                format!("{rg}/Microsoft.ManagedIdentity/userAssignedIdentities/mi/federatedIdentityCredentials"),
+                "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/read",
+            ),
+            (
+                "PUT",
+                format!("{rg}/Microsoft.ManagedIdentity/userAssignedIdentities/mi/federatedIdentityCredentials/f"),
+                "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/write",
+            ),
+            (
+                "DELETE",
+                format!("{rg}/Microsoft.ManagedIdentity/userAssignedIdentities/mi"),
+                "Microsoft.ManagedIdentity/userAssignedIdentities/delete",
+            ),
+            (
+                "PUT",
+                format!("{rg}/Microsoft.ContainerRegistry/registries/acr/providers/Microsoft.Authorization/roleAssignments/{SUB}"),
+                "Microsoft.Authorization/roleAssignments/write",
+            ),
+            (
+                "GET",
+                format!("/subscriptions/{SUB}/providers/Microsoft.Authorization/roleAssignments"),
+                "Microsoft.Authorization/roleAssignments/read",
+            ),
             ("PUT", format!("/subscriptions/{SUB}/providers/Microsoft.Security/pricings/Containers"), "Microsoft.Security/pricings/write"),
             ("GET", format!("/subscriptions/{SUB}"), "Microsoft.Resources/subscriptions/read"),
             ("POST", "/providers/Microsoft.ResourceGraph/resources".to_string(), "Microsoft.ResourceGraph/resources/read"),
@@ -278,7 +306,10 @@ mod tests {
             assert!(parts.len() >= 3 && parts[0].starts_with("Microsoft.") && !p.why.is_empty() && !p.calls.is_empty(), "{p:?}");
             assert!(["read", "write", "delete"].contains(&parts[parts.len() - 1]), "{}", p.action);
         }
-        assert_eq!(delegated_actions(), ["Microsoft.Authorization/roleAssignments/write", "Microsoft.Authorization/roleAssignments/delete"]);
+        assert_eq!(
+            delegated_actions(),
+            ["Microsoft.Authorization/roleAssignments/write", "Microsoft.Authorization/roleAssignments/delete"]
+        );
         assert!(custom_role_actions().iter().all(|a| !a.starts_with("Microsoft.Authorization/roleAssignments/") || a.ends_with("/read")));
         assert_eq!(custom_role_actions().len() + delegated_actions().len(), PERMISSIONS.len());
     }
