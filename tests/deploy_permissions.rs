@@ -29,8 +29,10 @@ const NOT_EXERCISED: &[(&str, &str)] = &[(
 )];
 
 /// Resource types the product names without ever sending a request to them, and why.
-const NAMED_NOT_CALLED: &[(&str, &str)] =
-    &[("Microsoft.Authorization/roleDefinitions", "the AcrPull role definition ID inside a role-assignment body and a read assignment")];
+const NAMED_NOT_CALLED: &[(&str, &str)] = &[
+    ("Microsoft.Authorization/roleDefinitions", "the AcrPull role definition ID inside a role-assignment body and a read assignment"),
+    ("Microsoft.Storage/storageAccounts", "noise events `fleetgate demo` publishes to show that they are ignored"),
+];
 
 const KUBELET_OID: &str = "0a0b0c0d-0000-4000-8000-00000000beef";
 const GONE_OID: &str = "0a0b0c0d-0000-4000-8000-00000000dead";
@@ -234,8 +236,8 @@ fn product_sources() -> Vec<(PathBuf, String)> {
         .collect()
 }
 
-/// `Microsoft.X/type[/type…]` names in `code`, with a trailing verb dropped, plus `("Microsoft.X", "type")`
-/// literal pairs (IDs built from parts).
+/// `Microsoft.X/type[/name/type…]` names in `code` reduced to their types (a trailing verb dropped),
+/// plus `("Microsoft.X", "type")` literal pairs (IDs built from parts).
 fn resource_types(code: &str) -> BTreeSet<String> {
     let mut found = BTreeSet::new();
     let bytes = code.as_bytes();
@@ -252,7 +254,9 @@ fn resource_types(code: &str) -> BTreeSet<String> {
             if ["read", "write", "delete", "action"].contains(&parts[parts.len() - 1]) {
                 parts.pop();
             }
-            found.insert(parts.join("/"));
+            // Segments after the namespace alternate type / name (`…/pricings/Containers` is a pricing).
+            let types: Vec<&str> = std::iter::once(parts[0]).chain(parts[1..].iter().step_by(2).copied()).collect();
+            found.insert(types.join("/"));
         } else if parts.len() == 1 && code[end..].starts_with("\", \"") {
             let next = &code[end + 4..];
             let ty: String = next.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
@@ -288,9 +292,9 @@ fn every_resource_type_named_in_the_product_has_a_permission() {
 #[test]
 fn the_scanner_finds_types_in_paths_literal_pairs_and_actions() {
     let code = r#"let p = format!("/subscriptions/{s}/providers/Microsoft.Web/sites/{n}"); scope.child_provider("Microsoft.Sql", "servers", n);
-        const OP: &str = "Microsoft.KeyVault/vaults/delete"; // Microsoft.Ignored/inComments is cut by the caller"#;
+        const OP: &str = "Microsoft.KeyVault/vaults/delete"; let id = "/providers/Microsoft.Network/dnsZones/z1/A/www";"#;
     let types = resource_types(code);
-    for want in ["Microsoft.Web/sites", "Microsoft.Sql/servers", "Microsoft.KeyVault/vaults"] {
+    for want in ["Microsoft.Web/sites", "Microsoft.Sql/servers", "Microsoft.KeyVault/vaults", "Microsoft.Network/dnsZones/A"] {
         assert!(types.contains(want), "{want} in {types:?}");
     }
 }
