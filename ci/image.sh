@@ -90,6 +90,9 @@ builder_base() {
     buildah copy --quiet "$ctr" "$work/bookworm-gcc/" / >/dev/null
     buildah copy --quiet "$ctr" "$sysroot/bin" /usr/local/rust/bin >/dev/null
     buildah copy --quiet "$ctr" "$sysroot/lib" /usr/local/rust/lib >/dev/null
+    # This machine's trust store: cargo inside the build reaches crates.io through the same TLS path
+    # as the host does.
+    buildah copy --quiet "$ctr" /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt >/dev/null
     buildah config --env PATH=/usr/local/rust/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
         --env CARGO_HOME=/usr/local/cargo "$ctr"
     buildah commit --quiet --rm "$ctr" "$BUILDER_BASE" >/dev/null
