@@ -4,9 +4,9 @@
 # against it, both inside the image.
 #
 # Public base images cannot be pulled here, so the Dockerfile's base images are build arguments:
-#   - RUNTIME_IMAGE: a local stand-in for gcr.io/distroless/cc-debian12:nonroot, assembled from a
-#     debootstrapped Debian bookworm: the glibc loader, libc, libm and libgcc_s the binary links
-#     (read from ldd), CA certificates, /etc/passwd with nonroot (65532), /tmp. No shell.
+#   - RUNTIME_IMAGE: a local stand-in for gcr.io/distroless/cc-debian12:nonroot, assembled from the
+#     same Debian bookworm packages (debootstrapped), without docs; /etc/passwd with nonroot (65532).
+#     No shell. Local base images are reused across runs (buildah rmi them to rebuild).
 #   - RUST_IMAGE (FLEETGATE_IMAGE_FULL=1 only): debootstrapped bookworm + gcc + this machine's Rust
 #     toolchain, for the default multi-stage target that compiles inside the image.
 # By default the binary is compiled once on the host (`cargo build --release --locked`) and packaged
@@ -57,19 +57,44 @@ rootfs() {
     tar -C "$work/$name" -xf "$tarball"
 }
 
-# The distroless-like runtime base: only what the binary needs at run time.
+# The distroless-like runtime base: the Debian packages gcr.io/distroless/cc-debian12 is made of
+# (base-files, netbase, tzdata, ca-certificates, libc6, libssl3, libgcc-s1, libgomp1, libstdc++6)
+# without their docs, plus passwd/group with nonroot (65532). No shell, no package manager. Its size
+# stands in for the public base's, so the size limit below is meaningful.
+RUNTIME_PACKAGES=(base-files netbase tzdata ca-certificates libc6 libssl3 libgcc-s1 libgomp1 libstdc++6)
 runtime_base() {
+    if buildah images --quiet "$RUNTIME_BASE" >/dev/null 2>&1; then
+        echo "reusing $RUNTIME_BASE"
+        return
+    fi
     step "assemble $RUNTIME_BASE"
-    rootfs bookworm-minbase ca-certificates
-    local src="$work/bookworm-minbase" stage="$work/runtime-stage"
-    mkdir -p "$stage"/{etc/ssl/certs,tmp,home/nonroot,usr/local/bin}
+    rootfs bookworm-runtime "$(IFS=,; echo "${RUNTIME_PACKAGES[*]}")"
+    local src="$work/bookworm-runtime" stage="$work/runtime-stage" pkg list
+    mkdir -p "$stage"/{etc,tmp,home/nonroot,usr/local/bin}
+    for pkg in "${RUNTIME_PACKAGES[@]}"; do
+        list="$src/var/lib/dpkg/info/$pkg.list"
+        [ -f "$list" ] || list="$src/var/lib/dpkg/info/$pkg:amd64.list"
+        [ -f "$list" ] || { echo "package $pkg is not in the rootfs" >&2; exit 1; }
+        grep -vE '^/usr/share/(doc|man|lintian|info)(/|$)' "$list" | while read -r f; do
+            if [ ! -d "$src$f" ] && { [ -f "$src$f" ] || [ -L "$src$f" ]; }; then
+                mkdir -p "$stage$(dirname "$f")"
+                cp -a "$src$f" "$stage$f"
+            fi
+        done
+    done
+    # Debian 12 is merged-/usr: packages list /lib/… paths that live under /usr/lib in the rootfs.
+    for link in lib lib64 bin sbin; do
+        if [ -L "$src/$link" ] && [ -d "$stage/$link" ] && [ ! -L "$stage/$link" ]; then
+            mkdir -p "$stage/usr/$link"
+            cp -a "$stage/$link/." "$stage/usr/$link/"
+            rm -rf "${stage:?}/$link"
+            ln -s "usr/$link" "$stage/$link"
+        fi
+    done
+    cp -L "$src/etc/ssl/certs/ca-certificates.crt" "$stage/etc/ssl/certs/" 2>/dev/null \
+        || { mkdir -p "$stage/etc/ssl/certs" && cp -L "$src/etc/ssl/certs/ca-certificates.crt" "$stage/etc/ssl/certs/"; }
     chmod 1777 "$stage/tmp"
     chown 65532:65532 "$stage/home/nonroot"
-    for lib in $(ldd "$binary" | grep -o '/[^ ]*' | sort -u); do
-        mkdir -p "$stage$(dirname "$lib")"
-        cp -L "$src$lib" "$stage$lib"
-    done
-    cp -L "$src/etc/ssl/certs/ca-certificates.crt" "$stage/etc/ssl/certs/"
     printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n' > "$stage/etc/passwd"
     printf 'root:x:0:\nnonroot:x:65532:\n' > "$stage/etc/group"
     local ctr
@@ -78,10 +103,15 @@ runtime_base() {
     buildah config --user 65532:65532 --workingdir /home/nonroot \
         --env PATH=/usr/local/bin:/usr/bin:/bin --env SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt "$ctr"
     buildah commit --quiet --rm "$ctr" "$RUNTIME_BASE" >/dev/null
+    echo "$RUNTIME_BASE: $(buildah images --format '{{.Size}}' "$RUNTIME_BASE" | head -1)"
 }
 
 # The builder base for the full multi-stage build: bookworm + gcc + this machine's toolchain.
 builder_base() {
+    if buildah images --quiet "$BUILDER_BASE" >/dev/null 2>&1; then
+        echo "reusing $BUILDER_BASE (its dependency layer stays cached)"
+        return
+    fi
     step "assemble $BUILDER_BASE"
     rootfs bookworm-gcc ca-certificates,gcc,libc6-dev
     local sysroot ctr
