@@ -153,7 +153,9 @@ async fn exercise() -> Vec<(String, String)> {
         s.gating.enable_prerequisites = true;
     })
     .await;
-    kube_env.engine.apply(&id(&cluster_id(SUB2, "rg-aks2", "aks-noissuer"))).await;
+    let applied = kube_env.engine.apply(&id(&cluster_id(SUB2, "rg-aks2", "aks-noissuer"))).await;
+    assert!(applied.error.is_none(), "{:?}", applied.error);
+    assert_eq!(applied.report.status, fleetgate::core::ApplyStatus::Converged, "{:?}", applied.report);
     requests.extend(arm_requests(&kube_env.sim.journal()));
 
     // doctor (the binary): subscription read and the api-version probe.
