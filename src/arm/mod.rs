@@ -12,6 +12,7 @@
 //! - [`auth`]: credentials chosen by `azure.credential`, cached until 5 minutes before expiry.
 //! - [`ArmStats`] (`stats`): reads, writes, retries, 429s and answers by status.
 //! - [`RequestHook`]: an optional hook consulted before every attempt (a backfill's budget).
+//! - [`permissions`]: the one list of RBAC actions these calls need (deployment, docs and tests derive from it).
 //!
 //! Request paths are plain ARM paths (`/subscriptions/…`); absolute URLs from responses (`nextLink`,
 //! `Azure-AsyncOperation`, `Location`) are followed only on the configured endpoint's origin.
@@ -27,6 +28,7 @@ pub mod headers;
 mod hints;
 mod lro;
 mod paging;
+pub mod permissions;
 mod response;
 mod retry;
 mod stats;
