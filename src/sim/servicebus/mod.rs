@@ -58,6 +58,9 @@ pub(super) async fn serve(core: &SimCore, req: &SimRequest) -> Outcome {
     if let Err(detail) = authenticated {
         return Outcome::Bytes(RawResponse::error(401, &detail));
     }
+    if let Some(forms) = req.header("authorization").and_then(sas::sas_value).and_then(sas::signature_forms) {
+        core.service_bus.note_signature(forms);
+    }
     let decision = lock(&core.faults).evaluate(&req.method, &req.path);
     sleep(decision.delay).await;
     match decision.action {
