@@ -177,8 +177,8 @@ impl SimHandle {
         lock(&self.core.tokens).values()
     }
 
-    /// Every SAS signature (`sig`, both as sent and URL-decoded) of a Service Bus request the simulator
-    /// accepted: what a secret-hygiene test searches captured output for.
+    /// Every SAS signature (`sig`, both as sent and URL-decoded) presented on a Service Bus request,
+    /// accepted or not: what a secret-hygiene test searches captured output for.
     pub fn sas_signatures_seen(&self) -> Vec<String> {
         self.core.service_bus.signatures_seen()
     }

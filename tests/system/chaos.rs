@@ -7,7 +7,7 @@ use std::time::Duration;
 use fleetgate::sim::faults::FaultRule;
 
 use crate::audit::{self, successful_writes, writes_outside_scope};
-use crate::scenario::{self, Setup};
+use crate::scenario::{self, Setup, fault};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chaos_on_20_clusters_ends_like_a_clean_run() {
@@ -22,18 +22,7 @@ async fn long_chaos_on_200_clusters_ends_like_a_clean_run() {
 }
 
 fn rule(method: Option<&str>, path: &str, p: f64) -> FaultRule {
-    FaultRule {
-        method: method.map(str::to_string),
-        path: path.into(),
-        status: None,
-        code: None,
-        message: None,
-        retry_after: None,
-        latency_ms: None,
-        reset: false,
-        count: None,
-        probability: Some(p),
-    }
+    FaultRule { probability: Some(p), ..fault(method, path) }
 }
 
 fn failing(method: Option<&str>, path: &str, p: f64, status: u16, code: Option<&str>) -> FaultRule {

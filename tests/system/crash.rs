@@ -19,7 +19,7 @@ use crate::audit::{per_kind, successful_writes, written_twice};
 use crate::common::{CLIENT_SECRET, SUB1, TestEnv, cluster_id, start};
 use crate::ledger::{SequenceMap, completions};
 use crate::proc::{RunEnv, Worker, tail};
-use crate::scenario::{send, wait_until};
+use crate::scenario::{fault, send, wait_until};
 use crate::traffic::{CONVERGE, Msg};
 
 /// Where the worker is killed.
@@ -49,18 +49,7 @@ impl Point {
             Self::AfterFic => ("PUT", "*/roleAssignments/*"),
             Self::DuringLro => ("GET", "*/providers/Microsoft.ContainerService/locations/*/operations/*"),
         };
-        FaultRule {
-            method: Some(method.into()),
-            path: path.into(),
-            status: None,
-            code: None,
-            message: None,
-            retry_after: None,
-            latency_ms: Some(60_000),
-            reset: false,
-            count: Some(1),
-            probability: None,
-        }
+        FaultRule { latency_ms: Some(60_000), count: Some(1), ..fault(Some(method), path) }
     }
 }
 

@@ -165,6 +165,23 @@ pub async fn run(setup: &Setup) -> Run {
     Run { env, world, traffic, needed, counts_before, test_writes, journal, ledger, exited, elapsed, firings }
 }
 
+/// A fault rule on `method` requests to `path` that does nothing yet (set `status`, `latency_ms`,
+/// `reset`, `count` or `probability`).
+pub fn fault(method: Option<&str>, path: &str) -> FaultRule {
+    FaultRule {
+        method: method.map(str::to_string),
+        path: path.into(),
+        status: None,
+        code: None,
+        message: None,
+        retry_after: None,
+        latency_ms: None,
+        reset: false,
+        count: None,
+        probability: None,
+    }
+}
+
 /// Enqueues one message with its `MessageId`; remembers its sequence number (lock URIs name it).
 pub fn send(env: &TestEnv, m: &Msg, sequence: &mut SequenceMap) {
     let mut message = NewMessage::new(m.body.clone()).message_id(m.id.clone());

@@ -22,7 +22,7 @@ struct Slot {
 struct Namespace {
     queues: HashMap<String, Slot>,
     rules: Vec<SasRule>,
-    /// SAS signatures of accepted requests (as sent and decoded), for secret-hygiene tests.
+    /// SAS signatures presented (as sent and decoded), for secret-hygiene tests.
     signatures: HashSet<String>,
 }
 
@@ -96,12 +96,12 @@ impl ServiceBus {
         lock(&self.ns).rules.clone()
     }
 
-    /// Remembers the `sig` of an accepted SAS token (raw and decoded forms).
+    /// Remembers the `sig` of a presented SAS token (raw and decoded forms).
     pub fn note_signature(&self, forms: impl IntoIterator<Item = String>) {
         lock(&self.ns).signatures.extend(forms.into_iter().filter(|s| !s.is_empty()));
     }
 
-    /// The SAS signatures seen on accepted requests.
+    /// The SAS signatures presented so far.
     pub fn signatures_seen(&self) -> Vec<String> {
         lock(&self.ns).signatures.iter().cloned().collect()
     }
