@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use azure_core::credentials::TokenCredential;
 use reqwest::Method;
-use reqwest::header::{AUTHORIZATION, HeaderValue, IF_MATCH};
+use reqwest::header::{AUTHORIZATION, HeaderValue, IF_MATCH, IF_NONE_MATCH};
 use serde_json::Value;
 use tokio::time::Instant;
 use tracing::Instrument;
@@ -71,6 +71,8 @@ pub(super) struct Req<'a> {
     pub call: Call,
     pub body: Option<&'a Value>,
     pub if_match: Option<&'a str>,
+    /// Send `If-None-Match: *`: create only, 412 when the resource exists.
+    pub if_none_match: bool,
     /// Counted as a read in the stats.
     pub is_read: bool,
     /// A Resource Graph query: waits for the quota gate.
@@ -80,7 +82,7 @@ pub(super) struct Req<'a> {
 impl<'a> Req<'a> {
     /// A GET of `url`, reported as `call`.
     pub fn get(url: Url, call: Call) -> Self {
-        Self { method: Method::GET, url, call, body: None, if_match: None, is_read: true, graph: false }
+        Self { method: Method::GET, url, call, body: None, if_match: None, if_none_match: false, is_read: true, graph: false }
     }
 }
 
@@ -151,16 +153,48 @@ impl ArmClient {
     /// response; follow it with [`ArmClient::wait_for_lro`].
     pub async fn put(&self, path: &str, api_version: &str, body: &Value, if_match: Option<&str>) -> Result<ArmResponse, ArmError> {
         let url = self.inner.endpoint.url(path, &[("api-version", api_version)])?;
-        let req = Req { method: Method::PUT, url, call: Call::new("PUT", path), body: Some(body), if_match, is_read: false, graph: false };
+        let req = Req {
+            method: Method::PUT,
+            url,
+            call: Call::new("PUT", path),
+            body: Some(body),
+            if_match,
+            if_none_match: false,
+            is_read: false,
+            graph: false,
+        };
         self.run(req).await
+    }
+
+    /// PUTs a resource only if it does not exist yet (`If-None-Match: *`). `Ok(None)` when ARM answers
+    /// 412 because something is already there (e.g. another replica created it a moment ago). A
+    /// resource provider that ignores the header answers as for [`ArmClient::put`].
+    pub async fn create(&self, path: &str, api_version: &str, body: &Value) -> Result<Option<ArmResponse>, ArmError> {
+        let url = self.inner.endpoint.url(path, &[("api-version", api_version)])?;
+        let call = Call::new("PUT", path);
+        let req =
+            Req { method: Method::PUT, url, call, body: Some(body), if_match: None, if_none_match: true, is_read: false, graph: false };
+        match self.run(req).await {
+            Ok(resp) => Ok(Some(resp)),
+            Err(e) if e.status() == Some(412) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// DELETEs a resource, following a long-running delete to its end. `Ok(false)` when it did not
     /// exist (404 or 204), `Ok(true)` when it was deleted.
     pub async fn delete(&self, path: &str, api_version: &str) -> Result<bool, ArmError> {
         let url = self.inner.endpoint.url(path, &[("api-version", api_version)])?;
-        let req =
-            Req { method: Method::DELETE, url, call: Call::new("DELETE", path), body: None, if_match: None, is_read: false, graph: false };
+        let req = Req {
+            method: Method::DELETE,
+            url,
+            call: Call::new("DELETE", path),
+            body: None,
+            if_match: None,
+            if_none_match: false,
+            is_read: false,
+            graph: false,
+        };
         let first = match self.run(req).await {
             Ok(r) => r,
             Err(e) if e.status() == Some(404) => return Ok(false),
@@ -220,6 +254,9 @@ impl ArmClient {
             builder = builder.header(AUTHORIZATION, token);
             if let Some(etag) = req.if_match {
                 builder = builder.header(IF_MATCH, etag);
+            }
+            if req.if_none_match {
+                builder = builder.header(IF_NONE_MATCH, "*");
             }
             if let Some(body) = req.body {
                 builder = builder.json(body);

@@ -65,6 +65,7 @@ impl ArmClient {
                     call: call.clone(),
                     body: Some(&body),
                     if_match: None,
+                    if_none_match: false,
                     is_read: true,
                     graph: true,
                 };

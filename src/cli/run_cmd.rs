@@ -59,6 +59,7 @@ pub async fn run(args: RunArgs, settings: &Settings) -> anyhow::Result<Exit> {
     let engine = Engine::new(ArmClient::new(&settings.azure, credential.clone())?, Arc::clone(&shared))?;
     let mut options = WorkerOptions::from_settings(settings);
     let serve_health = matches!(spec, SourceSpec::ServiceBus);
+    let replay = matches!(spec, SourceSpec::File(_));
     let source: Arc<dyn Source> = match spec {
         SourceSpec::File(path) => {
             options.max_concurrency = 1;
@@ -93,10 +94,12 @@ pub async fn run(args: RunArgs, settings: &Settings) -> anyhow::Result<Exit> {
     let result = worker.run(shutdown).await;
     signals.abort();
     let _ = printer.await;
+    // A replay's exit status says whether every line was handled; a queue worker's failed messages were
+    // abandoned for redelivery (or parked), so a graceful stop is a success whatever happened before.
     match result {
-        Ok(summary) => Ok(finish(&summary, args.output)),
+        Ok(summary) => Ok(finish(&summary, args.output, replay)),
         Err(e) => {
-            finish(&e.summary, args.output);
+            finish(&e.summary, args.output, replay);
             eprintln!("error: {e}");
             Ok(Exit::Failure)
         }
@@ -139,13 +142,13 @@ async fn print_reports(mut rx: UnboundedReceiver<MessageReport>, output: OutputF
     }
 }
 
-/// Prints the summary; exit 0 unless a message failed.
-fn finish(summary: &WorkerSummary, output: OutputFormat) -> Exit {
+/// Prints the summary; exit 0, or 1 for a `replay` (file source) in which a message failed.
+fn finish(summary: &WorkerSummary, output: OutputFormat, replay: bool) -> Exit {
     match output {
         OutputFormat::Json => println!("{}", summary_json(summary)),
         OutputFormat::Text => println!("{}", summary_text(summary)),
     }
-    if summary.count(MessageOutcome::Failed) > 0 { Exit::Failure } else { Exit::Success }
+    if replay && summary.count(MessageOutcome::Failed) > 0 { Exit::Failure } else { Exit::Success }
 }
 
 /// SIGTERM / SIGINT → `shutdown.request()`; the second signal exits the process at once.

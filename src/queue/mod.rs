@@ -9,6 +9,7 @@
 //!   [`ReceivedMessage::renew_lock`]), send and batch send ([`ServiceBusQueue::send_batch`]).
 //! - `sas`: [`SasKey`], signing over the URL really requested.
 //! - `error`: [`QueueError`], one variant per thing the operator can act on.
+//! - `utf8`: received bodies that are not UTF-8 are made valid before the crate reads them.
 //!
 //! ```no_run
 //! # async fn demo(endpoint: &str, key: &str) -> Result<(), Box<dyn std::error::Error>> {
@@ -28,6 +29,7 @@ mod error;
 mod receive;
 mod sas;
 pub mod transport;
+mod utf8;
 
 pub use error::QueueError;
 pub use receive::{BATCH_CONTENT_TYPE, OutgoingMessage, Received, ReceivedMessage, ServiceBusQueue};

@@ -16,6 +16,8 @@
 //!   whose sequence numbers passed 2^31 fails to parse *after* the service locked it. The transport drops
 //!   that one field (the crate makes it optional and fleetgate does not use it) when it does not fit;
 //!   any other unparseable header is left alone and reported by `ServiceBusQueue::receive`.
+//! - **body**: a received body that is not UTF-8 is made valid (invalid bytes → U+FFFD) before the
+//!   crate reads it as a string (see `utf8`).
 //!
 //! Errors name the operation and host but never contain tokens, keys or signatures.
 
@@ -176,8 +178,8 @@ impl HttpClient for ServiceBusTransport {
         let mut outgoing = request.clone();
         *outgoing.url_mut() = self.target(request.url())?;
         self.authorize(&mut outgoing).await?;
-        let response = self.inner.execute_request(&outgoing).await?;
-        Ok(repair_response(response))
+        let response = repair_response(self.inner.execute_request(&outgoing).await?);
+        if is_receive(request) { super::utf8::lossy_body(response).await } else { Ok(response) }
     }
 }
 
@@ -202,6 +204,12 @@ fn is_loopback(url: &Url) -> bool {
         Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         None => false,
     }
+}
+
+/// A peek-lock or receive-and-delete: `POST`/`DELETE` on `…/messages/head`.
+fn is_receive(request: &Request) -> bool {
+    let method = request.method().as_ref().to_ascii_uppercase();
+    (method == "POST" || method == "DELETE") && request.url().path().trim_end_matches('/').ends_with("/messages/head")
 }
 
 /// Drops an `EnqueuedSequenceNumber` the crate cannot hold (see the module docs).

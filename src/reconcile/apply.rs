@@ -1,14 +1,16 @@
 //! Apply: one action at a time, each idempotent. "Already there" answers (`RoleAssignmentExists`, an
-//! existing FIC for the same issuer + subject, "security gating already exists") count as success.
+//! existing FIC for the same issuer + subject, "security gating already exists", a 412 on a create-only
+//! PUT — see `create`) count as success.
 
 use serde_json::Value;
 
+use super::create::Created;
 use super::{Engine, ReconcileError};
 use crate::arm::ArmResponse;
 use crate::core::bodies::{acr_pull_body, federated_credential_body, identity_body};
 use crate::core::gating::{GatingIdentityRef, apply_prerequisites, apply_security_gating, desired_entries};
-use crate::core::model::{ClusterView, IdentityView, PricingView};
-use crate::core::names::acr_pull_assignment_id;
+use crate::core::model::{ClusterView, FicView, IdentityView, PricingView};
+use crate::core::names::{FIC_SUBJECT, acr_pull_assignment_id};
 use crate::core::pricing::{is_gating_ready, merge_for_gating};
 use crate::core::{Action, AppliedAction, Outcome};
 use crate::id::ResourceId;
@@ -47,7 +49,14 @@ impl Engine {
             }
             Action::CreateIdentity { resource, location, tags } => {
                 let body = identity_body(location, tags);
-                let resp = self.arm.put(resource.as_str(), &self.settings.azure.api_versions.managed_identity, &body, None).await?;
+                let resp = match self.create_once(resource, &self.settings.azure.api_versions.managed_identity, &body).await? {
+                    Created::New(resp) => resp,
+                    // Another replica created it just now: observe again, so the planner checks it.
+                    Created::Existing(_) => {
+                        let record = done(action, resource.to_string(), Outcome::AlreadyPresent, 1).record;
+                        return Ok(ActionResult { record, replan: true });
+                    }
+                };
                 let view = IdentityView::from_json(&resp.body).map_err(|e| ReconcileError::model(resource, e))?;
                 *identity = Some(GatingIdentityRef::from_identity(&view));
                 Ok(done(action, resource.to_string(), Outcome::Applied, resp.attempts))
@@ -124,26 +133,42 @@ impl Engine {
         }
     }
 
-    /// PUT the FIC, serialized per identity. A duplicate issuer + subject under another name is success.
+    /// Creates the FIC (create-only), serialized per identity. A duplicate issuer + subject under another
+    /// name is success; so is the same FIC created a moment ago by another replica. A FIC of that name
+    /// that trusts something else is overwritten.
     async fn create_fic(&self, fic: &ResourceId, owner: &ResourceId, issuer: &str) -> Result<(Outcome, u32), ReconcileError> {
         let _guard = self.fic_locks.lock(owner.key()).await;
         let body = federated_credential_body(issuer);
-        match self.arm.put(fic.as_str(), &self.settings.azure.api_versions.managed_identity, &body, None).await {
+        let version = &self.settings.azure.api_versions.managed_identity;
+        let written = match self.create_once(fic, version, &body).await {
+            Ok(Created::New(resp)) => Ok(resp),
+            Ok(Created::Existing(resp)) if FicView::from_json(&resp.body).is_ok_and(|f| f.trusts(issuer, FIC_SUBJECT)) => {
+                return Ok((Outcome::AlreadyPresent, 1));
+            }
+            Ok(Created::Existing(_)) => self.arm.put(fic.as_str(), version, &body, None).await.map_err(ReconcileError::from),
+            Err(e) => Err(e),
+        };
+        match written {
             Ok(resp) => Ok((Outcome::Applied, resp.attempts)),
-            Err(e) if e.status() == Some(400) && is_already_exists(&e) => Ok((Outcome::AlreadyPresent, 1)),
-            Err(e) => Err(e.into()),
+            Err(ReconcileError::Arm(e)) if e.status() == Some(400) && is_already_exists(&e) => Ok((Outcome::AlreadyPresent, 1)),
+            Err(e) => Err(e),
         }
     }
 
-    /// PUT the deterministic AcrPull assignment. `RoleAssignmentExists` (same grant, another name) is success.
+    /// Creates the deterministic AcrPull assignment (create-only: its name is derived from the registry
+    /// and the principal, so an existing one is the same grant). `RoleAssignmentExists` (same grant,
+    /// another name) is success.
     async fn assign_acr_pull(&self, registry: &ResourceId, principal: &str) -> Result<(ResourceId, Outcome, u32), ReconcileError> {
         let id = acr_pull_assignment_id(registry, principal)
             .map_err(|e| ReconcileError::InvalidId { what: "role assignment", source: Box::new(e) })?;
         let body = acr_pull_body(registry, principal);
-        match self.arm.put(id.as_str(), &self.settings.azure.api_versions.role_assignments, &body, None).await {
-            Ok(resp) => Ok((id, Outcome::Applied, resp.attempts)),
-            Err(e) if e.code().is_some_and(|c| c.eq_ignore_ascii_case("RoleAssignmentExists")) => Ok((id, Outcome::AlreadyPresent, 1)),
-            Err(e) => Err(e.into()),
+        match self.create_once(&id, &self.settings.azure.api_versions.role_assignments, &body).await {
+            Ok(Created::New(resp)) => Ok((id, Outcome::Applied, resp.attempts)),
+            Ok(Created::Existing(_)) => Ok((id, Outcome::AlreadyPresent, 1)),
+            Err(ReconcileError::Arm(e)) if e.code().is_some_and(|c| c.eq_ignore_ascii_case("RoleAssignmentExists")) => {
+                Ok((id, Outcome::AlreadyPresent, 1))
+            }
+            Err(e) => Err(e),
         }
     }
 

@@ -3,10 +3,12 @@
 //!
 //! - `observe`: reads everything the planner needs (never outside `scope.subscriptions`).
 //! - `apply`: executes one action idempotently ("already exists" answers are success).
+//! - `create`: create-only PUTs (`If-None-Match: *`), so replicas racing on one cluster write once.
 //! - `error`: [`ReconcileError`], which knows whether a retry later can help.
 //! - `locks`: per-key async locks (FIC writes per identity, one reconcile per cluster).
 
 mod apply;
+mod create;
 mod error;
 pub mod locks;
 mod observe;

@@ -144,6 +144,8 @@ struct ActiveFault {
     rule: FaultRule,
     /// Matches left before the rule retires (from `count`).
     remaining: Option<u32>,
+    /// How often it fired.
+    fired: u64,
 }
 
 /// The active rules, in the order they were added, and the seeded RNG for probabilistic ones.
@@ -167,7 +169,7 @@ impl FaultSet {
 
     /// Adds a rule at the end.
     pub fn add(&mut self, rule: FaultRule) {
-        self.rules.push(ActiveFault { remaining: rule.count, rule });
+        self.rules.push(ActiveFault { remaining: rule.count, rule, fired: 0 });
     }
 
     /// Removes every rule.
@@ -178,6 +180,11 @@ impl FaultSet {
     /// The active rules; `count` shows the firings left.
     pub fn rules(&self) -> Vec<FaultRule> {
         self.rules.iter().map(|a| FaultRule { count: a.remaining, ..a.rule.clone() }).collect()
+    }
+
+    /// The active rules with how often each has fired so far (a retired `count` rule is gone).
+    pub fn firings(&self) -> Vec<(FaultRule, u64)> {
+        self.rules.iter().map(|a| (FaultRule { count: a.remaining, ..a.rule.clone() }, a.fired)).collect()
     }
 
     /// Decides what happens to a `method` request on `path`, using up counts.
@@ -195,6 +202,7 @@ impl FaultSet {
             if let Some(n) = active.remaining.as_mut() {
                 *n -= 1;
             }
+            active.fired += 1;
             decision.delay += Duration::from_millis(active.rule.latency_ms.unwrap_or(0));
             if decision.action.is_none() {
                 decision.action =
@@ -257,6 +265,9 @@ mod tests {
         };
         let a = run(42);
         assert_eq!(a, run(42));
+        let mut set = FaultSet::new(vec![FaultRule { probability: Some(0.5), ..rule("*") }], 42);
+        (0..64).for_each(|_| drop(set.evaluate("GET", "/p")));
+        assert_eq!(set.firings()[0].1, a.iter().filter(|f| **f).count() as u64, "firings are counted");
         assert_ne!(a, run(43));
         let fired = a.iter().filter(|f| **f).count();
         assert!((16..=48).contains(&fired), "fired {fired} of 64");

@@ -149,6 +149,11 @@ impl SimHandle {
         lock(&self.core.faults).rules()
     }
 
+    /// The active fault rules with how often each has fired.
+    pub fn fault_firings(&self) -> Vec<(FaultRule, u64)> {
+        lock(&self.core.faults).firings()
+    }
+
     /// Removes every fault rule.
     pub fn clear_faults(&self) {
         lock(&self.core.faults).clear();
@@ -164,6 +169,18 @@ impl SimHandle {
     pub fn issue_token(&self, resource: &str) -> String {
         let clock = self.core.clock();
         lock(&self.core.tokens).issue(&normalize_audience(resource), clock).0
+    }
+
+    /// Every bearer token value the token endpoints (or [`SimHandle::issue_token`]) issued that has not
+    /// expired: what a secret-hygiene test searches captured output for.
+    pub fn issued_token_values(&self) -> Vec<String> {
+        lock(&self.core.tokens).values()
+    }
+
+    /// Every SAS signature (`sig`, both as sent and URL-decoded) presented on a Service Bus request,
+    /// accepted or not: what a secret-hygiene test searches captured output for.
+    pub fn sas_signatures_seen(&self) -> Vec<String> {
+        self.core.service_bus.signatures_seen()
     }
 
     /// The lines a user pastes into a shell to point fleetgate (or curl) at this simulator.

@@ -94,6 +94,11 @@ impl TokenStore {
     pub fn lookup(&self, value: &str) -> Option<&IssuedToken> {
         self.tokens.get(value)
     }
+
+    /// Every token value issued and not yet expired (for secret-hygiene tests that search output for them).
+    pub fn values(&self) -> Vec<String> {
+        self.tokens.keys().cloned().collect()
+    }
 }
 
 /// `https://management.azure.com/.default` and `https://management.azure.com/` → `https://management.azure.com`.

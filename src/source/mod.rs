@@ -24,7 +24,7 @@ use serde::Serialize;
 
 pub use error::SourceError;
 pub use file::FileSource;
-pub use poison::{ORIGINAL_MESSAGE_ID_PROPERTY, REASON_PROPERTY, poison_message};
+pub use poison::{BODY_TRUNCATED_PROPERTY, MAX_PARKED_BODY_BYTES, ORIGINAL_MESSAGE_ID_PROPERTY, REASON_PROPERTY, poison_message};
 pub use servicebus::{QueueCredential, SAS_KEY_ENV, ServiceBusSource, sas_key_from_env};
 
 /// A message's identity: the line of a replay file, or the broker's `MessageId`.

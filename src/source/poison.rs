@@ -4,7 +4,8 @@
 //!
 //! Property values travel as HTTP headers, so strings are written the way Service Bus returns them: a
 //! JSON string, here with every non-ASCII or control character `\u`-escaped (a header must be visible
-//! ASCII). The reason is cut to [`MAX_REASON_CHARS`].
+//! ASCII). The reason is cut to [`MAX_REASON_CHARS`], the body to [`MAX_PARKED_BODY_BYTES`] so the copy
+//! always fits a Standard-tier message.
 
 use crate::queue::OutgoingMessage;
 
@@ -18,23 +19,39 @@ pub const SOURCE_QUEUE_PROPERTY: &str = "fleetgate-source-queue";
 pub const DELIVERY_COUNT_PROPERTY: &str = "fleetgate-delivery-count";
 /// Longest reason kept, in characters (a property may hold 32 KB; the reason is for humans).
 pub const MAX_REASON_CHARS: usize = 1024;
+/// User property set when the parked body was cut: the original body's length in bytes.
+pub const BODY_TRUNCATED_PROPERTY: &str = "fleetgate-body-truncated";
+/// Longest body a parked copy keeps, in bytes. A Standard-tier message (body, properties and headers)
+/// may not exceed 256 KB, so a larger body — possible on Premium, or sent by anyone with send rights —
+/// could never be parked, and would cycle through deliveries until the dead-letter queue.
+pub const MAX_PARKED_BODY_BYTES: usize = 192 * 1024;
 
 /// The poison-queue copy of a message from `source_queue`.
+/// A body longer than [`MAX_PARKED_BODY_BYTES`] is cut (on a character boundary) and
+/// [`BODY_TRUNCATED_PROPERTY`] records its original length.
 pub fn poison_message(body: &str, message_id: &str, reason: &str, delivery_count: u32, source_queue: &str) -> OutgoingMessage {
     let mut short: String = reason.chars().take(MAX_REASON_CHARS).collect();
     if reason.chars().nth(MAX_REASON_CHARS).is_some() {
         short.push('…');
     }
+    let mut properties = vec![
+        (REASON_PROPERTY.to_string(), header_string(&short)),
+        (ORIGINAL_MESSAGE_ID_PROPERTY.to_string(), header_string(message_id)),
+        (SOURCE_QUEUE_PROPERTY.to_string(), header_string(source_queue)),
+        (DELIVERY_COUNT_PROPERTY.to_string(), delivery_count.to_string()),
+    ];
+    let mut end = body.len().min(MAX_PARKED_BODY_BYTES);
+    while !body.is_char_boundary(end) {
+        end -= 1;
+    }
+    if end < body.len() {
+        properties.push((BODY_TRUNCATED_PROPERTY.to_string(), body.len().to_string()));
+    }
     OutgoingMessage {
-        body: body.to_string(),
+        body: body[..end].to_string(),
         message_id: Some(message_id.to_string()).filter(|id| !id.is_empty()),
         content_type: None,
-        properties: vec![
-            (REASON_PROPERTY.to_string(), header_string(&short)),
-            (ORIGINAL_MESSAGE_ID_PROPERTY.to_string(), header_string(message_id)),
-            (SOURCE_QUEUE_PROPERTY.to_string(), header_string(source_queue)),
-            (DELIVERY_COUNT_PROPERTY.to_string(), delivery_count.to_string()),
-        ],
+        properties,
     }
 }
 
@@ -81,6 +98,18 @@ mod tests {
         assert_eq!(prop(ORIGINAL_MESSAGE_ID_PROPERTY), "\"msg-7\"");
         assert_eq!(prop(SOURCE_QUEUE_PROPERTY), "\"fleetgate-events\"");
         assert_eq!(prop(DELIVERY_COUNT_PROPERTY), "3");
+    }
+
+    #[test]
+    fn bodies_too_large_to_park_are_cut_on_a_character_boundary() {
+        let small = poison_message("{}", "m", "r", 1, "q");
+        assert!(small.properties.iter().all(|(k, _)| k != BODY_TRUNCATED_PROPERTY));
+        let big = format!("é{}", "x".repeat(MAX_PARKED_BODY_BYTES));
+        let m = poison_message(&big, "m", "too large", 1, "q");
+        assert_eq!(m.body.len(), MAX_PARKED_BODY_BYTES - 1, "the 2-byte é moves the cut back one byte");
+        assert!(big.starts_with(&m.body));
+        let prop = m.properties.iter().find(|(k, _)| k == BODY_TRUNCATED_PROPERTY).map(|(_, v)| v.as_str());
+        assert_eq!(prop, Some((MAX_PARKED_BODY_BYTES + 2).to_string().as_str()));
     }
 
     #[test]

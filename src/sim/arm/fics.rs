@@ -3,7 +3,8 @@
 //! required, exactly one audience, at most 20 per identity, an issuer+subject pair only once per identity,
 //! 404 when the parent identity is missing, and `409
 //! ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity` for a write that overlaps another
-//! one on the same identity (each write occupies the identity for `options.fic_write_duration`).
+//! one on the same identity (each write occupies the identity for `options.fic_write_duration`). `If-None-Match:
+//! *` on an existing FIC answers 412.
 
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
@@ -70,9 +71,10 @@ fn put_inner(state: &mut SimState, req: &SimRequest, now: Instant, p: &ResPath, 
     validate_name(name)?;
     let body = common::object_body(req)?;
     let (issuer, subject, audiences) = parse_properties(&body)?;
-    occupy(identity, now, duration, p)?;
     let key = name.to_ascii_lowercase();
     let exists = identity.fics.contains_key(&key);
+    common::check_preconditions(req, exists.then_some("*"), &format!("federated identity credential '{name}'"))?;
+    occupy(identity, now, duration, p)?;
     if !exists && identity.fics.len() >= MAX_FICS {
         return Err(bad(&format!(
             "Too many Federated Identity Credentials: managed identity '{}' already has the maximum of {MAX_FICS}.",

@@ -118,3 +118,19 @@ fn zero_write_duration_never_conflicts() {
         assert_eq!(r.status, 201);
     }
 }
+
+#[test]
+fn if_none_match_star_creates_only() {
+    let (mut s, t0) = with_identity(SimOptions::default());
+    let create = || with_header(req("PUT", &fic_path("fic-1"), Some(fic_body("https://a.example/", "sub"))), "If-None-Match", "*");
+    assert_eq!(s.handle_arm(&create(), t0).status, 201);
+    let again = s.handle_arm(&create(), t0);
+    assert_eq!((again.status, again.error_code()), (412, Some("PreconditionFailed")));
+    let identity_again = with_header(req("PUT", &identity_path(), Some(json!({"location": "westeurope"}))), "If-None-Match", "*");
+    assert_eq!(s.handle_arm(&identity_again, t0).status, 412, "identities honor it too");
+    assert_eq!(
+        s.handle_arm(&req("PUT", &identity_path(), Some(json!({"location": "westeurope"}))), t0).status,
+        200,
+        "without it: an update"
+    );
+}

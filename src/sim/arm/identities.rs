@@ -1,7 +1,8 @@
 //! `Microsoft.ManagedIdentity/userAssignedIdentities`: PUT (201 create / 200 update), GET, DELETE (which
 //! also deletes the identity's federated credentials), list by subscription or resource group.
 //!
-//! `principalId`, `clientId` and `tenantId` are generated on create and kept across updates. A created
+//! `principalId`, `clientId` and `tenantId` are generated on create and kept across updates. `If-None-Match:
+//! *` on an existing identity answers 412 (ARM's create-only precondition). A created
 //! identity's principal becomes known to role assignments only after `replication_delay`.
 
 use std::collections::BTreeMap;
@@ -103,6 +104,8 @@ pub fn put(state: &mut SimState, req: &SimRequest, now: Instant, p: &ResPath) ->
 
 fn put_inner(state: &mut SimState, req: &SimRequest, now: Instant, p: &ResPath) -> Result<SimResponse, SimResponse> {
     validate_name(&p.name)?;
+    let exists = state.identities.contains_key(&p.key());
+    common::check_preconditions(req, exists.then_some("*"), &format!("user-assigned identity '{}'", p.name))?;
     let body = common::object_body(req)?;
     let Some(location) = body.get("location").and_then(Value::as_str).filter(|l| !l.is_empty()) else {
         return Err(SimResponse::error(400, "LocationRequired", "The location property is required for this definition."));

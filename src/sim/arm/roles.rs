@@ -4,7 +4,8 @@
 //! Rules (azure-arm.md D): the name is a GUID; `409 RoleAssignmentExists` when the same principal + role +
 //! scope exists under another name; `400 RoleAssignmentUpdateNotPermitted` for a PUT to an existing name
 //! with a different principal, role or scope; `400 PrincipalNotFound` when the principal is unknown or
-//! younger than `options.replication_delay`, unless `principalType` is set. `roleDefinitionId` is returned
+//! younger than `options.replication_delay`, unless `principalType` is set; `412` for `If-None-Match: *` on an
+//! existing name. `roleDefinitionId` is returned
 //! as stored: created assignments echo what was sent, fleet-seeded ones lack the subscription prefix.
 
 use serde_json::{Map, Value, json};
@@ -199,7 +200,9 @@ fn put_inner(state: &mut SimState, req: &SimRequest, now: Instant, scope: &Resou
     })?;
     let candidate =
         RoleAssignmentRecord { doc: Value::Null, scope_key: scope.key().to_string(), principal: principal.to_ascii_lowercase(), role };
-    if let Some(existing) = state.role_assignments.get(&key(scope, name)) {
+    let existing = state.role_assignments.get(&key(scope, name));
+    common::check_preconditions(req, existing.map(|_| "*"), &format!("role assignment '{name}'"))?;
+    if let Some(existing) = existing {
         if existing.same_grant(&candidate) {
             return Ok(SimResponse::json(200, existing.doc.clone()));
         }

@@ -179,3 +179,19 @@ fn lists_page_with_next_link() {
     }
     assert_eq!((seen, pages), (5, 3));
 }
+
+#[test]
+fn if_none_match_star_creates_only() {
+    let (mut s, t0) = state();
+    let a = "22222222-2222-2222-2222-222222222222";
+    let create = || {
+        with_header(
+            req("PUT", &ra_path(&acr_one(), "44444444-4444-4444-4444-444444444444"), Some(acr_pull_body(a, true))),
+            "If-None-Match",
+            "*",
+        )
+    };
+    assert_eq!(s.handle_arm(&create(), t0).status, 201);
+    let again = s.handle_arm(&create(), t0);
+    assert_eq!((again.status, again.error_code()), (412, Some("PreconditionFailed")));
+}

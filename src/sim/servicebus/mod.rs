@@ -53,6 +53,9 @@ use super::route::SERVICE_BUS_PREFIX;
 pub(super) async fn serve(core: &SimCore, req: &SimRequest) -> Outcome {
     let rel = wire::percent_decode(req.path.strip_prefix(SERVICE_BUS_PREFIX).unwrap_or(""));
     let now_unix = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    if let Some(forms) = req.header("authorization").and_then(sas::sas_value).and_then(sas::signature_forms) {
+        core.service_bus.note_signature(forms);
+    }
     let rules = core.service_bus.sas_rules();
     let authenticated = auth::authenticate(req.header("authorization"), &rules, &lock(&core.tokens), Instant::now(), now_unix, &rel);
     if let Err(detail) = authenticated {

@@ -1,7 +1,7 @@
 //! The simulated namespace: queues by (case-insensitive) name, each with a `Notify` that wakes long-polling
 //! receivers, and the SAS rules. One `std::sync::Mutex`, never held across an `.await`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::Notify;
@@ -22,6 +22,8 @@ struct Slot {
 struct Namespace {
     queues: HashMap<String, Slot>,
     rules: Vec<SasRule>,
+    /// SAS signatures presented (as sent and decoded), for secret-hygiene tests.
+    signatures: HashSet<String>,
 }
 
 /// The Service Bus side of one simulator.
@@ -92,6 +94,16 @@ impl ServiceBus {
     /// The SAS rules (with keys: in-process use only).
     pub fn sas_rules(&self) -> Vec<SasRule> {
         lock(&self.ns).rules.clone()
+    }
+
+    /// Remembers the `sig` of a presented SAS token (raw and decoded forms).
+    pub fn note_signature(&self, forms: impl IntoIterator<Item = String>) {
+        lock(&self.ns).signatures.extend(forms.into_iter().filter(|s| !s.is_empty()));
+    }
+
+    /// The SAS signatures presented so far.
+    pub fn signatures_seen(&self) -> Vec<String> {
+        lock(&self.ns).signatures.iter().cloned().collect()
     }
 
     /// The key of rule `name`.

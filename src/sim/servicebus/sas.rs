@@ -82,6 +82,12 @@ fn decode(raw: &str) -> String {
     url::form_urlencoded::parse(format!("v={raw}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
 }
 
+/// The `sig` field of a SAS token value as sent and URL-decoded (`None` when it has none).
+pub fn signature_forms(value: &str) -> Option<[String; 2]> {
+    let raw = value.split('&').find_map(|pair| pair.split_once('=').filter(|(k, _)| k.trim() == "sig").map(|(_, v)| v))?;
+    Some([raw.to_string(), decode(raw)])
+}
+
 /// The value after the `SharedAccessSignature ` scheme, if that is the scheme.
 pub fn sas_value(authorization: &str) -> Option<&str> {
     let (scheme, rest) = authorization.trim().split_once(' ')?;
@@ -140,6 +146,12 @@ mod tests {
     }
 
     const URL: &str = "https://myns.servicebus.windows.net/q1/messages/head?timeout=5";
+
+    #[test]
+    fn signature_forms_are_the_sig_as_sent_and_decoded() {
+        assert_eq!(signature_forms("sr=a&sig=ab%2Bc%3D&se=9&skn=r"), Some(["ab%2Bc%3D".to_string(), "ab+c=".to_string()]));
+        assert_eq!(signature_forms("sr=a&se=9"), None);
+    }
 
     #[test]
     fn accepts_what_the_crate_signs() {
