@@ -1,10 +1,15 @@
 //! Child `fleetgate` processes (the release binary cargo built next to this benchmark): spawned with a
-//! clean environment, stdout read line by line with arrival times, stderr kept, and reaped with
-//! `wait4(2)` for the child's own peak RSS (`ru_maxrss`) and CPU time — the simulator in this process
-//! is not counted in either.
+//! clean environment, stdout read line by line with arrival times, stderr kept, reaped with `wait4(2)`
+//! for the child's CPU time.
+//!
+//! Peak RSS is the child's `VmHWM` from `/proc/PID/status`, read every 10 ms while it runs (the last
+//! value read is kept). `ru_maxrss` cannot be used: Linux carries the RSS of the address space a
+//! process had before `exec` into it — the forked copy of this benchmark, simulator included.
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -15,6 +20,7 @@ pub struct Child {
     pid: libc::pid_t,
     started: Instant,
     stderr: JoinHandle<String>,
+    hwm_kib: Arc<AtomicU64>,
     _process: std::process::Child,
 }
 
@@ -28,7 +34,7 @@ pub struct Exited {
     pub code: Option<i32>,
     /// Spawn to exit.
     pub wall: Duration,
-    /// Peak resident set size in KiB (`ru_maxrss`).
+    /// Peak resident set size in KiB (`VmHWM`, polled).
     pub max_rss_kib: u64,
     /// User + system CPU time.
     pub cpu: Duration,
@@ -60,7 +66,15 @@ pub fn spawn(args: &[&str], env: &[(String, String)]) -> std::io::Result<(Child,
         let _ = err.read_to_string(&mut text);
         text
     });
-    Ok((Child { pid, started, stderr, _process: process }, lines))
+    let hwm_kib = Arc::new(AtomicU64::new(0));
+    let hwm = Arc::clone(&hwm_kib);
+    std::thread::spawn(move || {
+        while let Some(kib) = vm_hwm_kib(pid) {
+            hwm.fetch_max(kib, Ordering::Relaxed);
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    });
+    Ok((Child { pid, started, stderr, hwm_kib, _process: process }, lines))
 }
 
 impl Child {
@@ -86,8 +100,15 @@ impl Child {
         let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
         let cpu = timeval(usage.ru_utime) + timeval(usage.ru_stime);
         let stderr = self.stderr.join().unwrap_or_default();
-        Ok(Exited { code, wall, max_rss_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0), cpu, stderr })
+        Ok(Exited { code, wall, max_rss_kib: self.hwm_kib.load(Ordering::Relaxed), cpu, stderr })
     }
+}
+
+/// `VmHWM` of a live process in KiB; `None` once it has exited.
+fn vm_hwm_kib(pid: libc::pid_t) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn timeval(t: libc::timeval) -> Duration {

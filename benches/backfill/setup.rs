@@ -122,7 +122,6 @@ pub fn child_env(sim: &SimHandle, subscriptions: &[String]) -> Vec<(String, Stri
         ("AZURE_TENANT_ID", sim.tenant_id().to_string()),
         ("AZURE_CLIENT_ID", CLIENT_ID.into()),
         ("AZURE_CLIENT_SECRET", CLIENT_SECRET.into()),
-        ("FLEETGATE_LOG", "warn".into()),
     ];
     pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
