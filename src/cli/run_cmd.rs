@@ -4,6 +4,9 @@
 //! messages finish within `shutdown.grace` (the rest are abandoned), then exits 0; a second signal exits
 //! at once (130). A replay file is processed line by line, in order, one message at a time, then the
 //! command exits: 0 unless some message `failed`.
+//!
+//! On Service Bus with `resync.enabled`, a [`Resync`] loop runs beside the worker: every
+//! `resync.interval` (±25 %) it sends a reconcile command per cluster to the same queue.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -16,11 +19,12 @@ use azure_core::credentials::TokenCredential;
 use fleetgate::arm::{ArmClient, auth};
 use fleetgate::config::{QueueAuthKind, Settings};
 use fleetgate::dispatch::{Dispatcher, MessageOutcome};
+use fleetgate::fleet::Selection;
 use fleetgate::health::{self, Readiness};
 use fleetgate::reconcile::Engine;
 use fleetgate::source::{FileSource, QueueCredential, ServiceBusSource, Source, SourceError, SourceSpec, sas_key_from_env};
 use fleetgate::worker::output::{report_json, report_text, summary_json, summary_text};
-use fleetgate::worker::{MessageReport, Shutdown, Worker, WorkerOptions, WorkerSummary};
+use fleetgate::worker::{MessageReport, Resync, Shutdown, Worker, WorkerOptions, WorkerSummary};
 
 /// How often readiness is re-evaluated.
 const HEALTH_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
@@ -60,6 +64,7 @@ pub async fn run(args: RunArgs, settings: &Settings) -> anyhow::Result<Exit> {
     let mut options = WorkerOptions::from_settings(settings);
     let serve_health = matches!(spec, SourceSpec::ServiceBus);
     let replay = matches!(spec, SourceSpec::File(_));
+    let mut resync = None;
     let source: Arc<dyn Source> = match spec {
         SourceSpec::File(path) => {
             options.max_concurrency = 1;
@@ -77,7 +82,10 @@ pub async fn run(args: RunArgs, settings: &Settings) -> anyhow::Result<Exit> {
                 QueueAuthKind::Entra => QueueCredential::Entra(credential.clone()),
             };
             match ServiceBusSource::from_settings(&settings.queue, queue_credential) {
-                Ok(source) => Arc::new(source),
+                Ok(source) => {
+                    resync = resync_loop(settings, &engine, &source);
+                    Arc::new(source)
+                }
                 Err(e) => return usage(&e),
             }
         }
@@ -91,8 +99,12 @@ pub async fn run(args: RunArgs, settings: &Settings) -> anyhow::Result<Exit> {
         start_health(settings, &worker, credential, scope, &shutdown).await?;
     }
     let signals = tokio::spawn(forward_signals(shutdown.clone(), settings.shutdown.grace));
+    let resyncing = resync.map(|r| tokio::spawn(r.run(shutdown.clone())));
     let result = worker.run(shutdown).await;
     signals.abort();
+    if let Some(task) = resyncing {
+        task.abort();
+    }
     let _ = printer.await;
     // A replay's exit status says whether every line was handled; a queue worker's failed messages were
     // abandoned for redelivery (or parked), so a graceful stop is a success whatever happened before.
@@ -104,6 +116,23 @@ pub async fn run(args: RunArgs, settings: &Settings) -> anyhow::Result<Exit> {
             Ok(Exit::Failure)
         }
     }
+}
+
+/// The resync loop over the worker's own queue, when `resync.enabled`.
+fn resync_loop(settings: &Settings, engine: &Engine, source: &ServiceBusSource) -> Option<Resync> {
+    if !settings.resync.enabled {
+        return None;
+    }
+    let selection = match Selection::new(&settings.scope.subscriptions, &[], &[]) {
+        Ok(selection) => selection,
+        Err(e) => {
+            tracing::warn!(error = %e, "resync disabled: no fleet to re-check (set scope.subscriptions)");
+            return None;
+        }
+    };
+    let (interval, batch) = (settings.resync.interval, settings.backfill.batch_size);
+    tracing::info!(interval_s = interval.as_secs(), "resync enabled: the fleet is re-checked every interval (±25 %)");
+    Some(Resync::new(engine.arm().clone(), selection, source.queue().clone(), interval, batch))
 }
 
 /// `/healthz` and `/readyz` on `health.listen`, fed from the worker's status and the credential.

@@ -1,6 +1,12 @@
 //! The backfill runner: enumerate → bulk observe and plan → the per-cluster path for the clusters that
 //! need writes (`direct`, bounded concurrency under the [`Budget`]) or one reconcile command per such
 //! cluster on the queue (`enqueue`). `dry_run` stops after planning.
+//!
+//! Direct mode keeps each such cluster's bulk plan and hands it to
+//! [`Engine::apply_planned`](crate::reconcile::Engine::apply_planned): one cluster GET (its ETag, and
+//! a check against what Resource Graph showed) plus the writes, instead of a full observation before
+//! and after. Clusters are taken round-robin over their subscriptions, so every subscription's budget
+//! is drawn on at once instead of one subscription after another.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,12 +20,13 @@ use super::commands::backfill_message;
 use super::inventory::FicMode;
 use super::load::enumerate_clusters;
 use super::observe::{BulkEntry, BulkOptions, Verdict, bulk_plan_map};
+use super::pending::{Applying, PendingPlan, Planned, interleave};
 use super::progress::Progress;
 use super::summary::{ClusterResult, ClusterStatus, Mode, RunReport, Summary};
 use super::{FleetError, Selection};
 use crate::arm::ArmStats;
 use crate::config::Settings;
-use crate::core::{Action, ApplyReport, ApplyStatus, Outcome, PlanStatus};
+use crate::core::{ApplyReport, ApplyStatus, Outcome, PlanStatus};
 use crate::id::ResourceId;
 use crate::queue::ServiceBusQueue;
 use crate::reconcile::Engine;
@@ -74,20 +81,22 @@ impl Backfill {
     ) -> Result<RunReport, FleetError> {
         let started = Instant::now();
         let (stats_before, kinds_before, paced_before) = (self.engine.arm().stats(), self.budget.requests_by_kind(), self.budget.paced());
-        let (mut results, mut warnings, planned) = match options.mode {
+        let (mut results, mut warnings, mut planned) = match options.mode {
             Mode::Enqueue if options.all => (self.all_clusters(selection, options).await?, Vec::new(), Planned::default()),
             _ => self.bulk_results(selection, options).await?,
         };
         let mut applied_writes = 0;
         match options.mode {
             Mode::Direct => {
-                let mut credit = HashMap::new();
+                let (mut credit, mut enabled) = (HashMap::new(), Vec::new());
                 if !options.dry_run {
-                    let enabled = self.enable_plans(&planned.pricing, progress, &mut warnings).await;
+                    enabled = self.enable_plans(&planned.pricing, progress, &mut warnings).await;
                     applied_writes += enabled.len() as u64;
                     credit = planned.credit(&enabled);
                 }
-                applied_writes += self.reconcile(&mut results, options, &credit, progress).await;
+                let plans = std::mem::take(&mut planned.plans);
+                applied_writes +=
+                    self.reconcile(&mut results, options, Applying { plans, enabled: &enabled, credit: &credit }, progress).await;
             }
             Mode::Enqueue => self.enqueue(&mut results, options, queue, progress).await?,
         }
@@ -127,10 +136,18 @@ impl Backfill {
         let bulk_options =
             BulkOptions { fic_mode: options.fic_mode, max_clusters: options.max_clusters, concurrency: self.settings.backfill.concurrency };
         let mut planned = Planned::default();
+        let keep_plans = options.mode == Mode::Direct && !options.dry_run;
         let (arm, policy) = (self.engine.arm(), self.engine.policy());
         let bulk = bulk_plan_map(arm, &self.settings, policy, selection, bulk_options, |entry| {
             planned.add(&entry);
-            bulk_result(&entry)
+            let result = bulk_result(&entry);
+            if keep_plans
+                && result.status == ClusterStatus::ChangesNeeded
+                && let Verdict::Planned { plan, seen, .. } = entry.verdict
+            {
+                planned.plans.insert(entry.cluster, (plan, seen));
+            }
+            result
         })
         .await?;
         planned.pricing.sort();
@@ -165,13 +182,14 @@ impl Backfill {
             .collect())
     }
 
-    /// Direct mode: `Engine::apply` on every `ChangesNeeded` cluster, `backfill.concurrency` at a time.
-    /// `credit`: writes already made for a cluster (its subscriptions' plans). Returns the actions applied.
+    /// Direct mode: every `ChangesNeeded` cluster, `backfill.concurrency` at a time, round-robin over
+    /// subscriptions — `Engine::apply_planned` from its bulk plan, or `Engine::apply` when it has none
+    /// (unreadable in Resource Graph). Returns the actions applied.
     async fn reconcile(
         &self,
         results: &mut [ClusterResult],
         options: &BackfillOptions,
-        credit: &HashMap<ResourceId, usize>,
+        mut with: Applying<'_>,
         progress: &mut Progress,
     ) -> u64 {
         let pending: Vec<usize> = (0..results.len()).filter(|&i| results[i].status == ClusterStatus::ChangesNeeded).collect();
@@ -184,14 +202,24 @@ impl Backfill {
             progress.finish();
             return 0;
         }
-        let jobs: Vec<(usize, ResourceId)> = pending.iter().map(|&i| (i, results[i].cluster.clone())).collect();
+        let jobs: Vec<(usize, ResourceId, Option<PendingPlan>)> = interleave(&pending, |i| results[i].cluster.subscription_id())
+            .into_iter()
+            .map(|i| (i, results[i].cluster.clone(), with.plans.remove(&results[i].cluster)))
+            .collect();
+        let enabled = with.enabled;
         let mut done = stream::iter(jobs)
-            .map(|(i, cluster)| async move { (i, self.engine.apply(&cluster).await) })
+            .map(|(i, cluster, planned)| async move {
+                let outcome = match planned {
+                    Some((plan, seen)) => self.engine.apply_planned(&plan, &seen, enabled).await,
+                    None => self.engine.apply(&cluster).await,
+                };
+                (i, outcome)
+            })
             .buffer_unordered(self.settings.backfill.concurrency.max(1));
         let mut applied = 0;
         while let Some((i, outcome)) = done.next().await {
             let mut result = applied_result(&outcome.report);
-            if let Some(&n) = credit.get(&result.cluster).filter(|_| result.status == ClusterStatus::Compliant) {
+            if let Some(&n) = with.credit.get(&result.cluster).filter(|_| result.status == ClusterStatus::Compliant) {
                 (result.status, result.actions) = (ClusterStatus::Converged, n);
             }
             applied += outcome.report.actions.iter().filter(|a| a.outcome == Outcome::Applied).count() as u64;
@@ -236,45 +264,6 @@ impl Backfill {
         }
         progress.finish();
         Ok(())
-    }
-}
-
-/// What the bulk plans of the clusters needing changes ask to write.
-#[derive(Debug, Default)]
-struct Planned {
-    /// Distinct pricing resources (shared by the clusters of a subscription).
-    pricing: Vec<ResourceId>,
-    /// The pricing resources each cluster's plan needs.
-    pricing_of: HashMap<ResourceId, Vec<ResourceId>>,
-    /// Distinct writes: the pricing resources plus every other planned action.
-    writes: u64,
-}
-
-impl Planned {
-    /// Counts what one cluster's plan would write (nothing unless it needs changes).
-    fn add(&mut self, entry: &BulkEntry) {
-        let Some(plan) = entry.plan().filter(|p| p.status == PlanStatus::ChangesNeeded) else { return };
-        for action in &plan.actions {
-            match action {
-                Action::EnableDefenderPlan { resource, .. } => {
-                    self.pricing_of.entry(plan.cluster.clone()).or_default().push(resource.clone());
-                    if !self.pricing.contains(resource) {
-                        self.pricing.push(resource.clone());
-                        self.writes += 1;
-                    }
-                }
-                _ => self.writes += 1,
-            }
-        }
-    }
-
-    /// Per cluster, how many of its plan's pricing writes were made (`enabled`).
-    fn credit(&self, enabled: &[ResourceId]) -> HashMap<ResourceId, usize> {
-        self.pricing_of
-            .iter()
-            .map(|(cluster, ids)| (cluster.clone(), ids.iter().filter(|id| enabled.contains(id)).count()))
-            .filter(|(_, n)| *n > 0)
-            .collect()
     }
 }
 

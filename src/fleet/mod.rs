@@ -28,6 +28,7 @@ mod error;
 mod inventory;
 mod load;
 mod observe;
+mod pending;
 pub mod progress;
 pub mod queries;
 mod report;

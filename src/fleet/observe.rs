@@ -44,6 +44,9 @@ pub enum Verdict {
         /// The plan's registries that are fully wired (AcrPull for the gating identity and a gating
         /// entry). The observation itself is not kept: memory at fleet scale.
         wired: Vec<ResourceId>,
+        /// The cluster as Resource Graph showed it (what the plan was made from; the per-cluster path
+        /// compares it with ARM before writing).
+        seen: Box<ClusterView>,
     },
     /// Its Resource Graph row could not be read (the per-cluster path will say why from ARM).
     Unreadable {
@@ -135,7 +138,8 @@ pub async fn bulk_plan_map<T>(
     out.items.reserve(inv.clusters.len() + inv.unreadable.len());
     for view in &inv.clusters {
         let (plan, wired) = plan_one(&inv, view, policy, options.fic_mode);
-        out.items.push(map(BulkEntry { cluster: view.id.clone(), verdict: Verdict::Planned { plan: Box::new(plan), wired } }));
+        let verdict = Verdict::Planned { plan: Box::new(plan), wired, seen: Box::new(view.clone()) };
+        out.items.push(map(BulkEntry { cluster: view.id.clone(), verdict }));
     }
     for (cluster, error) in std::mem::take(&mut inv.unreadable) {
         out.items.push(map(BulkEntry { cluster, verdict: Verdict::Unreadable { error } }));

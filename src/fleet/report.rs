@@ -114,7 +114,7 @@ impl FleetReport {
 /// One cluster's row (use with [`super::bulk_plan_map`] so plans are not kept).
 pub fn report_row(entry: BulkEntry) -> ReportRow {
     match entry.verdict {
-        Verdict::Planned { plan, wired } => row(&plan, &wired),
+        Verdict::Planned { plan, wired, .. } => row(&plan, &wired),
         Verdict::Unreadable { error } => ReportRow {
             cluster: entry.cluster,
             status: ReportStatus::Unreadable,

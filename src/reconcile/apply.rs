@@ -23,7 +23,7 @@ pub(super) struct ActionResult {
     pub replan: bool,
 }
 
-fn done(action: &Action, resource: String, outcome: Outcome, attempts: u32) -> ActionResult {
+pub(super) fn done(action: &Action, resource: String, outcome: Outcome, attempts: u32) -> ActionResult {
     if outcome == Outcome::Applied {
         metrics().write(action.kind().as_str());
     }
@@ -85,20 +85,36 @@ impl Engine {
 
     /// GET the raw cluster → `edit` → PUT with `If-Match` → follow the LRO. Only what `edit` changes differs.
     async fn edit_cluster(&self, cluster: &ResourceId, edit: impl Fn(&mut Value) -> bool) -> Result<(Outcome, u32), ReconcileError> {
-        let version = &self.settings.azure.api_versions.managed_clusters;
         let current = self.wait_cluster_settled(cluster).await?;
-        let mut doc = current.body.clone();
+        let (outcome, attempts, _) = self.edit_cluster_from(current, cluster, edit).await?;
+        Ok((outcome, attempts))
+    }
+
+    /// [`Engine::edit_cluster`] from a GET already made (`current`, whose ETag guards the PUT: a cluster
+    /// changed since answers 412, which asks for a fresh plan). Also returns the cluster as the LRO
+    /// left it (`None` when nothing was written).
+    pub(super) async fn edit_cluster_from(
+        &self,
+        current: ArmResponse,
+        cluster: &ResourceId,
+        edit: impl Fn(&mut Value) -> bool,
+    ) -> Result<(Outcome, u32, Option<Value>), ReconcileError> {
+        let version = &self.settings.azure.api_versions.managed_clusters;
+        let mut doc = current.body;
         if !edit(&mut doc) {
-            return Ok((Outcome::AlreadyPresent, current.attempts));
+            return Ok((Outcome::AlreadyPresent, current.attempts, None));
         }
-        let etag = current.etag.clone().ok_or_else(|| ReconcileError::MissingEtag { cluster: cluster.to_string() })?;
+        let etag = current.etag.ok_or_else(|| ReconcileError::MissingEtag { cluster: cluster.to_string() })?;
         let resp = match self.arm.put(cluster.as_str(), version, &doc, Some(&etag)).await {
             Ok(resp) => resp,
-            Err(e) if is_already_exists(&e) => return self.confirm_cluster_edit(cluster, edit, e.into()).await,
+            Err(e) if is_already_exists(&e) => {
+                let (outcome, attempts) = self.confirm_cluster_edit(cluster, edit, e.into()).await?;
+                return Ok((outcome, attempts, None));
+            }
             Err(e) => return Err(e.into()),
         };
-        self.arm.wait_for_lro(&resp).await?;
-        Ok((Outcome::Applied, resp.attempts))
+        let finished = self.arm.wait_for_lro(&resp).await?;
+        Ok((Outcome::Applied, resp.attempts, Some(finished.body)))
     }
 
     /// After an "already exists" answer: success only if a re-read shows the edit in place.

@@ -6,12 +6,15 @@
 //! - `create`: create-only PUTs (`If-None-Match: *`), so replicas racing on one cluster write once.
 //! - `error`: [`ReconcileError`], which knows whether a retry later can help.
 //! - `locks`: per-key async locks (FIC writes per identity, one reconcile per cluster).
+//! - `planned`: [`Engine::apply_planned`], converging from a plan made from a bulk observation (a
+//!   backfill), reading only the cluster (for its ETag) and an identity about to be created.
 
 mod apply;
 mod create;
 mod error;
 pub mod locks;
 mod observe;
+mod planned;
 mod wait;
 
 use std::sync::Arc;
@@ -23,6 +26,7 @@ use crate::id::ResourceId;
 
 pub use error::ReconcileError;
 pub use locks::KeyedLocks;
+pub use planned::same_cluster;
 
 /// Observe → plan → apply rounds before giving up on a cluster that keeps changing under us.
 const MAX_ROUNDS: usize = 4;

@@ -14,12 +14,15 @@
 //!   returns. The command maps SIGTERM/SIGINT onto the token.
 //! - **Status** ([`WorkerStatus`]): for the readiness probe.
 //! - `output`: the `run --output json|text` lines.
+//! - `resync` ([`Resync`]): the Service Bus worker's periodic fleet re-check (`resync.enabled`), which
+//!   sends reconcile commands to the worker's own queue; `fleetgate run` spawns it beside the worker.
 //! - `demo`: `fleetgate demo`, the simulator plus this worker end to end.
 
 mod backoff;
 pub mod demo;
 mod message;
 pub mod output;
+mod resync;
 mod run_loop;
 mod shutdown;
 mod status;
@@ -37,6 +40,7 @@ use crate::source::Source;
 
 pub use backoff::Backoff;
 pub use message::{MessageReport, Settled};
+pub use resync::{Fired, Resync, ResyncError};
 pub use shutdown::Shutdown;
 pub use status::WorkerStatus;
 pub use summary::{StopReason, WorkerError, WorkerSummary};

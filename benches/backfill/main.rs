@@ -1,0 +1,134 @@
+//! `cargo bench --bench backfill [-- OPTIONS]`: fleetgate against the simulator, printing measured
+//! figures (recorded in docs/PERFORMANCE.md). Not a test: `cargo test` runs nothing here.
+//!
+//! 1. **backfill**: `fleetgate backfill --output json` (child process) over a generated fleet — 5,000
+//!    clusters in 5 subscriptions, 30 % needing changes — with realistic latency, ARM's token buckets
+//!    and 3 s cluster updates; wall time vs the lower bound (`bound`), requests by kind, 429s, write
+//!    amplification, peak RSS.
+//! 2. **noop**: events per second through `fleetgate run --source servicebus` (child process) when
+//!    every cluster is compliant, simulator at zero latency without throttling.
+//! 3. **overhead**: receive → first ARM call, p50/p99, in-process worker with probes.
+//!
+//! The simulator always runs **in this process**; the measured `fleetgate` runs in its own (cases 1
+//! and 2), so its RSS and CPU time are its own — but both processes share the machine's cores.
+//!
+//! Options: `--only backfill|noop|overhead`, `--clusters N` (5000), `--subscriptions N` (5),
+//! `--concurrency N` (backfill.concurrency, 64), `--lro SECONDS` (3), `--noop-clusters N` (500),
+//! `--events N` (10000), `--worker-concurrency N` (queue.max_concurrency, 8), `--overhead-messages N` (2000,
+//! one per cluster), `--overhead-rate N` (200 per second).
+
+mod backfill_case;
+mod bound;
+mod child;
+mod noop;
+mod overhead;
+mod report;
+mod setup;
+mod traffic;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// The benchmark's knobs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    only: Option<String>,
+    clusters: usize,
+    subscriptions: usize,
+    concurrency: usize,
+    lro: Duration,
+    noop_clusters: usize,
+    events: usize,
+    worker_concurrency: usize,
+    overhead_messages: usize,
+    overhead_rate: u32,
+}
+
+impl Options {
+    fn parse(args: &[String]) -> Result<Self, String> {
+        let mut o = Self {
+            only: None,
+            clusters: 5000,
+            subscriptions: 5,
+            concurrency: 64,
+            lro: Duration::from_secs(3),
+            noop_clusters: 500,
+            events: 10_000,
+            worker_concurrency: 8,
+            overhead_messages: 2000,
+            overhead_rate: 200,
+        };
+        let mut it = args.iter().filter(|a| *a != "--bench");
+        while let Some(flag) = it.next() {
+            let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
+            let num = |v: &String| v.parse::<usize>().map_err(|_| format!("{flag}: {v:?} is not a number"));
+            match flag.as_str() {
+                "--only" => o.only = Some(value()?.clone()),
+                "--clusters" => o.clusters = num(value()?)?,
+                "--subscriptions" => o.subscriptions = num(value()?)?,
+                "--concurrency" => o.concurrency = num(value()?)?,
+                "--lro" => o.lro = Duration::from_secs(num(value()?)? as u64),
+                "--noop-clusters" => o.noop_clusters = num(value()?)?,
+                "--events" => o.events = num(value()?)?,
+                "--worker-concurrency" => o.worker_concurrency = num(value()?)?,
+                "--overhead-messages" => o.overhead_messages = num(value()?)?,
+                "--overhead-rate" => o.overhead_rate = u32::try_from(num(value()?)?).map_err(|e| e.to_string())?,
+                other => return Err(format!("unknown option {other:?} (see benches/backfill/main.rs)")),
+            }
+        }
+        match o.only.as_deref() {
+            None | Some("backfill" | "noop" | "overhead") => Ok(o),
+            Some(other) => Err(format!("--only {other:?}: use backfill, noop or overhead")),
+        }
+    }
+
+    fn runs(&self, case: &str) -> bool {
+        self.only.as_deref().is_none_or(|o| o == case)
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if !args.iter().any(|a| a == "--bench") {
+        println!("backfill benchmark: not run under `cargo test`; run `cargo bench --bench backfill`");
+        return ExitCode::SUCCESS;
+    }
+    let options = match Options::parse(&args) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: no tokio runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(&options)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(o: &Options) -> anyhow::Result<()> {
+    report::header(o);
+    if o.runs("backfill") {
+        let figures = backfill_case::run(o.clusters, o.subscriptions, o.concurrency, o.lro).await?;
+        report::backfill(&figures);
+    }
+    if o.runs("noop") {
+        let figures = noop::run(o.noop_clusters, o.subscriptions, o.events, o.worker_concurrency).await?;
+        report::noop(&figures);
+    }
+    if o.runs("overhead") {
+        let figures = overhead::run(o.overhead_messages, o.subscriptions, o.overhead_rate).await?;
+        report::overhead(&figures);
+    }
+    Ok(())
+}

@@ -1,0 +1,79 @@
+//! Case 2: no-op events per second through `fleetgate run --source servicebus --output json` (a child
+//! process). The in-process simulator answers instantly and does not throttle; every cluster is already
+//! compliant, so each event costs the worker a receive, a full observation of its cluster, a plan with
+//! nothing to do, and a complete. The queue is filled before the worker starts; the rate is taken
+//! between the first and the last handled message (process start-up excluded).
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use fleetgate::events::{Schema, cluster_write_event};
+use fleetgate::sim::servicebus::{EVENTS_QUEUE, NewMessage};
+use serde_json::Value;
+
+use crate::child::{self, Exited};
+use crate::setup;
+use crate::traffic::tally;
+
+/// What case 2 measured.
+#[derive(Debug)]
+pub struct NoopFigures {
+    /// Events handled.
+    pub events: usize,
+    /// Of which `compliant`.
+    pub compliant: usize,
+    /// Clusters in the fleet (events cycle over them).
+    pub clusters: usize,
+    /// `queue.max_concurrency` of the worker.
+    pub concurrency: usize,
+    /// First to last handled message.
+    pub span: Duration,
+    /// The child's exit (CPU time, peak RSS).
+    pub exited: Exited,
+    /// ARM requests the worker sent.
+    pub arm_requests: u64,
+}
+
+impl NoopFigures {
+    /// Events per second between the first and the last handled message.
+    pub fn rate(&self) -> f64 {
+        (self.events.saturating_sub(1)) as f64 / self.span.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Runs case 2.
+pub async fn run(clusters: usize, subscriptions: usize, events: usize, concurrency: usize) -> anyhow::Result<NoopFigures> {
+    let fleet = setup::instant_fleet(&setup::spec(clusters, subscriptions, 0.0));
+    let (subs, ids) = (setup::subscriptions(&fleet), setup::cluster_ids(&fleet));
+    let sim = setup::start(fleet).await?;
+    for i in 0..events {
+        let mut event = cluster_write_event(&ids[i % ids.len()], Schema::EventGrid);
+        event["id"] = Value::String(format!("noop-{i}"));
+        sim.send(EVENTS_QUEUE, NewMessage::new(event.to_string()).message_id(format!("noop-{i}"))).context("the events queue exists")?;
+    }
+    sim.clear_journal();
+    let mut env = setup::child_env(&sim, &subs);
+    env.push(("FLEETGATE__QUEUE__MAX_CONCURRENCY".into(), concurrency.to_string()));
+    let (running, mut lines) = child::spawn(&["run", "--source", "servicebus", "--output", "json"], &env)?;
+    let (mut handled, mut compliant, mut first, mut last) = (0, 0, None::<Instant>, None::<Instant>);
+    while handled < events {
+        let Ok(Some((at, line))) = tokio::time::timeout(Duration::from_secs(30), lines.recv()).await else {
+            running.terminate();
+            let exited = child::wait(running).await?;
+            bail!("the worker stopped after {handled} of {events} messages:\n{}", child::tail(&exited.stderr, 20));
+        };
+        let Ok(v) = serde_json::from_str::<Value>(&line) else { continue };
+        if v.get("message").is_some() {
+            handled += 1;
+            compliant += usize::from(v["outcome"] == "compliant");
+            first.get_or_insert(at);
+            last = Some(at);
+        }
+    }
+    running.terminate();
+    let exited = child::wait(running).await?;
+    let arm_requests = tally(&sim.journal()).requests;
+    sim.shutdown().await;
+    let span = last.zip(first).map(|(l, f)| l - f).unwrap_or_default();
+    Ok(NoopFigures { events, compliant, clusters, concurrency, span, exited, arm_requests })
+}

@@ -1,0 +1,172 @@
+//! Converging a cluster from a plan made elsewhere — a backfill's bulk observation through Resource
+//! Graph — reading from ARM only what the writes need, instead of a full observation before and after.
+//!
+//! 1. **One cluster GET** (waiting while an operation runs): its ETag guards the cluster PUT, and its
+//!    content must match what the bulk observation saw ([`same_cluster`]); Resource Graph lags ARM, so a
+//!    cluster that changed since is handed to the full [`Engine::apply`].
+//! 2. **The plan's actions in order**, each idempotent as in `apply`. Creating the gating identity reads
+//!    it first (Resource Graph may not show an identity created moments ago, and a PUT over an existing
+//!    one would replace its tags). Defender plans the caller already enabled are skipped. The cluster
+//!    edit uses the GET of step 1 — no second read.
+//! 3. **Verification without a re-observation**: every write answered 2xx (or "already there"), and the
+//!    cluster as its update left it (the LRO's final read) needs no further edit.
+//!
+//! Anything unexpected — an edit that asks for a fresh plan (412, prerequisites changed), an operation in
+//! progress, a verification that fails — continues with the full `apply`, which observes everything
+//! again; the actions done so far stay in the report.
+
+use serde_json::Value;
+
+use super::apply::{ActionResult, done};
+use super::{Applied, Engine, ReconcileError, failed};
+use crate::arm::ArmResponse;
+use crate::core::gating::{DesiredEntry, GatingIdentityRef, apply_security_gating, desired_entries};
+use crate::core::model::{ClusterView, IdentityView};
+use crate::core::{Action, AppliedAction, ApplyReport, ApplyStatus, Outcome, Plan};
+use crate::id::ResourceId;
+
+/// Why the planned path handed over to the full reconcile.
+enum Handover {
+    /// The cluster must be observed again (the actions done so far are kept).
+    Replan(&'static str),
+    /// A write failed.
+    Failed(ReconcileError),
+}
+
+impl Engine {
+    /// Converges the cluster of `plan` (`ChangesNeeded`, made from a bulk observation in which the
+    /// cluster looked like `seen`), skipping `EnableDefenderPlan` for the pricing resources in
+    /// `enabled` (already written by the caller). See the module docs for what is read.
+    pub async fn apply_planned(&self, plan: &Plan, seen: &ClusterView, enabled: &[ResourceId]) -> Applied {
+        let cluster = &plan.cluster;
+        let actions: Vec<&Action> = plan.actions.iter().filter(|a| !is_enabled_plan(a, enabled)).collect();
+        if actions.is_empty() {
+            let report = ApplyReport {
+                cluster: cluster.clone(),
+                status: ApplyStatus::Converged,
+                actions: Vec::new(),
+                blockers: Vec::new(),
+                error: None,
+            };
+            return Applied { report, error: None };
+        }
+        let current = match self.wait_cluster_settled(cluster).await {
+            Ok(current) => current,
+            Err(e) => return failed(cluster, Vec::new(), e),
+        };
+        if !ClusterView::from_json(&current.body).is_ok_and(|now| same_cluster(&now, seen)) {
+            tracing::debug!(%cluster, "the cluster changed since the bulk observation; reconciling it fully");
+            return self.apply(cluster).await;
+        }
+        let mut done_actions = Vec::new();
+        match self.run_planned(plan, &actions, current, &mut done_actions).await {
+            Ok(()) => {
+                let report = ApplyReport {
+                    cluster: cluster.clone(),
+                    status: ApplyStatus::Converged,
+                    actions: done_actions,
+                    blockers: Vec::new(),
+                    error: None,
+                };
+                Applied { report, error: None }
+            }
+            Err(Handover::Failed(e)) => failed(cluster, done_actions, e),
+            Err(Handover::Replan(why)) => {
+                tracing::debug!(%cluster, why, "planned path handed over to a full reconcile");
+                let mut full = self.apply(cluster).await;
+                done_actions.append(&mut full.report.actions);
+                full.report.actions = done_actions;
+                full
+            }
+        }
+    }
+
+    /// Runs the actions; `current` is the cluster GET whose ETag the cluster edit uses.
+    async fn run_planned(
+        &self,
+        plan: &Plan,
+        actions: &[&Action],
+        current: ArmResponse,
+        out: &mut Vec<AppliedAction>,
+    ) -> Result<(), Handover> {
+        let mut identity = plan.identity.gating_ref();
+        let mut current = Some(current);
+        for action in actions {
+            let result = match action {
+                Action::CreateIdentity { resource, .. } => self.create_identity_once(action, resource, &mut identity).await,
+                Action::UpdateSecurityGating { resource, add, .. } => match (current.take(), identity.clone()) {
+                    (Some(got), Some(who)) => self.gating_edit(action, resource, got, &desired_entries(add, &who)).await,
+                    _ => return Err(Handover::Replan("a second cluster edit, or no gating identity")),
+                },
+                _ => self.apply_action(action, &mut identity).await,
+            };
+            match result {
+                Ok(r) => {
+                    let replan = r.replan;
+                    out.push(r.record);
+                    if replan {
+                        return Err(Handover::Replan("the action changed the cluster"));
+                    }
+                }
+                Err(e) if e.needs_replan() => {
+                    self.settle_after(&e, plan).await.map_err(Handover::Failed)?;
+                    return Err(Handover::Replan("ARM asked for a fresh plan"));
+                }
+                Err(e) => {
+                    out.push(AppliedAction {
+                        kind: action.kind(),
+                        resource: action.resource(),
+                        outcome: Outcome::Failed,
+                        attempts: e.attempts(),
+                    });
+                    return Err(Handover::Failed(e));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// GETs the identity first; creates it only when absent.
+    async fn create_identity_once(
+        &self,
+        action: &Action,
+        resource: &ResourceId,
+        identity: &mut Option<GatingIdentityRef>,
+    ) -> Result<ActionResult, ReconcileError> {
+        let version = &self.settings.azure.api_versions.managed_identity;
+        match self.arm.get(resource.as_str(), version).await? {
+            Some(resp) => {
+                let view = IdentityView::from_json(&resp.body).map_err(|e| ReconcileError::model(resource, e))?;
+                *identity = Some(GatingIdentityRef::from_identity(&view));
+                Ok(done(action, resource.to_string(), Outcome::AlreadyPresent, resp.attempts))
+            }
+            None => self.apply_action(action, identity).await,
+        }
+    }
+
+    /// The gating edit from the GET already made; the cluster the update left must need no more edits.
+    async fn gating_edit(
+        &self,
+        action: &Action,
+        cluster: &ResourceId,
+        current: ArmResponse,
+        desired: &[DesiredEntry],
+    ) -> Result<ActionResult, ReconcileError> {
+        let edit = |doc: &mut Value| apply_security_gating(doc, desired);
+        let (outcome, attempts, after) = self.edit_cluster_from(current, cluster, edit).await?;
+        let mut result = done(action, cluster.to_string(), outcome, attempts);
+        // Verification: the cluster as the update left it already has every entry.
+        result.replan = after.is_some_and(|mut doc| !doc.is_null() && edit(&mut doc));
+        Ok(result)
+    }
+}
+
+fn is_enabled_plan(action: &Action, enabled: &[ResourceId]) -> bool {
+    matches!(action, Action::EnableDefenderPlan { resource, .. } if enabled.contains(resource))
+}
+
+/// True when ARM's cluster is the one the plan was made from (the ETag aside: Resource Graph has none).
+pub fn same_cluster(now: &ClusterView, seen: &ClusterView) -> bool {
+    let strip = |v: &ClusterView| ClusterView { etag: None, ..v.clone() };
+    strip(now) == strip(seen)
+}
