@@ -97,6 +97,7 @@ async fn chaos(clusters: usize, messages: usize, seed: u64) {
             format!("{} {} {what}: {n}", r.method.as_deref().unwrap_or("*"), r.path)
         })
         .collect();
+    let failed = format!("{} {:#?}", run.ledger.failures.values().sum::<usize>(), run.ledger.failures);
     let figures = format!(
         "chaos ({} × fleetgate run, {messages} events, {clusters} clusters, seed {seed}):\n  clean run: {:.1} s, chaos run: {:.1} s\n  ARM calls {arm_calls}, failed by a fault {arm_faults} ({:.1} %); Service Bus calls {sb_calls}, faults {sb_faults}\n  faults fired:\n    {}\n  ledger: {}\n  failed deliveries (retried later): {}\n  end state: {:?}, wrong {}\n  inventory equal to the clean run: {}; duplicates {}; identities/FICs/role assignments {:?} (clean {:?})\n  successful writes {} (needed {}; amplification {:.2}), writes outside scope {}",
         setup.replicas,
@@ -105,7 +106,7 @@ async fn chaos(clusters: usize, messages: usize, seed: u64) {
         100.0 * arm_faults as f64 / arm_calls.max(1) as f64,
         kinds.join("\n    "),
         run.ledger.summary(),
-        format!("{} {:#?}", run.ledger.failures.values().sum::<usize>(), run.ledger.failures),
+        failed,
         end.by_kind,
         end.wrong.len(),
         inventory == clean_inventory,
