@@ -63,9 +63,18 @@ impl Ledger {
 
 /// A failure reason reduced to what failed and how: `GET cluster: HTTP 429 (SubscriptionRequestsThrottled)`.
 pub fn failure_kind(reason: &str) -> String {
-    let Some((call, rest)) = reason.split_once(" failed with HTTP ") else { return reason.chars().take(100).collect() };
-    let status: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    let code = rest.split_once('(').and_then(|(_, c)| c.split_once(')')).map_or("", |(c, _)| c);
+    let (call, how) = if let Some((call, rest)) = reason.split_once(" failed with HTTP ") {
+        let status: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        let code = rest.split_once('(').and_then(|(_, c)| c.split_once(')')).map_or("", |(c, _)| c);
+        (call, format!("HTTP {status} ({code})"))
+    } else if let Some((call, _)) = reason.split_once(": could not reach Azure Resource Manager") {
+        (call, "no HTTP answer (connection reset)".to_string())
+    } else if let Some((call, rest)) = reason.split_once(": no response after ").or_else(|| reason.split_once(": operation did not finish"))
+    {
+        (call, format!("timeout ({})", rest.split(';').next().unwrap_or(rest).trim()))
+    } else {
+        return reason.chars().take(100).collect();
+    };
     let (method, path) = call.split_once(' ').unwrap_or(("", call));
     let p = path.to_ascii_lowercase();
     let what = [
@@ -81,7 +90,7 @@ pub fn failure_kind(reason: &str) -> String {
     .iter()
     .find(|(needle, _)| p.contains(needle))
     .map_or("other", |(_, what)| what);
-    format!("{method} {what}: HTTP {status} ({code})")
+    format!("{method} {what}: {how}")
 }
 
 /// `SequenceNumber` → `MessageId` of the sent messages (lock URIs name the sequence number).
@@ -161,4 +170,6 @@ fn failure_kinds_name_the_call_and_the_status() {
     let reason = "GET /subscriptions/s/providers/Microsoft.Authorization/roleAssignments failed with HTTP 429 (SubscriptionRequestsThrottled): Number of 'read' requests";
     assert_eq!(failure_kind(reason), "GET role assignments: HTTP 429 (SubscriptionRequestsThrottled)");
     assert_eq!(failure_kind("cluster busy"), "cluster busy");
+    let reset = "GET /subscriptions/s/resourceGroups/r/providers/Microsoft.ContainerService/managedClusters/a: could not reach Azure Resource Manager (error sending request); check network access";
+    assert_eq!(failure_kind(reset), "GET cluster: no HTTP answer (connection reset)");
 }
