@@ -34,7 +34,7 @@ pub struct Ledger {
     pub outcomes: BTreeMap<String, usize>,
     /// Deliveries reported (lines printed by the workers).
     pub deliveries: usize,
-    /// Reasons of `failed` deliveries (cut to 160 characters), with counts.
+    /// Kinds of `failed` deliveries (see [`failure_kind`]), with counts.
     pub failures: BTreeMap<String, usize>,
 }
 
@@ -59,6 +59,38 @@ impl Ledger {
             self.outcomes
         )
     }
+}
+
+/// A failure reason reduced to what failed and how: `GET cluster: HTTP 429 (SubscriptionRequestsThrottled)`.
+pub fn failure_kind(reason: &str) -> String {
+    let (call, how) = if let Some((call, rest)) = reason.split_once(" failed with HTTP ") {
+        let status: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        let code = rest.split_once('(').and_then(|(_, c)| c.split_once(')')).map_or("", |(c, _)| c);
+        (call, format!("HTTP {status} ({code})"))
+    } else if let Some((call, _)) = reason.split_once(": could not reach Azure Resource Manager") {
+        (call, "no HTTP answer (connection reset)".to_string())
+    } else if let Some((call, rest)) = reason.split_once(": no response after ").or_else(|| reason.split_once(": operation did not finish"))
+    {
+        (call, format!("timeout ({})", rest.split(';').next().unwrap_or(rest).trim()))
+    } else {
+        return reason.chars().take(100).collect();
+    };
+    let (method, path) = call.split_once(' ').unwrap_or(("", call));
+    let p = path.to_ascii_lowercase();
+    let what = [
+        ("/operations/", "LRO poll"),
+        ("/federatedidentitycredentials", "FICs"),
+        ("/userassignedidentities/", "identity"),
+        ("/roleassignments", "role assignments"),
+        ("/pricings/", "pricing"),
+        ("/registries/", "registry"),
+        ("/managedclusters/", "cluster"),
+        ("resourcegraph", "Resource Graph"),
+    ]
+    .iter()
+    .find(|(needle, _)| p.contains(needle))
+    .map_or("other", |(_, what)| what);
+    format!("{method} {what}: {how}")
 }
 
 /// `SequenceNumber` → `MessageId` of the sent messages (lock URIs name the sequence number).
@@ -96,8 +128,7 @@ pub fn account(sim: &SimHandle, sent: &[&Msg], reports: &[Value], sequence: &Seq
         let outcome = r["outcome"].as_str().unwrap_or_default().to_string();
         *ledger.outcomes.entry(outcome.clone()).or_insert(0) += 1;
         if outcome == "failed" {
-            let reason: String = r["reason"].as_str().unwrap_or_default().chars().take(160).collect();
-            *ledger.failures.entry(reason).or_insert(0) += 1;
+            *ledger.failures.entry(failure_kind(r["reason"].as_str().unwrap_or_default())).or_insert(0) += 1;
         }
         seen.entry(id).or_default().push(outcome);
         ledger.deliveries += 1;
@@ -132,4 +163,13 @@ pub fn check_parking(ledger: &Ledger, sent: &[&Msg]) -> Vec<String> {
         }
     }
     problems
+}
+
+#[test]
+fn failure_kinds_name_the_call_and_the_status() {
+    let reason = "GET /subscriptions/s/providers/Microsoft.Authorization/roleAssignments failed with HTTP 429 (SubscriptionRequestsThrottled): Number of 'read' requests";
+    assert_eq!(failure_kind(reason), "GET role assignments: HTTP 429 (SubscriptionRequestsThrottled)");
+    assert_eq!(failure_kind("cluster busy"), "cluster busy");
+    let reset = "GET /subscriptions/s/resourceGroups/r/providers/Microsoft.ContainerService/managedClusters/a: could not reach Azure Resource Manager (error sending request); check network access";
+    assert_eq!(failure_kind(reset), "GET cluster: no HTTP answer (connection reset)");
 }

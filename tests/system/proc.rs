@@ -61,11 +61,6 @@ impl RunEnv {
         self.vars.insert(name.to_string(), value.into());
         self
     }
-
-    /// The value of one variable.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.vars.get(name).map(String::as_str)
-    }
 }
 
 /// A running `fleetgate run --output json`.

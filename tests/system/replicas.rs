@@ -32,6 +32,13 @@ async fn replicas(setup: Setup) {
     }
 }
 
+/// The message count with its make-up by label.
+fn messages(run: &Run) -> String {
+    let labels: std::collections::BTreeSet<&str> = run.traffic.all().map(|m| m.label).collect();
+    let parts: Vec<String> = labels.iter().map(|l| format!("{l} {}", run.traffic.count(l))).collect();
+    format!("{} ({})", run.traffic.len(), parts.join(", "))
+}
+
 /// Checks and returns the figures of a fault-free run: end state, duplicates, accounting, writes.
 pub async fn check_run(run: &Run) -> String {
     let end = audit::end_state(&run.env.engine, &run.world).await;
@@ -57,7 +64,7 @@ pub async fn check_run(run: &Run) -> String {
         "  elapsed (workers start → all settled): {:.1} s\n  clusters: {}\n  messages: {}\n  ledger: {}\n  needed writes {} {:?}\n  successful writes {} {:?}\n  write amplification {:.2}\n  resources written twice {}\n  writes outside scope {}\n  created (sim counts): identities {}, FICs {}, role assignments {} (+{attachments} attachments by the test)\n  duplicates listed via ARM: {}\n  wrong end states: {}\n  failed deliveries (retried): {:#?}",
         run.elapsed.as_secs_f64(),
         kinds.join("; "),
-        run.traffic.len(),
+        messages(run),
         run.ledger.summary(),
         run.needed.total(),
         needed,

@@ -70,7 +70,7 @@ async fn sigterm_lets_in_flight_reconciles_finish_abandons_the_rest_and_exits_0(
         exited.reports().iter().map(|r| (r["message"].as_str().unwrap().to_string(), r["outcome"].as_str().unwrap().to_string())).collect();
     let expected: BTreeMap<String, String> = (1..4).map(|i| (format!("t{i}"), "converged".to_string())).collect();
     assert_eq!(outcomes, expected, "the three in-flight reconciles finished; the held one has no line: {}", exited.stdout);
-    let summary = crate::proc::json_lines(&exited.stdout).into_iter().find_map(|v| v.get("summary").cloned()).expect("summary line");
+    let summary = exited.summary().expect("summary line");
     assert_eq!(summary["converged"], 3);
 
     let left = env.sim.peek_all(EVENTS_QUEUE).unwrap();

@@ -131,11 +131,6 @@ impl World {
         self.cases.iter().filter(move |c| c.kind == kind)
     }
 
-    /// The cluster IDs.
-    pub fn cluster_ids(&self) -> Vec<ResourceId> {
-        self.cases.iter().map(|c| c.id.clone()).collect()
-    }
-
     /// The fleet file; `sim` is extra `[sim]` lines (e.g. `lro_duration = "300ms"`).
     pub fn fleet_toml(&self, sim: &str) -> String {
         let mut out = format!("[sim]\nclient_secret = \"{CLIENT_SECRET}\"\n{sim}\n");
