@@ -131,3 +131,43 @@ async fn chaos(clusters: usize, messages: usize, seed: u64) {
         assert_eq!(e.code, Some(0), "{} after SIGTERM: {}", e.name, crate::proc::tail(&e.stderr, 2000));
     }
 }
+
+/// A reconcile that keeps failing transiently is retried at a slowing pace (1 s, 2 s, 4 s, … ±20 %)
+/// instead of spending `MaxDeliveryCount` at once; after the last delivery it is dead-lettered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transient_failures_are_retried_at_a_slowing_pace() {
+    use std::time::{Duration, Instant};
+
+    use fleetgate::events::{Schema, cluster_write_event};
+    use fleetgate::sim::servicebus::{EVENTS_QUEUE, MAX_DELIVERY_COUNT_EXCEEDED, NewMessage, QueueSpec};
+
+    use crate::proc::{RunEnv, Worker};
+    use crate::world::{FULL_SUB, World};
+
+    let world = World::generate(10, 3);
+    let env = crate::common::start(&world.fleet_toml(""), &[FULL_SUB], |_| {}).await;
+    env.sim.create_queue(QueueSpec::new(EVENTS_QUEUE).max_delivery_count(3)).unwrap();
+    let cluster = world.cases.iter().find(|c| c.id.subscription_id() == FULL_SUB).unwrap().id.clone();
+    env.sim.add_fault(FaultRule { status: Some(503), ..fault(Some("GET"), &format!("*/managedClusters/{}", cluster.name())) });
+    env.sim.send(EVENTS_QUEUE, NewMessage::new(cluster_write_event(&cluster, Schema::EventGrid).to_string()).message_id("doomed")).unwrap();
+    let run_env = RunEnv::new(&env.sim, &[FULL_SUB]).set("FLEETGATE__AZURE__RETRY__MAX_ATTEMPTS", "2");
+    let started = Instant::now();
+    let workers = [Worker::start(&run_env, "pacing")];
+    crate::scenario::wait_until(
+        Duration::from_secs(40),
+        &workers,
+        || !env.sim.dead_letters(EVENTS_QUEUE).unwrap().is_empty(),
+        "dead-lettered",
+    )
+    .await;
+    let took = started.elapsed();
+    let [worker] = workers;
+    worker.sigterm();
+    let exited = worker.exit(Duration::from_secs(20)).await;
+    let dead = env.sim.dead_letters(EVENTS_QUEUE).unwrap().remove(0);
+    println!("pacing: 3 deliveries failing with 503, dead-lettered after {:.1} s (pauses of 1 s, 2 s, 4 s ±20 %)", took.as_secs_f64());
+    assert_eq!((dead.message_id.as_str(), dead.reason.as_str(), dead.delivery_count), ("doomed", MAX_DELIVERY_COUNT_EXCEEDED, 3));
+    assert!(took >= Duration::from_millis(800 + 1600 + 3200), "paced, not spent at once: {took:?}");
+    assert_eq!(exited.reports().len(), 3, "three deliveries, each reported failed: {}", exited.stdout);
+    assert_eq!(exited.code, Some(0));
+}
