@@ -1,5 +1,6 @@
 //! One message: handle it with the dispatcher while a ticker renews its lock, then settle it as the
-//! dispatcher says (complete, abandon, park). When the worker's grace period runs out the work is
+//! dispatcher says (complete, abandon — after a pause that grows with the delivery count, see
+//! `retry` — or park). When the worker's grace period runs out the work is
 //! dropped and the message abandoned, so it is delivered again.
 
 use std::convert::Infallible;
@@ -11,9 +12,10 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::Instant;
 use tracing::Instrument;
 
+use super::retry;
 use super::shutdown::Shutdown;
 use super::status::WorkerStatus;
-use crate::dispatch::{Dispatcher, MessageOutcome, Settle};
+use crate::dispatch::{Dispatcher, Handled, MessageOutcome, Settle};
 use crate::id::ResourceId;
 use crate::source::{Delivery, MessageId};
 use crate::telemetry::metrics;
@@ -73,6 +75,8 @@ pub(super) struct Ctx {
     pub renew_every: Duration,
     /// Requested when the grace period is over: unfinished messages are abandoned.
     pub abort: Shutdown,
+    /// The worker's shutdown: ends a retry pause early.
+    pub stopping: Shutdown,
     pub status: WorkerStatus,
     pub reports: Option<UnboundedSender<MessageReport>>,
 }
@@ -101,7 +105,7 @@ async fn run(ctx: &Ctx, delivery: Delivery) -> MessageReport {
     let handled = tokio::select! {
         biased;
         _ = ctx.abort.requested() => None,
-        handled = ctx.dispatcher.handle(&delivery.body) => Some(handled),
+        handled = handle(ctx, &delivery) => Some(handled),
         never = keep_lock(&delivery, ctx.renew_every, &renewals) => match never {},
     };
     let mut report = MessageReport {
@@ -138,6 +142,22 @@ async fn run(ctx: &Ctx, delivery: Delivery) -> MessageReport {
     ctx.status.finished_message();
     metrics().in_flight(-1);
     report
+}
+
+/// Handles the body. A transient failure of a broker message (one that abandoning brings back) is
+/// held, its lock renewed, for [`retry::pause`] before it is abandoned — unless the worker is stopping.
+async fn handle(ctx: &Ctx, delivery: &Delivery) -> Handled {
+    let handled = ctx.dispatcher.handle(&delivery.body).await;
+    if handled.settle == Settle::Abandon && delivery.needs_renewal() && !ctx.stopping.is_requested() {
+        let pause = retry::pause(delivery.delivery_count, fastrand::f64());
+        let pause_ms = u64::try_from(pause.as_millis()).unwrap_or(u64::MAX);
+        tracing::info!(pause_ms, "transient failure: keeping the message a while before abandoning it, so retries slow down");
+        tokio::select! {
+            _ = ctx.stopping.requested() => {}
+            _ = tokio::time::sleep(pause) => {}
+        }
+    }
+    handled
 }
 
 /// Settles per the dispatcher's verdict; a failure is logged and reported, never retried here.

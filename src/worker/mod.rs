@@ -7,7 +7,9 @@
 //!   (`backoff`); an unreadable `BrokerProperties` is logged and the loop continues (the message is
 //!   redelivered when its lock expires); a replay file's read error stops the worker.
 //! - **Per message** (`message`): `Dispatcher::handle` runs while a ticker renews the lock every
-//!   `queue.lock_renewal_interval`; then the message is settled per `Handled.settle`. The dispatcher
+//!   `queue.lock_renewal_interval`; then the message is settled per `Handled.settle` — a transient
+//!   failure after a pause that doubles with each delivery (`retry`), so throttling does not spend
+//!   `MaxDeliveryCount` in seconds. The dispatcher
 //!   serializes reconciles per cluster, so duplicate events make one set of writes.
 //! - **Shutdown** ([`Shutdown`]): the first request stops receiving and lets in-flight work finish within
 //!   `shutdown.grace`; then (or at a second request) the remaining messages are abandoned and `run`
@@ -23,6 +25,7 @@ pub mod demo;
 mod message;
 pub mod output;
 mod resync;
+mod retry;
 mod run_loop;
 mod shutdown;
 mod status;
@@ -117,6 +120,7 @@ impl Worker {
             dispatcher: self.dispatcher.clone(),
             renew_every: self.options.lock_renewal_interval,
             abort: abort.clone(),
+            stopping: shutdown.clone(),
             status: self.status.clone(),
             reports: self.reports.clone(),
         });

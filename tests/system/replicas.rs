@@ -92,3 +92,30 @@ pub async fn check_run(run: &Run) -> String {
     assert!(twice.is_empty(), "{figures}\n{twice:#?}");
     figures
 }
+
+/// The race behind amplification > 1, without processes: two engines (as two replicas would) apply one
+/// cluster at the same moment — both observe before either writes — and each resource is still
+/// written once; the loser of each create gets 412 and moves on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_engines_racing_on_one_cluster_write_each_resource_once() {
+    use fleetgate::core::ApplyStatus;
+    use fleetgate::sim::faults::FaultRule;
+
+    use crate::world::{FULL_SUB, World};
+
+    let world = World::generate(10, 5);
+    let env = crate::common::start(&world.fleet_toml(""), &crate::world::SCOPE, |_| {}).await;
+    let case = world.of(Kind::Convergeable).find(|c| c.id.subscription_id() == FULL_SUB).expect("a convergeable cluster");
+    let needed = env.engine.plan(&case.id).await.unwrap().actions.len();
+    // Hold both first observations, so both plans are made before either replica writes.
+    env.sim.add_fault(FaultRule { latency_ms: Some(300), count: Some(2), ..crate::scenario::fault(Some("GET"), &format!("*/managedClusters/{}", case.id.name())) });
+    let second = fleetgate::reconcile::Engine::new(crate::common::arm_client(&env.settings), std::sync::Arc::new(env.settings.clone())).unwrap();
+    let (a, b) = tokio::join!(env.engine.apply(&case.id), second.apply(&case.id));
+    assert_eq!((a.report.status, b.report.status), (ApplyStatus::Converged, ApplyStatus::Converged), "{:?} {:?}", a.report, b.report);
+    let journal = env.sim.journal();
+    let writes = successful_writes(&journal, &Default::default());
+    let refused: Vec<String> = journal.iter().filter(|e| e.is_write() && e.status == 412).map(|e| e.path.clone()).collect();
+    assert_eq!(writes.len(), needed, "each needed write once: {:?}", writes.iter().map(|w| &w.path).collect::<Vec<_>>());
+    assert!(written_twice(&writes).is_empty());
+    assert!(!refused.is_empty(), "the race happened: the loser's creates were refused with 412");
+}
