@@ -72,6 +72,9 @@ pub fn failure_kind(reason: &str) -> String {
     } else if let Some((call, rest)) = reason.split_once(": no response after ").or_else(|| reason.split_once(": operation did not finish"))
     {
         (call, format!("timeout ({})", rest.split(';').next().unwrap_or(rest).trim()))
+    } else if let Some((_, rest)) = reason.strip_prefix("/subscriptions/").and_then(|r| r.split_once(": ")) {
+        // A reconcile-level error names the cluster first: keep what happened, not which cluster.
+        return format!("cluster: {}", rest.split(['(', ';']).next().unwrap_or(rest).trim());
     } else {
         return reason.chars().take(100).collect();
     };
@@ -170,6 +173,8 @@ fn failure_kinds_name_the_call_and_the_status() {
     let reason = "GET /subscriptions/s/providers/Microsoft.Authorization/roleAssignments failed with HTTP 429 (SubscriptionRequestsThrottled): Number of 'read' requests";
     assert_eq!(failure_kind(reason), "GET role assignments: HTTP 429 (SubscriptionRequestsThrottled)");
     assert_eq!(failure_kind("cluster busy"), "cluster busy");
+    let busy = "/subscriptions/s/resourceGroups/r/providers/Microsoft.ContainerService/managedClusters/a: an AKS operation is still in progress (provisioningState Updating); fleetgate will retry later";
+    assert_eq!(failure_kind(busy), "cluster: an AKS operation is still in progress");
     let reset = "GET /subscriptions/s/resourceGroups/r/providers/Microsoft.ContainerService/managedClusters/a: could not reach Azure Resource Manager (error sending request); check network access";
     assert_eq!(failure_kind(reset), "GET cluster: no HTTP answer (connection reset)");
 }
