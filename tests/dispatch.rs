@@ -17,36 +17,18 @@ const OTHER_PRINCIPAL: &str = "22222222-2222-2222-2222-222222222222";
 const READER: &str = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
 
 fn fleet() -> String {
-    format!(
-        r#"
-principals = ["{OTHER_PRINCIPAL}"]
-
-[[subscriptions]]
-id = "{SUB1}"
-defender = "full"
-
-[[registries]]
-subscription = "{SUB1}"
-resource_group = "rg-acr"
-name = "acrone"
-
-[[registries]]
-subscription = "{SUB1}"
-resource_group = "rg-acr"
-name = "acrlater"
-
-[[clusters]]
-subscription = "{SUB1}"
-resource_group = "rg-aks"
-name = "aks-1"
-attached_registries = ["acrone"]
-
-[[identities]]
+    let ghost = cluster_id(SUB1, "rg-aks", "ghost");
+    fleet::sub1_with_acrone()
+        .principals(&[OTHER_PRINCIPAL])
+        .registry(SUB1, "rg-acr", "acrlater")
+        .cluster(SUB1, "rg-aks", "aks-1", &[&fleet::attached(["acrone"])])
+        .raw(&format!(
+            r#"[[identities]]
 subscription = "{SUB1}"
 resource_group = "rg-aks"
 name = "ghost-defender-gating"
 principal_id = "33333333-3333-3333-3333-333333333333"
-tags = {{ "managed-by" = "fleetgate", "fleetgate.io/cluster" = "/subscriptions/{SUB1}/resourceGroups/rg-aks/providers/Microsoft.ContainerService/managedClusters/ghost" }}
+tags = {{ "managed-by" = "fleetgate", "fleetgate.io/cluster" = "{ghost}" }}
 
 [[identities]]
 subscription = "{SUB1}"
@@ -60,7 +42,8 @@ role = "AcrPull"
 principal_id = "33333333-3333-3333-3333-333333333333"
 principal_type = "ServicePrincipal"
 "#
-    )
+        ))
+        .build()
 }
 
 fn registry(name: &str) -> ResourceId {
