@@ -40,9 +40,7 @@ const GONE_OID: &str = "0a0b0c0d-0000-4000-8000-00000000dead";
 const ATTACH_NAME: &str = "5d1e3c2b-7a6f-4e8d-9b0a-1c2d3e4f5a6b";
 
 fn fleet() -> String {
-    let gone = cluster_id(SUB1, "rg-aks", "aks-gone");
-    let acrone = format!("/subscriptions/{SUB1}/resourceGroups/rg-acr/providers/Microsoft.ContainerRegistry/registries/acrone");
-    let acrtwo = format!("/subscriptions/{SUB2}/resourceGroups/rg-acr2/providers/Microsoft.ContainerRegistry/registries/acrtwo");
+    let (acrone, acrtwo) = (registry_id(SUB1, "rg-acr", "acrone"), registry_id(SUB2, "rg-acr2", "acrtwo"));
     FleetToml::new()
         .sim(&[])
         .subscription(SUB1, "full", &[r#"resource_groups = ["rg-aks", "rg-acr"]"#])
@@ -52,27 +50,14 @@ fn fleet() -> String {
         .cluster(SUB1, "rg-aks", "aks-fresh", &[&fleet::attached(["acrone", &acrtwo])])
         .cluster(SUB1, "rg-aks", "aks-kube", &[&format!("kubelet_identity = {{ object_id = \"{KUBELET_OID}\" }}")])
         .cluster(SUB2, "rg-aks2", "aks-noissuer", &["oidc_issuer = false", "workload_identity = false"])
-        .raw(&format!(
-            r#"[[identities]]
-subscription = "{SUB1}"
-resource_group = "rg-aks"
-name = "aks-gone-defender-gating"
-principal_id = "{GONE_OID}"
-tags = {{ "managed-by" = "fleetgate", "fleetgate.io/cluster" = "{gone}" }}
-
-[[role_assignments]]
-scope = "{acrone}"
-role = "AcrPull"
-principal_id = "{GONE_OID}"
-principal_type = "ServicePrincipal"
-
-[[role_assignments]]
-scope = "{acrone}"
-role = "AcrPull"
-principal_id = "{KUBELET_OID}"
-name = "{ATTACH_NAME}"
-"#
-        ))
+        .identity(
+            SUB1,
+            "rg-aks",
+            "aks-gone-defender-gating",
+            &[&format!("principal_id = \"{GONE_OID}\""), &fleet::fleetgate_tags(&cluster_id(SUB1, "rg-aks", "aks-gone"))],
+        )
+        .acr_pull(&acrone, GONE_OID, &[r#"principal_type = "ServicePrincipal""#])
+        .acr_pull(&acrone, KUBELET_OID, &[&format!("name = \"{ATTACH_NAME}\"")])
         .build()
 }
 

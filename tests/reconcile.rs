@@ -11,7 +11,7 @@ use fleetgate::sim::faults::FaultRule;
 use serde_json::{Value, json};
 
 fn fleet() -> String {
-    let acrtwo = format!("/subscriptions/{SUB2}/resourceGroups/rg-acr2/providers/Microsoft.ContainerRegistry/registries/acrtwo");
+    let acrtwo = registry_id(SUB2, "rg-acr2", "acrtwo");
     FleetToml::new()
         .subscription(SUB1, "full", &[])
         .subscription(SUB2, "off", &[])
@@ -121,7 +121,7 @@ async fn out_of_scope_cluster_is_blocked_without_a_single_request() {
 #[tokio::test]
 async fn registry_in_a_subscription_outside_scope_blocks_all_writes() {
     // Discovery only lists inside scope, so a SUB2 registry is known here through extra_registries.
-    let acrtwo = format!("/subscriptions/{SUB2}/resourceGroups/rg-acr2/providers/Microsoft.ContainerRegistry/registries/acrtwo");
+    let acrtwo = registry_id(SUB2, "rg-acr2", "acrtwo");
     let env = start(&fleet(), &[SUB1], |s| s.gating.extra_registries = vec![ResourceId::parse(&acrtwo).unwrap()]).await;
     let applied = env.engine.apply(&fresh()).await;
     assert_eq!(applied.report.status, ApplyStatus::Blocked);

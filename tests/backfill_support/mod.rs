@@ -11,14 +11,12 @@ use serde_json::Value;
 
 use crate::common::child::FleetgateCommand;
 use crate::common::fleet::{FleetToml, attached};
-use crate::common::{SUB1, SUB2, SUB3, TestEnv, cluster_id, start_sim};
+use crate::common::{SUB1, SUB2, SUB3, TestEnv, cluster_id, registry_id, start_sim};
 
 /// Clusters in scope (SUB1 + SUB2): 1 compliant, 3 to converge, 2 blocked, 1 excluded. SUB3 (out of
 /// scope) has one cluster and one registry that must never be read.
 pub fn mixed_fleet() -> String {
-    let acr = |sub: &str, name: &str| {
-        format!("/subscriptions/{sub}/resourceGroups/rg-acr/providers/Microsoft.ContainerRegistry/registries/{name}")
-    };
+    let acr = |sub: &str, name: &str| registry_id(sub, "rg-acr", name);
     let (one, two, far) = (acr(SUB1, "acrone"), acr(SUB2, "acrtwo"), acr(SUB3, "acrfar"));
     FleetToml::new()
         .sim(&[])

@@ -50,6 +50,17 @@ impl FleetToml {
         self.table("clusters", &located(subscription, resource_group, name), lines)
     }
 
+    /// A user-assigned identity with more `lines` (e.g. `principal_id = "…"`, tags).
+    pub fn identity(self, subscription: &str, resource_group: &str, name: &str, lines: &[&str]) -> Self {
+        self.table("identities", &located(subscription, resource_group, name), lines)
+    }
+
+    /// An AcrPull role assignment for `principal_id` at `scope` with more `lines` (e.g. `name = "…"`).
+    pub fn acr_pull(self, scope: &str, principal_id: &str, lines: &[&str]) -> Self {
+        let keys = [format!("scope = \"{scope}\""), "role = \"AcrPull\"".into(), format!("principal_id = \"{principal_id}\"")];
+        self.table("role_assignments", &keys, lines)
+    }
+
     /// Verbatim TOML appended after what is there.
     pub fn raw(mut self, toml: &str) -> Self {
         self.tables.push('\n');
@@ -100,6 +111,11 @@ pub fn attached_clusters(sim: &[&str], names: impl IntoIterator<Item = impl AsRe
 pub fn attached(registries: impl IntoIterator<Item = impl AsRef<str>>) -> String {
     let quoted: Vec<String> = registries.into_iter().map(|r| format!("\"{}\"", r.as_ref())).collect();
     format!("attached_registries = [{}]", quoted.join(", "))
+}
+
+/// The tags fleetgate puts on the dedicated identity it creates for `cluster`.
+pub fn fleetgate_tags(cluster: &str) -> String {
+    format!(r#"tags = {{ "managed-by" = "fleetgate", "fleetgate.io/cluster" = "{cluster}" }}"#)
 }
 
 fn located(subscription: &str, resource_group: &str, name: &str) -> [String; 3] {

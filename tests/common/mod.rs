@@ -82,6 +82,12 @@ pub fn ok_writes_to(journal: &[JournalEntry], needle: &str) -> usize {
     journal.iter().filter(|e| e.is_write() && (200..300).contains(&e.status) && e.path.to_ascii_lowercase().contains(&needle)).count()
 }
 
+/// The ARM ID of registry `name` in `sub`/`rg`.
+pub fn registry_id(sub: &str, rg: &str, name: &str) -> String {
+    format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.ContainerRegistry/registries/{name}")
+}
+
+/// The ARM ID of managed cluster `name` in `sub`/`rg`.
 pub fn cluster_id(sub: &str, rg: &str, name: &str) -> String {
     format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.ContainerService/managedClusters/{name}")
 }

@@ -222,8 +222,7 @@ async fn transient_failures_are_retried_at_a_slowing_pace() {
     .await;
     let took = started.elapsed();
     let [worker] = workers;
-    worker.sigterm();
-    let exited = worker.exit(Duration::from_secs(20)).await;
+    let exited = worker.drain().await;
     let dead = env.sim.dead_letters(EVENTS_QUEUE).unwrap().remove(0);
     println!("pacing: 3 deliveries failing with 503, dead-lettered after {:.1} s (pauses of 1 s, 2 s, 4 s ±20 %)", took.as_secs_f64());
     assert_eq!((dead.message_id.as_str(), dead.reason.as_str(), dead.delivery_count), ("doomed", MAX_DELIVERY_COUNT_EXCEEDED, 3));

@@ -118,8 +118,7 @@ async fn crash_at(point: Point) {
     )
     .await;
     let [second] = workers;
-    second.sigterm();
-    let exited = second.exit(Duration::from_secs(20)).await;
+    let exited = second.drain().await;
     assert_eq!(exited.code, Some(0), "stderr: {}", tail(&exited.stderr, 3000));
     let reports = exited.reports();
     assert_eq!(reports.len(), 1, "{}", exited.stdout);

@@ -159,8 +159,7 @@ async fn hostile_messages_get_a_clear_outcome_and_no_arm_writes() {
     )
     .await;
     let [worker] = workers;
-    worker.sigterm();
-    let exited = worker.exit(Duration::from_secs(20)).await;
+    let exited = worker.drain().await;
     assert_eq!(exited.code, Some(0), "stderr: {}", tail(&exited.stderr, 3000));
     assert!(!exited.stderr.contains("panicked"), "{}", tail(&exited.stderr, 3000));
 

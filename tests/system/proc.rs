@@ -116,6 +116,12 @@ impl Worker {
         assert!(ok.success(), "kill -TERM {}", self.pid());
     }
 
+    /// SIGTERM, then waits (at most 20 s) for the exit.
+    pub async fn drain(self) -> Exited {
+        self.sigterm();
+        self.exit(Duration::from_secs(20)).await
+    }
+
     /// Waits (at most `within`) for the process to exit and its output to be drained.
     pub async fn exit(mut self, within: Duration) -> Exited {
         let status = match tokio::time::timeout(within, self.child.wait()).await {

@@ -39,8 +39,7 @@ async fn run_until(env: &FleetgateCommand, name: &str, max: Duration, mut stop_w
     while tokio::time::Instant::now() < deadline && !stop_when(&worker) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    worker.sigterm();
-    worker.exit(Duration::from_secs(20)).await
+    worker.drain().await
 }
 
 /// Every form a secret could take in output: as is, URL-encoded, and (for base64 keys) decoded.

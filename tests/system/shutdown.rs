@@ -79,8 +79,7 @@ async fn sigterm_lets_in_flight_reconciles_finish_abandons_the_rest_and_exits_0(
     let workers = [second];
     wait_until(Duration::from_secs(40), &workers, || env.sim.queue_depth(EVENTS_QUEUE) == Some(0), "the rest handled").await;
     let [second] = workers;
-    second.sigterm();
-    let drained = second.exit(Duration::from_secs(20)).await;
+    let drained = second.drain().await;
     assert_eq!(drained.code, Some(0));
     let handled: BTreeMap<String, String> = drained
         .reports()

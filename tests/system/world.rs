@@ -7,7 +7,7 @@
 use fleetgate::id::ResourceId;
 
 use crate::common::fleet::{FleetToml, attached};
-use crate::common::{SUB1, SUB2, SUB3, cluster_id};
+use crate::common::{SUB1, SUB2, SUB3, cluster_id, registry_id};
 
 /// Clusters with the Defender plan on (compliant and attach clusters live here).
 pub const FULL_SUB: &str = SUB1;
@@ -72,8 +72,7 @@ pub struct World {
 }
 
 fn registry(sub: &str, name: &str) -> ResourceId {
-    ResourceId::parse(&format!("/subscriptions/{sub}/resourceGroups/rg-acr/providers/Microsoft.ContainerRegistry/registries/{name}"))
-        .expect("registry id")
+    ResourceId::parse(&registry_id(sub, "rg-acr", name)).expect("registry id")
 }
 
 fn sub_registries(sub: &str, tag: &str) -> Vec<ResourceId> {
