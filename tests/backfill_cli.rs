@@ -6,6 +6,8 @@ mod backfill_support;
 mod common;
 
 use backfill_support::*;
+use common::child::{FleetgateCommand, TEST_NAMESPACE};
+use common::faults::fault;
 use common::*;
 use fleetgate::sim::faults::FaultRule;
 use fleetgate::sim::servicebus::EVENTS_QUEUE;
@@ -39,16 +41,9 @@ async fn json_summary_has_exactly_the_documented_keys_and_exit_code_0() {
 async fn a_failed_cluster_makes_exit_code_1_and_the_table_names_it() {
     let sim = mixed_sim().await;
     sim.add_fault(FaultRule {
-        method: Some("PUT".into()),
-        path: "*/userAssignedIdentities/aks-fresh2-defender-gating".into(),
         status: Some(403),
         code: Some("AuthorizationFailed".into()),
-        message: None,
-        retry_after: None,
-        latency_ms: None,
-        reset: false,
-        count: None,
-        probability: None,
+        ..fault(Some("PUT"), "*/userAssignedIdentities/aks-fresh2-defender-gating")
     });
     let out = fleetgate_cli(&sim, &["backfill"], &[]);
     assert_eq!(out.status.code(), Some(1), "stderr: {}", stderr(&out));
@@ -93,19 +88,14 @@ async fn dry_run_writes_nothing_and_management_groups_fail_clearly_on_the_simula
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn enqueue_mode_sends_batches_and_a_rerun_with_the_run_id_dedupes() {
     let sim = mixed_sim().await;
-    let queue_env = [
-        ("FLEETGATE__QUEUE__ENDPOINT", sim.service_bus_endpoint()),
-        ("FLEETGATE__QUEUE__NAMESPACE", "fleetgate-test".to_string()),
-        ("FLEETGATE__QUEUE__AUTH", "sas".to_string()),
-        ("FLEETGATE_SAS_KEY", sim.root_sas_key()),
-    ];
+    let enqueue = |args: &[&str]| FleetgateCommand::new(&sim, &[SUB1, SUB2]).queue(&sim, TEST_NAMESPACE).args(args).output();
     for _ in 0..2 {
-        let out = fleetgate_cli(&sim, &["backfill", "--mode", "enqueue", "--run-id", "adopt-1", "--output", "json"], &queue_env);
+        let out = enqueue(&["backfill", "--mode", "enqueue", "--run-id", "adopt-1", "--output", "json"]);
         assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
         assert_eq!(stdout_json(&out)["enqueued"], json!(3));
         assert_eq!(sim.queue_depth(EVENTS_QUEUE), Some(3));
     }
-    let out = fleetgate_cli(&sim, &["backfill", "--mode", "enqueue", "--output", "json"], &queue_env);
+    let out = enqueue(&["backfill", "--mode", "enqueue", "--output", "json"]);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(sim.queue_depth(EVENTS_QUEUE), Some(6), "the default run ID (today) is another run");
     assert!(!String::from_utf8_lossy(&out.stderr).contains(&sim.root_sas_key()), "the key never shows");

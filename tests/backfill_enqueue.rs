@@ -9,11 +9,12 @@ mod common;
 use std::time::Duration;
 
 use backfill_support::*;
+use common::faults::fault;
+use common::queue::sas_queue;
 use common::*;
-use fleetgate::config::QueueAuthKind;
 use fleetgate::dispatch::{Dispatcher, MessageOutcome};
 use fleetgate::fleet::commands::backfill_message_id;
-use fleetgate::fleet::{BulkOptions, FicMode, Mode, enumerate_clusters, next_resync, open_queue, reconcile_messages, window_start};
+use fleetgate::fleet::{BulkOptions, FicMode, Mode, enumerate_clusters, next_resync, reconcile_messages, window_start};
 use fleetgate::id::ResourceId;
 use fleetgate::queue::{Received, ServiceBusQueue};
 use fleetgate::sim::servicebus::EVENTS_QUEUE;
@@ -24,15 +25,6 @@ async fn env() -> TestEnv {
     start(&mixed_fleet(), &[SUB1, SUB2], |_| {}).await
 }
 
-fn queue(env: &TestEnv) -> ServiceBusQueue {
-    let mut settings = env.settings.clone();
-    settings.queue.endpoint = env.sim.service_bus_endpoint();
-    settings.queue.namespace = "fleetgate-test".into();
-    settings.queue.name = EVENTS_QUEUE.into();
-    settings.queue.auth = QueueAuthKind::Sas;
-    open_queue(&settings, Some(env.sim.root_sas_key())).expect("queue opens")
-}
-
 fn ids_in_queue(env: &TestEnv) -> Vec<String> {
     env.sim.peek_all(EVENTS_QUEUE).unwrap().into_iter().map(|p| p.message.message_id).collect()
 }
@@ -40,7 +32,7 @@ fn ids_in_queue(env: &TestEnv) -> Vec<String> {
 #[tokio::test]
 async fn enqueue_sends_one_command_per_cluster_and_reruns_with_the_same_run_id_dedupe() {
     let env = env().await;
-    let (b, q, sel) = (backfill(&env), queue(&env), selection(&env, &[]));
+    let (b, q, sel) = (backfill(&env), sas_queue(&env), selection(&env, &[]));
     let mut options = direct();
     options.mode = Mode::Enqueue;
     let first = run(&b, &sel, &options, Some(&q)).await;
@@ -89,7 +81,7 @@ async fn resync_messages_of_two_replicas_in_one_window_dedupe() {
     let (fire_b, window_b) = next_resync(now + Duration::from_secs(1), interval, 0.95, None);
     assert!(fire_b - fire_a > Duration::from_secs(3600), "the replicas fire over an hour apart");
     assert_eq!(window_a, window_b);
-    let (replica_a, replica_b) = (queue(&env), queue(&env));
+    let (replica_a, replica_b) = (sas_queue(&env), sas_queue(&env));
     replica_a.send_batch(&reconcile_messages(&clusters, window_a)).await.unwrap();
     replica_b.send_batch(&reconcile_messages(&clusters, window_b)).await.unwrap();
     assert_eq!(env.sim.queue_depth(EVENTS_QUEUE), Some(7), "one command per cluster survives");
@@ -128,7 +120,7 @@ async fn a_resync_command_repairs_a_removed_credential_and_a_removed_gating_entr
     let verified = fleetgate::fleet::bulk_plan(arm, &env.settings, env.engine.policy(), &sel, bulk(FicMode::Verify)).await.unwrap();
     assert!(!verified.items.iter().find(|e| e.cluster == cluster).unwrap().plan().unwrap().is_compliant(), "--verify-fics sees it");
 
-    let q = queue(&env);
+    let q = sas_queue(&env);
     let dispatcher = Dispatcher::new(env.engine.clone(), std::sync::Arc::new(env.settings.clone()));
     let (_, window) = next_resync(OffsetDateTime::now_utc(), Duration::from_secs(3600), 0.5, None);
     q.send_batch(&reconcile_messages(std::slice::from_ref(&cluster), window)).await.unwrap();
@@ -153,20 +145,14 @@ async fn a_resync_command_repairs_a_removed_credential_and_a_removed_gating_entr
 #[tokio::test]
 async fn a_failed_batch_says_how_many_were_sent_and_the_same_run_id_completes_the_rest() {
     let env = start(&mixed_fleet(), &[SUB1, SUB2], |s| s.backfill.batch_size = 2).await;
-    let (b, q, sel) = (backfill(&env), queue(&env), selection(&env, &[]));
+    let (b, q, sel) = (backfill(&env), sas_queue(&env), selection(&env, &[]));
     let mut options = direct();
     options.mode = Mode::Enqueue;
     env.sim.add_fault(fleetgate::sim::faults::FaultRule {
-        method: Some("POST".into()),
-        path: format!("/sb/{EVENTS_QUEUE}/messages"),
         status: Some(503),
         code: Some("ServerBusy".into()),
-        message: None,
-        retry_after: None,
-        latency_ms: None,
-        reset: false,
         count: Some(1),
-        probability: None,
+        ..fault(Some("POST"), &format!("/sb/{EVENTS_QUEUE}/messages"))
     });
     let err =
         b.run(&sel, &options, Some(&q), &mut fleetgate::fleet::Progress::new(fleetgate::fleet::ProgressStyle::Quiet)).await.unwrap_err();

@@ -8,6 +8,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use backfill_support::*;
+use common::faults::fault;
 use common::*;
 use fleetgate::arm::Call;
 use fleetgate::core::model::ClusterView;
@@ -89,16 +90,11 @@ async fn a_412_on_the_cluster_update_hands_over_without_repeating_the_other_writ
     let cluster = fresh();
     let (plan, seen) = bulk_of(&env, &cluster).await;
     env.sim.add_fault(FaultRule {
-        method: Some("PUT".into()),
-        path: cluster.as_str().to_string(),
         status: Some(412),
         code: Some("PreconditionFailed".into()),
         message: Some("The ETag does not match.".into()),
-        retry_after: None,
-        latency_ms: None,
-        reset: false,
         count: Some(1),
-        probability: None,
+        ..fault(Some("PUT"), cluster.as_str())
     });
     env.sim.clear_journal();
     let applied = env.engine.apply_planned(&plan, &seen, &[]).await;

@@ -7,55 +7,17 @@ mod common;
 
 use std::process::{Command, Output};
 
+use common::child::{FleetgateCommand, TEST_NAMESPACE};
 use common::*;
-use fleetgate::sim::{Fleet, SimHandle, Simulator};
+use fleetgate::sim::SimHandle;
 use serde_json::Value;
 
-const FLEET: &str = r#"
-[sim]
-client_secret = "sim-client-secret-value"
-
-[[subscriptions]]
-id = "00000000-0000-0000-0000-000000000001"
-defender = "full"
-
-[[registries]]
-subscription = "00000000-0000-0000-0000-000000000001"
-resource_group = "rg-acr"
-name = "acrone"
-
-[[clusters]]
-subscription = "00000000-0000-0000-0000-000000000001"
-resource_group = "rg-aks"
-name = "aks-new"
-attached_registries = ["acrone"]
-
-[[clusters]]
-subscription = "00000000-0000-0000-0000-000000000001"
-resource_group = "rg-aks"
-name = "aks-old"
-kubernetes_version = "1.29.4"
-"#;
-
 async fn sim() -> SimHandle {
-    Simulator::start(Fleet::from_toml_str(FLEET).unwrap(), "127.0.0.1:0".parse().unwrap()).await.unwrap()
+    start_sim(&fleet::new_and_old()).await
 }
 
 fn fleetgate(sim: &SimHandle, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fleetgate"))
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("FLEETGATE__AZURE__RESOURCE_MANAGER_ENDPOINT", sim.base_url())
-        .env("FLEETGATE__AZURE__AUTHORITY_HOST", sim.base_url())
-        .env("FLEETGATE__AZURE__CREDENTIAL", "client_secret")
-        .env("FLEETGATE__AZURE__RETRY__INITIAL_BACKOFF", "10ms")
-        .env("FLEETGATE__SCOPE__SUBSCRIPTIONS", SUB1)
-        .env("AZURE_TENANT_ID", sim.tenant_id())
-        .env("AZURE_CLIENT_ID", CLIENT_ID)
-        .env("AZURE_CLIENT_SECRET", CLIENT_SECRET)
-        .output()
-        .expect("run fleetgate")
+    FleetgateCommand::new(sim, &[SUB1]).args(args).output()
 }
 
 fn json_of(out: &Output) -> Value {
@@ -179,20 +141,18 @@ async fn doctor_passes_against_the_simulator() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn doctor_reports_a_wrong_secret_with_the_fix() {
     let sim = sim().await;
-    let out = Command::new(env!("CARGO_BIN_EXE_fleetgate"))
-        .arg("doctor")
-        .env_clear()
-        .env("FLEETGATE__AZURE__RESOURCE_MANAGER_ENDPOINT", sim.base_url())
-        .env("FLEETGATE__AZURE__AUTHORITY_HOST", sim.base_url())
-        .env("FLEETGATE__AZURE__CREDENTIAL", "client_secret")
-        .env("FLEETGATE__SCOPE__SUBSCRIPTIONS", SUB1)
-        .env("AZURE_TENANT_ID", sim.tenant_id())
-        .env("AZURE_CLIENT_ID", CLIENT_ID)
-        .env("AZURE_CLIENT_SECRET", "wrong-secret-value")
-        .output()
-        .unwrap();
+    let out = FleetgateCommand::new(&sim, &[SUB1]).env("AZURE_CLIENT_SECRET", "wrong-secret-value").args(["doctor"]).output();
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("✖ credential") && text.contains("fix: set AZURE_TENANT_ID"), "{text}");
     assert!(!text.contains("wrong-secret-value") && !String::from_utf8_lossy(&out.stderr).contains("wrong-secret-value"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_harness_debug_never_shows_the_client_secret_or_the_sas_key() {
+    let sim = sim().await;
+    let cmd = FleetgateCommand::new(&sim, &[SUB1]).queue(&sim, TEST_NAMESPACE).args(["doctor"]);
+    let shown = format!("{cmd:?}");
+    assert!(shown.contains("AZURE_CLIENT_SECRET") && shown.contains("FLEETGATE_SAS_KEY") && shown.contains("doctor"), "{shown}");
+    assert!(!shown.contains(CLIENT_SECRET) && !shown.contains(&sim.root_sas_key()), "{shown}");
 }

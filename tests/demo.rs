@@ -6,8 +6,8 @@ use std::process::Command;
 
 use fleetgate::config::QueueAuthKind;
 use fleetgate::core::PlanStatus;
-use fleetgate::dispatch::MessageOutcome;
 use fleetgate::worker::demo::{self, DemoOptions, DemoSpeed};
+use fleetgate::worker::output::OUTCOMES;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_converges_the_fleet_over_sas() {
@@ -36,18 +36,7 @@ async fn the_demo_converges_the_fleet_over_sas() {
         .count();
     assert_eq!(converged, 8, "every cluster that needed changes");
     let s = &result.summary;
-    let counts: Vec<u64> = [
-        MessageOutcome::Converged,
-        MessageOutcome::Compliant,
-        MessageOutcome::Blocked,
-        MessageOutcome::Excluded,
-        MessageOutcome::Ignored,
-        MessageOutcome::Rejected,
-        MessageOutcome::Failed,
-    ]
-    .iter()
-    .map(|o| s.count(*o))
-    .collect();
+    let counts: Vec<u64> = OUTCOMES.iter().map(|o| s.count(*o)).collect();
     assert_eq!(counts, [9, 2, 2, 1, 4, 1, 0], "{text}");
     assert_eq!((result.published, result.parked), (19, 1));
     assert!(result.arm_writes > 20 && result.arm_reads > result.arm_writes, "{} reads, {} writes", result.arm_reads, result.arm_writes);

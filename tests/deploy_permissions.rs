@@ -12,9 +12,10 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 
+use common::child::FleetgateCommand;
+use common::fleet::FleetToml;
 use common::*;
 use fleetgate::arm::permissions::{PERMISSIONS, action_for_request, permission};
 use fleetgate::dispatch::{Dispatcher, MessageOutcome};
@@ -39,70 +40,25 @@ const GONE_OID: &str = "0a0b0c0d-0000-4000-8000-00000000dead";
 const ATTACH_NAME: &str = "5d1e3c2b-7a6f-4e8d-9b0a-1c2d3e4f5a6b";
 
 fn fleet() -> String {
-    let gone = cluster_id(SUB1, "rg-aks", "aks-gone");
-    format!(
-        r#"
-[sim]
-client_secret = "{CLIENT_SECRET}"
-
-[[subscriptions]]
-id = "{SUB1}"
-defender = "full"
-resource_groups = ["rg-aks", "rg-acr"]
-
-[[subscriptions]]
-id = "{SUB2}"
-defender = "off"
-
-[[registries]]
-subscription = "{SUB1}"
-resource_group = "rg-acr"
-name = "acrone"
-
-[[registries]]
-subscription = "{SUB2}"
-resource_group = "rg-acr2"
-name = "acrtwo"
-
-[[clusters]]
-subscription = "{SUB1}"
-resource_group = "rg-aks"
-name = "aks-fresh"
-attached_registries = ["acrone", "/subscriptions/{SUB2}/resourceGroups/rg-acr2/providers/Microsoft.ContainerRegistry/registries/acrtwo"]
-
-[[clusters]]
-subscription = "{SUB1}"
-resource_group = "rg-aks"
-name = "aks-kube"
-kubelet_identity = {{ object_id = "{KUBELET_OID}" }}
-
-[[clusters]]
-subscription = "{SUB2}"
-resource_group = "rg-aks2"
-name = "aks-noissuer"
-oidc_issuer = false
-workload_identity = false
-
-[[identities]]
-subscription = "{SUB1}"
-resource_group = "rg-aks"
-name = "aks-gone-defender-gating"
-principal_id = "{GONE_OID}"
-tags = {{ "managed-by" = "fleetgate", "fleetgate.io/cluster" = "{gone}" }}
-
-[[role_assignments]]
-scope = "/subscriptions/{SUB1}/resourceGroups/rg-acr/providers/Microsoft.ContainerRegistry/registries/acrone"
-role = "AcrPull"
-principal_id = "{GONE_OID}"
-principal_type = "ServicePrincipal"
-
-[[role_assignments]]
-scope = "/subscriptions/{SUB1}/resourceGroups/rg-acr/providers/Microsoft.ContainerRegistry/registries/acrone"
-role = "AcrPull"
-principal_id = "{KUBELET_OID}"
-name = "{ATTACH_NAME}"
-"#
-    )
+    let (acrone, acrtwo) = (registry_id(SUB1, "rg-acr", "acrone"), registry_id(SUB2, "rg-acr2", "acrtwo"));
+    FleetToml::new()
+        .sim(&[])
+        .subscription(SUB1, "full", &[r#"resource_groups = ["rg-aks", "rg-acr"]"#])
+        .subscription(SUB2, "off", &[])
+        .registry(SUB1, "rg-acr", "acrone")
+        .registry(SUB2, "rg-acr2", "acrtwo")
+        .cluster(SUB1, "rg-aks", "aks-fresh", &[&fleet::attached(["acrone", &acrtwo])])
+        .cluster(SUB1, "rg-aks", "aks-kube", &[&format!("kubelet_identity = {{ object_id = \"{KUBELET_OID}\" }}")])
+        .cluster(SUB2, "rg-aks2", "aks-noissuer", &["oidc_issuer = false", "workload_identity = false"])
+        .identity(
+            SUB1,
+            "rg-aks",
+            "aks-gone-defender-gating",
+            &[&format!("principal_id = \"{GONE_OID}\""), &fleet::fleetgate_tags(&cluster_id(SUB1, "rg-aks", "aks-gone"))],
+        )
+        .acr_pull(&acrone, GONE_OID, &[r#"principal_type = "ServicePrincipal""#])
+        .acr_pull(&acrone, KUBELET_OID, &[&format!("name = \"{ATTACH_NAME}\"")])
+        .build()
 }
 
 fn id(s: &str) -> ResourceId {
@@ -167,19 +123,7 @@ async fn exercise() -> Vec<(String, String)> {
 }
 
 fn doctor(sim: &fleetgate::sim::SimHandle) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_fleetgate"))
-        .arg("doctor")
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("FLEETGATE__AZURE__RESOURCE_MANAGER_ENDPOINT", sim.base_url())
-        .env("FLEETGATE__AZURE__AUTHORITY_HOST", sim.base_url())
-        .env("FLEETGATE__AZURE__CREDENTIAL", "client_secret")
-        .env("FLEETGATE__SCOPE__SUBSCRIPTIONS", format!("{SUB1},{SUB2}"))
-        .env("AZURE_TENANT_ID", sim.tenant_id())
-        .env("AZURE_CLIENT_ID", CLIENT_ID)
-        .env("AZURE_CLIENT_SECRET", CLIENT_SECRET)
-        .output()
-        .expect("run fleetgate doctor")
+    FleetgateCommand::new(sim, &[SUB1, SUB2]).args(["doctor"]).output()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -17,55 +17,23 @@ const OTHER_PRINCIPAL: &str = "22222222-2222-2222-2222-222222222222";
 const READER: &str = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
 
 fn fleet() -> String {
-    format!(
-        r#"
-principals = ["{OTHER_PRINCIPAL}"]
-
-[[subscriptions]]
-id = "{SUB1}"
-defender = "full"
-
-[[registries]]
-subscription = "{SUB1}"
-resource_group = "rg-acr"
-name = "acrone"
-
-[[registries]]
-subscription = "{SUB1}"
-resource_group = "rg-acr"
-name = "acrlater"
-
-[[clusters]]
-subscription = "{SUB1}"
-resource_group = "rg-aks"
-name = "aks-1"
-attached_registries = ["acrone"]
-
-[[identities]]
-subscription = "{SUB1}"
-resource_group = "rg-aks"
-name = "ghost-defender-gating"
-principal_id = "33333333-3333-3333-3333-333333333333"
-tags = {{ "managed-by" = "fleetgate", "fleetgate.io/cluster" = "/subscriptions/{SUB1}/resourceGroups/rg-aks/providers/Microsoft.ContainerService/managedClusters/ghost" }}
-
-[[identities]]
-subscription = "{SUB1}"
-resource_group = "rg-aks"
-name = "stranger-defender-gating"
-tags = {{ "managed-by" = "terraform" }}
-
-[[role_assignments]]
-scope = "/subscriptions/{SUB1}/resourceGroups/rg-acr/providers/Microsoft.ContainerRegistry/registries/acrone"
-role = "AcrPull"
-principal_id = "33333333-3333-3333-3333-333333333333"
-principal_type = "ServicePrincipal"
-"#
-    )
+    let ghost_principal = r#"principal_id = "33333333-3333-3333-3333-333333333333""#;
+    fleet::sub1_with_acrone()
+        .principals(&[OTHER_PRINCIPAL])
+        .registry(SUB1, "rg-acr", "acrlater")
+        .cluster(SUB1, "rg-aks", "aks-1", &[&fleet::attached(["acrone"])])
+        .identity(SUB1, "rg-aks", "ghost-defender-gating", &[ghost_principal, &fleet::fleetgate_tags(&cluster_id(SUB1, "rg-aks", "ghost"))])
+        .identity(SUB1, "rg-aks", "stranger-defender-gating", &[r#"tags = { "managed-by" = "terraform" }"#])
+        .acr_pull(
+            &registry_id(SUB1, "rg-acr", "acrone"),
+            "33333333-3333-3333-3333-333333333333",
+            &[r#"principal_type = "ServicePrincipal""#],
+        )
+        .build()
 }
 
 fn registry(name: &str) -> ResourceId {
-    ResourceId::parse(&format!("/subscriptions/{SUB1}/resourceGroups/rg-acr/providers/Microsoft.ContainerRegistry/registries/{name}"))
-        .unwrap()
+    ResourceId::parse(&registry_id(SUB1, "rg-acr", name)).unwrap()
 }
 
 fn aks1() -> ResourceId {

@@ -118,9 +118,7 @@ fn id_of(name: &str) -> ResourceId {
 }
 
 async fn start_with(docs: &[(&str, Value)], tweak: impl FnOnce(&mut Settings)) -> (SimHandle, Engine) {
-    let acr = |sub: &str, name: &str| {
-        format!("/subscriptions/{sub}/resourceGroups/rg-acr/providers/Microsoft.ContainerRegistry/registries/{name}")
-    };
+    let acr = |sub: &str, name: &str| registry_id(sub, "rg-acr", name);
     let clusters: Vec<Value> =
         docs.iter().map(|(_, d)| json!({"document": d, "attached_registries": [acr(SUB1, "acrone"), acr(SUB2, "acrtwo")]})).collect();
     let fleet: Fleet = serde_json::from_value(json!({

@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::fleet::FleetToml;
 use common::*;
 use fleetgate::core::{ApplyStatus, Outcome, PlanStatus};
 use fleetgate::id::ResourceId;
@@ -10,42 +11,24 @@ use fleetgate::sim::faults::FaultRule;
 use serde_json::{Value, json};
 
 fn fleet() -> String {
-    format!(
-        r#"
-[[subscriptions]]
-id = "{SUB1}"
-defender = "full"
-
-[[subscriptions]]
-id = "{SUB2}"
-defender = "off"
-
-[[registries]]
-subscription = "{SUB1}"
-resource_group = "rg-acr"
-name = "acrone"
-
-[[registries]]
-subscription = "{SUB2}"
-resource_group = "rg-acr2"
-name = "acrtwo"
-
-[[clusters]]
-subscription = "{SUB1}"
-resource_group = "rg-aks"
-name = "aks-fresh"
-kubernetes_version = "1.32.2"
-attached_registries = ["acrone", "/subscriptions/{SUB2}/resourceGroups/rg-acr2/providers/Microsoft.ContainerRegistry/registries/acrtwo"]
-
-[clusters.extra_properties.futureFeature]
+    let acrtwo = registry_id(SUB2, "rg-acr2", "acrtwo");
+    FleetToml::new()
+        .subscription(SUB1, "full", &[])
+        .subscription(SUB2, "off", &[])
+        .registry(SUB1, "rg-acr", "acrone")
+        .registry(SUB2, "rg-acr2", "acrtwo")
+        .cluster(SUB1, "rg-aks", "aks-fresh", &[r#"kubernetes_version = "1.32.2""#, &fleet::attached(["acrone", &acrtwo])])
+        .raw(
+            r#"[clusters.extra_properties.futureFeature]
 knob = 7
-nested = ["a", {{ b = true }}]
+nested = ["a", { b = true }]
 
 [clusters.extra_properties.networkProfile]
 networkPlugin = "azure"
 podCidr = "10.244.0.0/16"
-"#
-    )
+"#,
+        )
+        .build()
 }
 
 fn fresh() -> ResourceId {
@@ -138,7 +121,7 @@ async fn out_of_scope_cluster_is_blocked_without_a_single_request() {
 #[tokio::test]
 async fn registry_in_a_subscription_outside_scope_blocks_all_writes() {
     // Discovery only lists inside scope, so a SUB2 registry is known here through extra_registries.
-    let acrtwo = format!("/subscriptions/{SUB2}/resourceGroups/rg-acr2/providers/Microsoft.ContainerRegistry/registries/acrtwo");
+    let acrtwo = registry_id(SUB2, "rg-acr2", "acrtwo");
     let env = start(&fleet(), &[SUB1], |s| s.gating.extra_registries = vec![ResourceId::parse(&acrtwo).unwrap()]).await;
     let applied = env.engine.apply(&fresh()).await;
     assert_eq!(applied.report.status, ApplyStatus::Blocked);

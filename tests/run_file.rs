@@ -4,43 +4,19 @@
 mod common;
 
 use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
+use common::child::FleetgateCommand;
+use common::faults::fault;
 use common::*;
 use fleetgate::events::{Schema, cluster_write_event};
 use fleetgate::id::ResourceId;
+use fleetgate::sim::SimHandle;
 use fleetgate::sim::faults::FaultRule;
-use fleetgate::sim::{Fleet, SimHandle, Simulator};
 use serde_json::{Value, json};
 
-const FLEET: &str = r#"
-[sim]
-client_secret = "sim-client-secret-value"
-
-[[subscriptions]]
-id = "00000000-0000-0000-0000-000000000001"
-defender = "full"
-
-[[registries]]
-subscription = "00000000-0000-0000-0000-000000000001"
-resource_group = "rg-acr"
-name = "acrone"
-
-[[clusters]]
-subscription = "00000000-0000-0000-0000-000000000001"
-resource_group = "rg-aks"
-name = "aks-new"
-attached_registries = ["acrone"]
-
-[[clusters]]
-subscription = "00000000-0000-0000-0000-000000000001"
-resource_group = "rg-aks"
-name = "aks-old"
-kubernetes_version = "1.29.4"
-"#;
-
 async fn sim() -> SimHandle {
-    Simulator::start(Fleet::from_toml_str(FLEET).unwrap(), "127.0.0.1:0".parse().unwrap()).await.unwrap()
+    start_sim(&fleet::new_and_old()).await
 }
 
 fn id(name: &str) -> ResourceId {
@@ -48,19 +24,10 @@ fn id(name: &str) -> ResourceId {
 }
 
 fn fleetgate(sim: &SimHandle, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fleetgate"))
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("FLEETGATE__AZURE__RESOURCE_MANAGER_ENDPOINT", sim.base_url())
-        .env("FLEETGATE__AZURE__AUTHORITY_HOST", sim.base_url())
-        .env("FLEETGATE__AZURE__CREDENTIAL", "client_secret")
-        .env("FLEETGATE__AZURE__RETRY__INITIAL_BACKOFF", "10ms")
+    let mut child = FleetgateCommand::new(sim, &[SUB1])
         .env("FLEETGATE__AZURE__RETRY__MAX_ATTEMPTS", "2")
-        .env("FLEETGATE__SCOPE__SUBSCRIPTIONS", SUB1)
-        .env("AZURE_TENANT_ID", sim.tenant_id())
-        .env("AZURE_CLIENT_ID", CLIENT_ID)
-        .env("AZURE_CLIENT_SECRET", CLIENT_SECRET)
+        .args(args)
+        .std()
         .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -131,18 +98,7 @@ async fn a_mixed_file_replays_in_order_with_json_lines_and_a_summary() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_message_makes_the_exit_code_1() {
     let sim = sim().await;
-    sim.add_fault(FaultRule {
-        method: Some("GET".into()),
-        path: "*/managedClusters/aks-new".into(),
-        status: Some(503),
-        code: None,
-        message: None,
-        retry_after: None,
-        latency_ms: None,
-        reset: false,
-        count: None,
-        probability: None,
-    });
+    sim.add_fault(FaultRule { status: Some(503), ..fault(Some("GET"), "*/managedClusters/aks-new") });
     let file = replay_file(&[cluster_write_event(&id("aks-new"), Schema::EventGrid).to_string(), storage_write()]);
     let out = fleetgate(&sim, &["run", "--source", &format!("file:{}", file.path().display()), "--output", "json"], None);
     assert_eq!(out.status.code(), Some(1), "stderr: {}", String::from_utf8_lossy(&out.stderr));

@@ -6,32 +6,20 @@
 mod common;
 mod telemetry_collector;
 
-use std::process::{Command, Output};
+use std::process::Output;
 
+use common::child::FleetgateCommand;
+use common::fleet::FleetToml;
 use common::*;
-use fleetgate::sim::{Fleet, SimHandle, Simulator};
+use fleetgate::sim::SimHandle;
 use serde_json::Value;
 use telemetry_collector::Collector;
-
-const FLEET: &str = r#"
-[sim]
-client_secret = "sim-client-secret-value"
-
-[[subscriptions]]
-id = "00000000-0000-0000-0000-000000000001"
-defender = "full"
-
-[[clusters]]
-subscription = "00000000-0000-0000-0000-000000000001"
-resource_group = "rg-aks"
-name = "aks-new"
-"#;
 
 /// Every token the simulator issues starts with this.
 const SIM_TOKEN_PREFIX: &str = "fgsim.";
 
 async fn sim() -> SimHandle {
-    Simulator::start(Fleet::from_toml_str(FLEET).unwrap(), "127.0.0.1:0".parse().unwrap()).await.unwrap()
+    start_sim(&FleetToml::new().sim(&[]).subscription(SUB1, "full", &[]).cluster(SUB1, "rg-aks", "aks-new", &[]).build()).await
 }
 
 fn plan(sim: &SimHandle, env: &[(&str, &str)]) -> Output {
@@ -39,20 +27,8 @@ fn plan(sim: &SimHandle, env: &[(&str, &str)]) -> Output {
 }
 
 fn fleetgate(command: &str, sim: &SimHandle, env: &[(&str, &str)]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fleetgate"))
-        .args([command, "--cluster", &cluster_id(SUB1, "rg-aks", "aks-new"), "--output", "json"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("FLEETGATE__AZURE__RESOURCE_MANAGER_ENDPOINT", sim.base_url())
-        .env("FLEETGATE__AZURE__AUTHORITY_HOST", sim.base_url())
-        .env("FLEETGATE__AZURE__CREDENTIAL", "client_secret")
-        .env("FLEETGATE__SCOPE__SUBSCRIPTIONS", SUB1)
-        .env("AZURE_TENANT_ID", sim.tenant_id())
-        .env("AZURE_CLIENT_ID", CLIENT_ID)
-        .env("AZURE_CLIENT_SECRET", CLIENT_SECRET)
-        .envs(env.iter().copied())
-        .output()
-        .expect("run fleetgate")
+    let cluster = cluster_id(SUB1, "rg-aks", "aks-new");
+    FleetgateCommand::new(sim, &[SUB1]).args([command, "--cluster", &cluster, "--output", "json"]).envs(env.iter().copied()).output()
 }
 
 fn stderr(out: &Output) -> String {

@@ -10,12 +10,12 @@ use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::time::Duration;
 
+use common::child::{FleetgateCommand, TEST_NAMESPACE};
+use common::queue::sas_queue;
 use common::*;
-use fleetgate::config::QueueAuthKind;
 use fleetgate::fleet::commands::resync_message_id;
-use fleetgate::fleet::{Selection, open_queue, window_start};
+use fleetgate::fleet::{Selection, window_start};
 use fleetgate::id::ResourceId;
-use fleetgate::queue::ServiceBusQueue;
 use fleetgate::sim::servicebus::EVENTS_QUEUE;
 use fleetgate::worker::{Resync, Shutdown};
 use serde_json::{Value, json};
@@ -24,45 +24,12 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// Two compliant clusters sharing a registry.
 fn fleet() -> String {
-    format!(
-        r#"
-[[subscriptions]]
-id = "{SUB1}"
-defender = "full"
-
-[[registries]]
-subscription = "{SUB1}"
-resource_group = "rg-acr"
-name = "acrone"
-
-[[clusters]]
-subscription = "{SUB1}"
-resource_group = "rg-a"
-name = "aks-a"
-attached_registries = ["acrone"]
-compliant = true
-
-[[clusters]]
-subscription = "{SUB1}"
-resource_group = "rg-a"
-name = "aks-b"
-attached_registries = ["acrone"]
-compliant = true
-"#
-    )
+    let lines = [r#"attached_registries = ["acrone"]"#, "compliant = true"];
+    fleet::sub1_with_acrone().cluster(SUB1, "rg-a", "aks-a", &lines).cluster(SUB1, "rg-a", "aks-b", &lines).build()
 }
 
 fn clusters() -> Vec<ResourceId> {
     ["aks-a", "aks-b"].iter().map(|n| ResourceId::parse(&cluster_id(SUB1, "rg-a", n)).unwrap()).collect()
-}
-
-fn queue(env: &TestEnv) -> ServiceBusQueue {
-    let mut settings = env.settings.clone();
-    settings.queue.endpoint = env.sim.service_bus_endpoint();
-    settings.queue.namespace = "fleetgate-test".into();
-    settings.queue.name = EVENTS_QUEUE.into();
-    settings.queue.auth = QueueAuthKind::Sas;
-    open_queue(&settings, Some(env.sim.root_sas_key())).expect("queue opens")
 }
 
 /// Waits, if needed, until the current window of `interval` is younger than `slack`.
@@ -86,7 +53,7 @@ async fn two_replicas_firing_in_the_same_windows_leave_one_command_per_cluster_a
     let selection = Selection::new(&env.settings.scope.subscriptions, &[], &[]).unwrap();
     for r in [0.0, 0.99] {
         let replica =
-            Resync::new(env.engine.arm().clone(), selection.clone(), queue(&env), interval, 1).with_jitter(r).with_reports(tx.clone());
+            Resync::new(env.engine.arm().clone(), selection.clone(), sas_queue(&env), interval, 1).with_jitter(r).with_reports(tx.clone());
         tokio::spawn(replica.run(shutdown.clone()));
     }
     let mut by_window: BTreeMap<OffsetDateTime, usize> = BTreeMap::new();
@@ -162,28 +129,12 @@ async fn run_repairs_a_deleted_credential_and_a_removed_gating_entry_without_any
 
 /// `fleetgate run` on the simulator's queue with resync every `interval`.
 fn fleetgate_run(env: &TestEnv, interval: &str) -> tokio::process::Command {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_fleetgate"));
-    cmd.args(["run", "--output", "json"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("FLEETGATE__HEALTH__LISTEN", "127.0.0.1:0")
+    let mut cmd = FleetgateCommand::new(&env.sim, &[SUB1])
+        .queue(&env.sim, TEST_NAMESPACE)
         .env("FLEETGATE__RESYNC__ENABLED", "true")
         .env("FLEETGATE__RESYNC__INTERVAL", interval)
-        .env("FLEETGATE__AZURE__RESOURCE_MANAGER_ENDPOINT", env.sim.base_url())
-        .env("FLEETGATE__AZURE__AUTHORITY_HOST", env.sim.base_url())
-        .env("FLEETGATE__AZURE__CREDENTIAL", "client_secret")
-        .env("FLEETGATE__AZURE__RETRY__INITIAL_BACKOFF", "10ms")
-        .env("FLEETGATE__SCOPE__SUBSCRIPTIONS", SUB1)
-        .env("FLEETGATE__QUEUE__NAMESPACE", "fleetgate-test")
-        .env("FLEETGATE__QUEUE__ENDPOINT", env.sim.service_bus_endpoint())
-        .env("FLEETGATE__QUEUE__AUTH", "sas")
-        .env("FLEETGATE__QUEUE__RECEIVE_TIMEOUT", "1s")
-        .env("FLEETGATE_SAS_KEY", env.sim.root_sas_key())
-        .env("AZURE_TENANT_ID", env.sim.tenant_id())
-        .env("AZURE_CLIENT_ID", CLIENT_ID)
-        .env("AZURE_CLIENT_SECRET", CLIENT_SECRET)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true);
+        .args(["run", "--output", "json"])
+        .tokio();
+    cmd.stdout(Stdio::piped()).stderr(Stdio::null());
     cmd
 }

@@ -6,102 +6,35 @@ use std::sync::Arc;
 
 use fleetgate::fleet::{Backfill, BackfillOptions, FicMode, Mode, Progress, ProgressStyle, RunReport, Selection};
 use fleetgate::queue::ServiceBusQueue;
-use fleetgate::sim::JournalEntry;
+use fleetgate::sim::{JournalEntry, SimHandle};
 use serde_json::Value;
 
-use crate::common::{SUB1, SUB2, SUB3, TestEnv, cluster_id};
+use crate::common::child::FleetgateCommand;
+use crate::common::fleet::{FleetToml, attached};
+use crate::common::{SUB1, SUB2, SUB3, TestEnv, cluster_id, registry_id, start_sim};
 
 /// Clusters in scope (SUB1 + SUB2): 1 compliant, 3 to converge, 2 blocked, 1 excluded. SUB3 (out of
 /// scope) has one cluster and one registry that must never be read.
 pub fn mixed_fleet() -> String {
-    let acr = |sub: &str, name: &str| {
-        format!("/subscriptions/{sub}/resourceGroups/rg-acr/providers/Microsoft.ContainerRegistry/registries/{name}")
-    };
+    let acr = |sub: &str, name: &str| registry_id(sub, "rg-acr", name);
     let (one, two, far) = (acr(SUB1, "acrone"), acr(SUB2, "acrtwo"), acr(SUB3, "acrfar"));
-    format!(
-        r#"
-[sim]
-client_secret = "sim-client-secret-value"
-
-[[subscriptions]]
-id = "{SUB1}"
-defender = "full"
-
-[[subscriptions]]
-id = "{SUB2}"
-defender = "off"
-
-[[subscriptions]]
-id = "{SUB3}"
-defender = "full"
-
-[[registries]]
-subscription = "{SUB1}"
-resource_group = "rg-acr"
-name = "acrone"
-
-[[registries]]
-subscription = "{SUB2}"
-resource_group = "rg-acr"
-name = "acrtwo"
-
-[[registries]]
-subscription = "{SUB3}"
-resource_group = "rg-acr"
-name = "acrfar"
-
-[[clusters]]
-subscription = "{SUB1}"
-resource_group = "rg-a"
-name = "aks-compliant"
-attached_registries = ["{one}"]
-compliant = true
-
-[[clusters]]
-subscription = "{SUB1}"
-resource_group = "rg-a"
-name = "aks-fresh"
-attached_registries = ["{one}", "{two}"]
-
-[[clusters]]
-subscription = "{SUB1}"
-resource_group = "rg-b"
-name = "aks-fresh2"
-attached_registries = ["{one}"]
-
-[[clusters]]
-subscription = "{SUB2}"
-resource_group = "rg-c"
-name = "aks-sub2"
-attached_registries = ["{two}"]
-
-[[clusters]]
-subscription = "{SUB1}"
-resource_group = "rg-a"
-name = "aks-old"
-kubernetes_version = "1.29.4"
-attached_registries = ["{one}"]
-
-[[clusters]]
-subscription = "{SUB1}"
-resource_group = "rg-b"
-name = "aks-nooidc"
-oidc_issuer = false
-attached_registries = ["{one}"]
-
-[[clusters]]
-subscription = "{SUB2}"
-resource_group = "rg-c"
-name = "aks-excluded"
-tags = {{ "fleetgate.io/exclude" = "true" }}
-
-[[clusters]]
-subscription = "{SUB3}"
-resource_group = "rg-x"
-name = "aks-outside"
-attached_registries = ["{far}"]
-"#
-    )
+    FleetToml::new()
+        .sim(&[])
+        .subscription(SUB1, "full", &[])
+        .subscription(SUB2, "off", &[])
+        .subscription(SUB3, "full", &[])
+        .registry(SUB1, "rg-acr", "acrone")
+        .registry(SUB2, "rg-acr", "acrtwo")
+        .registry(SUB3, "rg-acr", "acrfar")
+        .cluster(SUB1, "rg-a", "aks-compliant", &[&attached([&one]), "compliant = true"])
+        .cluster(SUB1, "rg-a", "aks-fresh", &[&attached([&one, &two])])
+        .cluster(SUB1, "rg-b", "aks-fresh2", &[&attached([&one])])
+        .cluster(SUB2, "rg-c", "aks-sub2", &[&attached([&two])])
+        .cluster(SUB1, "rg-a", "aks-old", &[r#"kubernetes_version = "1.29.4""#, &attached([&one])])
+        .cluster(SUB1, "rg-b", "aks-nooidc", &["oidc_issuer = false", &attached([&one])])
+        .cluster(SUB2, "rg-c", "aks-excluded", &[r#"tags = { "fleetgate.io/exclude" = "true" }"#])
+        .cluster(SUB3, "rg-x", "aks-outside", &[&attached([&far])])
+        .build()
 }
 
 /// The three clusters the mixed fleet converges.
@@ -153,29 +86,13 @@ pub fn touched(journal: &[JournalEntry], sub: &str) -> bool {
 }
 
 /// Runs the `fleetgate` binary against `sim` with SUB1 + SUB2 in scope, plus `env`.
-pub fn fleetgate_cli(sim: &fleetgate::sim::SimHandle, args: &[&str], env: &[(&str, String)]) -> std::process::Output {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_fleetgate"));
-    cmd.args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("FLEETGATE__AZURE__RESOURCE_MANAGER_ENDPOINT", sim.base_url())
-        .env("FLEETGATE__AZURE__AUTHORITY_HOST", sim.base_url())
-        .env("FLEETGATE__AZURE__CREDENTIAL", "client_secret")
-        .env("FLEETGATE__AZURE__RETRY__INITIAL_BACKOFF", "10ms")
-        .env("FLEETGATE__SCOPE__SUBSCRIPTIONS", format!("{SUB1},{SUB2}"))
-        .env("AZURE_TENANT_ID", sim.tenant_id())
-        .env("AZURE_CLIENT_ID", crate::common::CLIENT_ID)
-        .env("AZURE_CLIENT_SECRET", crate::common::CLIENT_SECRET);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("run fleetgate")
+pub fn fleetgate_cli(sim: &SimHandle, args: &[&str], env: &[(&str, String)]) -> std::process::Output {
+    FleetgateCommand::new(sim, &[SUB1, SUB2]).args(args).envs(env.iter().cloned()).output()
 }
 
 /// The simulator with the mixed fleet.
-pub async fn mixed_sim() -> fleetgate::sim::SimHandle {
-    let fleet = fleetgate::sim::Fleet::from_toml_str(&mixed_fleet()).expect("fleet parses");
-    fleetgate::sim::Simulator::start(fleet, "127.0.0.1:0".parse().expect("addr")).await.expect("simulator starts")
+pub async fn mixed_sim() -> SimHandle {
+    start_sim(&mixed_fleet()).await
 }
 
 /// stdout as JSON (panics with the text when it is not).

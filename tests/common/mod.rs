@@ -2,6 +2,11 @@
 //! with the real azure_identity `ClientSecretCredential` through the loopback transport.
 #![allow(dead_code)]
 
+pub mod child;
+pub mod faults;
+pub mod fleet;
+pub mod queue;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,10 +56,15 @@ pub fn arm_client(settings: &Settings) -> ArmClient {
     ArmClient::new(&settings.azure, credential).expect("arm client")
 }
 
+/// Starts the simulator for `fleet_toml` on a free loopback port.
+pub async fn start_sim(fleet_toml: &str) -> SimHandle {
+    let fleet = Fleet::from_toml_str(fleet_toml).expect("fleet parses");
+    Simulator::start(fleet, "127.0.0.1:0".parse().expect("addr")).await.expect("simulator starts")
+}
+
 /// Starts the simulator for `fleet_toml` and builds an engine; `tweak` adjusts settings first.
 pub async fn start(fleet_toml: &str, subscriptions: &[&str], tweak: impl FnOnce(&mut Settings)) -> TestEnv {
-    let fleet = Fleet::from_toml_str(fleet_toml).expect("fleet parses");
-    let sim = Simulator::start(fleet, "127.0.0.1:0".parse().expect("addr")).await.expect("simulator starts");
+    let sim = start_sim(fleet_toml).await;
     let mut settings = settings_for(&sim, subscriptions);
     tweak(&mut settings);
     let engine = Engine::new(arm_client(&settings), Arc::new(settings.clone())).expect("engine");
@@ -72,6 +82,12 @@ pub fn ok_writes_to(journal: &[JournalEntry], needle: &str) -> usize {
     journal.iter().filter(|e| e.is_write() && (200..300).contains(&e.status) && e.path.to_ascii_lowercase().contains(&needle)).count()
 }
 
+/// The ARM ID of registry `name` in `sub`/`rg`.
+pub fn registry_id(sub: &str, rg: &str, name: &str) -> String {
+    format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.ContainerRegistry/registries/{name}")
+}
+
+/// The ARM ID of managed cluster `name` in `sub`/`rg`.
 pub fn cluster_id(sub: &str, rg: &str, name: &str) -> String {
     format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.ContainerService/managedClusters/{name}")
 }

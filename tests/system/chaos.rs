@@ -5,7 +5,8 @@
 use fleetgate::sim::faults::FaultRule;
 
 use crate::audit::{self, successful_writes, writes_outside_scope};
-use crate::scenario::{self, Setup, fault};
+use crate::common::faults::fault;
+use crate::scenario::{self, Setup};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chaos_on_20_clusters_ends_like_a_clean_run() {
@@ -200,7 +201,7 @@ async fn transient_failures_are_retried_at_a_slowing_pace() {
     use fleetgate::events::{Schema, cluster_write_event};
     use fleetgate::sim::servicebus::{EVENTS_QUEUE, MAX_DELIVERY_COUNT_EXCEEDED, NewMessage, QueueSpec};
 
-    use crate::proc::{RunEnv, Worker};
+    use crate::proc::{Worker, run_env};
     use crate::world::{FULL_SUB, World};
 
     let world = World::generate(10, 3);
@@ -209,7 +210,7 @@ async fn transient_failures_are_retried_at_a_slowing_pace() {
     let cluster = world.cases.iter().find(|c| c.id.subscription_id() == FULL_SUB).unwrap().id.clone();
     env.sim.add_fault(FaultRule { status: Some(503), ..fault(Some("GET"), &format!("*/managedClusters/{}", cluster.name())) });
     env.sim.send(EVENTS_QUEUE, NewMessage::new(cluster_write_event(&cluster, Schema::EventGrid).to_string()).message_id("doomed")).unwrap();
-    let run_env = RunEnv::new(&env.sim, &[FULL_SUB]).set("FLEETGATE__AZURE__RETRY__MAX_ATTEMPTS", "2");
+    let run_env = run_env(&env.sim, &[FULL_SUB]).env("FLEETGATE__AZURE__RETRY__MAX_ATTEMPTS", "2");
     let started = Instant::now();
     let workers = [Worker::start(&run_env, "pacing")];
     crate::scenario::wait_until(
@@ -221,8 +222,7 @@ async fn transient_failures_are_retried_at_a_slowing_pace() {
     .await;
     let took = started.elapsed();
     let [worker] = workers;
-    worker.sigterm();
-    let exited = worker.exit(Duration::from_secs(20)).await;
+    let exited = worker.drain().await;
     let dead = env.sim.dead_letters(EVENTS_QUEUE).unwrap().remove(0);
     println!("pacing: 3 deliveries failing with 503, dead-lettered after {:.1} s (pauses of 1 s, 2 s, 4 s ±20 %)", took.as_secs_f64());
     assert_eq!((dead.message_id.as_str(), dead.reason.as_str(), dead.delivery_count), ("doomed", MAX_DELIVERY_COUNT_EXCEEDED, 3));

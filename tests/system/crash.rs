@@ -16,10 +16,11 @@ use fleetgate::sim::faults::FaultRule;
 use fleetgate::sim::servicebus::{EVENTS_QUEUE, QueueSpec};
 
 use crate::audit::{per_kind, successful_writes, written_twice};
-use crate::common::{CLIENT_SECRET, SUB1, TestEnv, cluster_id, start};
+use crate::common::faults::fault;
+use crate::common::{SUB1, TestEnv, cluster_id, fleet, start};
 use crate::ledger::{SequenceMap, completions};
-use crate::proc::{RunEnv, Worker, tail};
-use crate::scenario::{fault, send, wait_until};
+use crate::proc::{Worker, run_env, tail};
+use crate::scenario::{send, wait_until};
 use crate::traffic::{CONVERGE, Msg};
 
 /// Where the worker is killed.
@@ -54,29 +55,7 @@ impl Point {
 }
 
 fn fleet() -> String {
-    format!(
-        r#"
-[sim]
-client_secret = "{CLIENT_SECRET}"
-lro_duration = "3s"
-lro_retry_after_secs = 0
-
-[[subscriptions]]
-id = "{SUB1}"
-defender = "full"
-
-[[registries]]
-subscription = "{SUB1}"
-resource_group = "rg-acr"
-name = "acrone"
-
-[[clusters]]
-subscription = "{SUB1}"
-resource_group = "rg-aks"
-name = "aks-crash"
-attached_registries = ["acrone"]
-"#
-    )
+    fleet::attached_clusters(&[r#"lro_duration = "3s""#, "lro_retry_after_secs = 0"], ["aks-crash"])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -110,7 +89,7 @@ async fn crash_at(point: Point) {
     };
     let mut sequence = SequenceMap::new();
     send(&env, &msg, &mut sequence);
-    let run_env = RunEnv::new(&env.sim, &[SUB1]).set("FLEETGATE__QUEUE__LOCK_RENEWAL_INTERVAL", "500ms");
+    let run_env = run_env(&env.sim, &[SUB1]).env("FLEETGATE__QUEUE__LOCK_RENEWAL_INTERVAL", "500ms");
 
     let mut first = Worker::start(&run_env, "first");
     wait_until(
@@ -139,8 +118,7 @@ async fn crash_at(point: Point) {
     )
     .await;
     let [second] = workers;
-    second.sigterm();
-    let exited = second.exit(Duration::from_secs(20)).await;
+    let exited = second.drain().await;
     assert_eq!(exited.code, Some(0), "stderr: {}", tail(&exited.stderr, 3000));
     let reports = exited.reports();
     assert_eq!(reports.len(), 1, "{}", exited.stdout);

@@ -11,9 +11,9 @@ use fleetgate::id::ResourceId;
 use fleetgate::sim::servicebus::{EVENTS_QUEUE, NewMessage, QueueSpec, Sent};
 use serde_json::{Value, json};
 
-use crate::common::{CLIENT_SECRET, SUB1, cluster_id, start};
+use crate::common::{SUB1, cluster_id, fleet, start};
 use crate::ledger::{SequenceMap, completions};
-use crate::proc::{RunEnv, Worker, tail};
+use crate::proc::{Worker, run_env, tail};
 use crate::scenario::wait_until;
 use crate::world::OUTSIDE_SUB;
 
@@ -23,30 +23,11 @@ const USER_PRINCIPAL: &str = "5a4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a";
 const OTHER_TENANT: &str = "99999999-8888-4777-8666-555555555555";
 
 fn fleet() -> String {
-    format!(
-        r#"
-principals = ["{USER_PRINCIPAL}"]
-
-[sim]
-client_secret = "{CLIENT_SECRET}"
-
-[[subscriptions]]
-id = "{SUB1}"
-defender = "full"
-
-[[registries]]
-subscription = "{SUB1}"
-resource_group = "rg-acr"
-name = "acrone"
-
-[[clusters]]
-subscription = "{SUB1}"
-resource_group = "rg-aks"
-name = "aks-ok"
-attached_registries = ["acrone"]
-compliant = true
-"#
-    )
+    fleet::sub1_with_acrone()
+        .principals(&[USER_PRINCIPAL])
+        .sim(&[])
+        .cluster(SUB1, "rg-aks", "aks-ok", &[r#"attached_registries = ["acrone"]"#, "compliant = true"])
+        .build()
 }
 
 struct Hostile {
@@ -164,7 +145,7 @@ async fn hostile_messages_get_a_clear_outcome_and_no_arm_writes() {
         let Some(Sent::Accepted(seq)) = env.sim.send(EVENTS_QUEUE, message) else { panic!("send {}", c.what) };
         sequence.insert(seq, format!("h{i:02}"));
     }
-    let worker = Worker::start(&RunEnv::new(&env.sim, &[SUB1]).set("FLEETGATE__QUEUE__LOCK_RENEWAL_INTERVAL", "500ms"), "hostile");
+    let worker = Worker::start(&run_env(&env.sim, &[SUB1]).env("FLEETGATE__QUEUE__LOCK_RENEWAL_INTERVAL", "500ms"), "hostile");
     let workers = [worker];
     wait_until(
         Duration::from_secs(60),
@@ -178,8 +159,7 @@ async fn hostile_messages_get_a_clear_outcome_and_no_arm_writes() {
     )
     .await;
     let [worker] = workers;
-    worker.sigterm();
-    let exited = worker.exit(Duration::from_secs(20)).await;
+    let exited = worker.drain().await;
     assert_eq!(exited.code, Some(0), "stderr: {}", tail(&exited.stderr, 3000));
     assert!(!exited.stderr.contains("panicked"), "{}", tail(&exited.stderr, 3000));
 

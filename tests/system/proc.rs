@@ -2,7 +2,6 @@
 //! into memory as they come (a full pipe would stall the worker), `kill -9`, SIGTERM, and the JSON lines
 //! it printed.
 
-use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -11,56 +10,27 @@ use std::time::Duration;
 use fleetgate::sim::SimHandle;
 use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 use tokio::task::JoinHandle;
 
-use crate::common::{CLIENT_ID, CLIENT_SECRET};
+use crate::common::child::FleetgateCommand;
 
 /// The Service Bus namespace name the workers are configured with (the simulator serves any).
 pub const NAMESPACE: &str = "fleetgate-system";
 
-/// Environment variables of a `fleetgate run` child (the child starts with an empty environment).
-#[derive(Debug, Clone)]
-pub struct RunEnv {
-    vars: BTreeMap<String, String>,
-}
-
-impl RunEnv {
-    /// Settings for the simulator: client-secret credential, SAS on the queue, fast retries, short
-    /// polls, a free health port, JSON output lines.
-    pub fn new(sim: &SimHandle, subscriptions: &[&str]) -> Self {
-        let base = sim.base_url();
-        let vars = [
-            ("PATH", std::env::var("PATH").unwrap_or_default()),
-            ("FLEETGATE__HEALTH__LISTEN", "127.0.0.1:0".into()),
-            ("FLEETGATE__AZURE__RESOURCE_MANAGER_ENDPOINT", base.clone()),
-            ("FLEETGATE__AZURE__AUTHORITY_HOST", base),
-            ("FLEETGATE__AZURE__CREDENTIAL", "client_secret".into()),
-            ("FLEETGATE__AZURE__RETRY__INITIAL_BACKOFF", "20ms".into()),
-            ("FLEETGATE__AZURE__RETRY__MAX_BACKOFF", "500ms".into()),
-            ("FLEETGATE__AZURE__RETRY__PRINCIPAL_NOT_FOUND_WINDOW", "20s".into()),
-            ("FLEETGATE__AZURE__OPERATION_TIMEOUT", "60s".into()),
-            ("FLEETGATE__SCOPE__SUBSCRIPTIONS", subscriptions.join(",")),
-            ("FLEETGATE__QUEUE__NAMESPACE", NAMESPACE.into()),
-            ("FLEETGATE__QUEUE__ENDPOINT", sim.service_bus_endpoint()),
-            ("FLEETGATE__QUEUE__AUTH", "sas".into()),
-            ("FLEETGATE__QUEUE__RECEIVE_TIMEOUT", "1s".into()),
-            ("FLEETGATE__QUEUE__LOCK_RENEWAL_INTERVAL", "1s".into()),
-            ("FLEETGATE__SHUTDOWN__GRACE", "10s".into()),
-            ("FLEETGATE_LOG", "info".into()),
-            ("FLEETGATE_SAS_KEY", sim.root_sas_key()),
-            ("AZURE_TENANT_ID", sim.tenant_id().to_string()),
-            ("AZURE_CLIENT_ID", CLIENT_ID.into()),
-            ("AZURE_CLIENT_SECRET", CLIENT_SECRET.into()),
-        ];
-        Self { vars: vars.into_iter().map(|(k, v)| (k.to_string(), v)).collect() }
-    }
-
-    /// Sets (or replaces) one variable.
-    pub fn set(mut self, name: &str, value: impl Into<String>) -> Self {
-        self.vars.insert(name.to_string(), value.into());
-        self
-    }
+/// The environment of a `fleetgate run` child: the harness's (client-secret credential, SAS on the
+/// queue, a free health port) with slower retries, longer timeouts, 1 s lock renewal, 10 s grace and
+/// `info` logs.
+pub fn run_env(sim: &SimHandle, subscriptions: &[&str]) -> FleetgateCommand {
+    FleetgateCommand::new(sim, subscriptions).queue(sim, NAMESPACE).envs([
+        ("FLEETGATE__AZURE__RETRY__INITIAL_BACKOFF", "20ms"),
+        ("FLEETGATE__AZURE__RETRY__MAX_BACKOFF", "500ms"),
+        ("FLEETGATE__AZURE__RETRY__PRINCIPAL_NOT_FOUND_WINDOW", "20s"),
+        ("FLEETGATE__AZURE__OPERATION_TIMEOUT", "60s"),
+        ("FLEETGATE__QUEUE__LOCK_RENEWAL_INTERVAL", "1s"),
+        ("FLEETGATE__SHUTDOWN__GRACE", "10s"),
+        ("FLEETGATE_LOG", "info"),
+    ])
 }
 
 /// A running `fleetgate run --output json`.
@@ -107,15 +77,9 @@ pub fn json_lines(stdout: &str) -> Vec<Value> {
 
 impl Worker {
     /// Starts `fleetgate run --output json` with exactly `env`.
-    pub fn start(env: &RunEnv, name: &str) -> Self {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_fleetgate"));
-        cmd.args(["run", "--output", "json"])
-            .env_clear()
-            .envs(&env.vars)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
+    pub fn start(env: &FleetgateCommand, name: &str) -> Self {
+        let mut cmd = env.clone().args(["run", "--output", "json"]).tokio();
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("start fleetgate run");
         let stdout = Arc::new(Mutex::new(Vec::new()));
         let stderr = Arc::new(Mutex::new(Vec::new()));
@@ -150,6 +114,12 @@ impl Worker {
     pub fn sigterm(&self) {
         let ok = std::process::Command::new("kill").args(["-TERM", &self.pid().to_string()]).status().expect("run kill");
         assert!(ok.success(), "kill -TERM {}", self.pid());
+    }
+
+    /// SIGTERM, then waits (at most 20 s) for the exit.
+    pub async fn drain(self) -> Exited {
+        self.sigterm();
+        self.exit(Duration::from_secs(20)).await
     }
 
     /// Waits (at most `within`) for the process to exit and its output to be drained.

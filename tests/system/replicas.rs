@@ -107,12 +107,13 @@ async fn two_engines_racing_on_one_cluster_write_each_resource_once() {
     let env = crate::common::start(&world.fleet_toml(""), &crate::world::SCOPE, |_| {}).await;
     let case = world.of(Kind::Convergeable).find(|c| c.id.subscription_id() == FULL_SUB).expect("a convergeable cluster");
     let needed = env.engine.plan(&case.id).await.unwrap().actions.len();
-    // Hold both first observations, so both plans are made before either replica writes.
-    env.sim.add_fault(FaultRule {
-        latency_ms: Some(300),
-        count: Some(2),
-        ..crate::scenario::fault(Some("GET"), &format!("*/managedClusters/{}", case.id.name()))
-    });
+    // Hold both first observations, so both plans are made before either replica writes; then hold
+    // the first identity create for a second, so the other engine's create (planned from the same
+    // observation) surely reaches ARM first: the held one must be refused with 412, not rewrite.
+    let cluster_get = crate::common::faults::fault(Some("GET"), &format!("*/managedClusters/{}", case.id.name()));
+    env.sim.add_fault(FaultRule { latency_ms: Some(300), count: Some(2), ..cluster_get });
+    let identity_put = crate::common::faults::fault(Some("PUT"), "*/userAssignedIdentities/*");
+    env.sim.add_fault(FaultRule { latency_ms: Some(1000), count: Some(1), ..identity_put });
     let second =
         fleetgate::reconcile::Engine::new(crate::common::arm_client(&env.settings), std::sync::Arc::new(env.settings.clone())).unwrap();
     let (a, b) = tokio::join!(env.engine.apply(&case.id), second.apply(&case.id));

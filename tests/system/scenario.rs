@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use crate::audit::Needed;
 use crate::common::{TestEnv, start};
 use crate::ledger::{Ledger, SequenceMap, account, completions};
-use crate::proc::{Exited, RunEnv, Worker, tail};
+use crate::proc::{Exited, Worker, run_env, tail};
 use crate::traffic::{Attach, Msg, Traffic, build};
 use crate::world::{Kind, SCOPE, World};
 
@@ -110,9 +110,9 @@ pub async fn run(setup: &Setup) -> Run {
     for m in &traffic.first {
         send(&env, m, &mut sequence);
     }
-    let mut run_env = RunEnv::new(&env.sim, &SCOPE);
+    let mut run_env = run_env(&env.sim, &SCOPE);
     for (k, v) in &setup.env {
-        run_env = run_env.set(k, v.clone());
+        run_env = run_env.env(k, v.clone());
     }
     let started = Instant::now();
     let workers: Vec<Worker> = (0..setup.replicas).map(|i| Worker::start(&run_env, &format!("replica-{i}"))).collect();
@@ -158,23 +158,6 @@ pub async fn run(setup: &Setup) -> Run {
     let ledger = account(&env.sim, &sent, &reports, &sequence);
     let journal = env.sim.journal();
     Run { env, world, traffic, needed, counts_before, test_writes, journal, ledger, exited, elapsed, firings }
-}
-
-/// A fault rule on `method` requests to `path` that does nothing yet (set `status`, `latency_ms`,
-/// `reset`, `count` or `probability`).
-pub fn fault(method: Option<&str>, path: &str) -> FaultRule {
-    FaultRule {
-        method: method.map(str::to_string),
-        path: path.into(),
-        status: None,
-        code: None,
-        message: None,
-        retry_after: None,
-        latency_ms: None,
-        reset: false,
-        count: None,
-        probability: None,
-    }
 }
 
 /// Enqueues one message with its `MessageId`; remembers its sequence number (lock URIs name it).

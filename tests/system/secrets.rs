@@ -10,9 +10,10 @@ use fleetgate::id::ResourceId;
 use fleetgate::sim::faults::FaultRule;
 use fleetgate::sim::servicebus::{EVENTS_QUEUE, NewMessage};
 
-use crate::common::{CLIENT_SECRET, SUB1, cluster_id, start};
-use crate::proc::{Exited, RunEnv, Worker};
-use crate::scenario::fault;
+use crate::common::child::FleetgateCommand;
+use crate::common::faults::fault;
+use crate::common::{CLIENT_SECRET, SUB1, cluster_id, fleet, start};
+use crate::proc::{Exited, Worker, run_env};
 
 /// A SAS key the namespace does not know (valid base64, 32 bytes).
 const WRONG_SAS_KEY: &str = "d3Jvbmctd3Jvbmctd3Jvbmctd3Jvbmctd3Jvbmctd3I=";
@@ -20,15 +21,7 @@ const WRONG_SAS_KEY: &str = "d3Jvbmctd3Jvbmctd3Jvbmctd3Jvbmctd3Jvbmctd3I=";
 const WRONG_CLIENT_SECRET: &str = "wrong-client-secret-Zq8~value";
 
 fn fleet() -> String {
-    let mut fleet = format!(
-        "[sim]\nclient_secret = \"{CLIENT_SECRET}\"\n\n[[subscriptions]]\nid = \"{SUB1}\"\ndefender = \"full\"\n\n[[registries]]\nsubscription = \"{SUB1}\"\nresource_group = \"rg-acr\"\nname = \"acrone\"\n"
-    );
-    for name in ["aks-s1", "aks-s2", "aks-s3", "aks-s4"] {
-        fleet.push_str(&format!(
-            "\n[[clusters]]\nsubscription = \"{SUB1}\"\nresource_group = \"rg-aks\"\nname = \"{name}\"\nattached_registries = [\"acrone\"]\n"
-        ));
-    }
-    fleet
+    fleet::attached_clusters(&[], ["aks-s1", "aks-s2", "aks-s3", "aks-s4"])
 }
 
 fn cluster(name: &str) -> ResourceId {
@@ -40,14 +33,13 @@ fn send(env: &crate::common::TestEnv, id: &str, body: String) {
 }
 
 /// Runs a worker until `stop_when` holds (or `max` passes), then SIGTERM.
-async fn run_until(env: &RunEnv, name: &str, max: Duration, mut stop_when: impl FnMut(&Worker) -> bool) -> Exited {
+async fn run_until(env: &FleetgateCommand, name: &str, max: Duration, mut stop_when: impl FnMut(&Worker) -> bool) -> Exited {
     let worker = Worker::start(env, name);
     let deadline = tokio::time::Instant::now() + max;
     while tokio::time::Instant::now() < deadline && !stop_when(&worker) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    worker.sigterm();
-    worker.exit(Duration::from_secs(20)).await
+    worker.drain().await
 }
 
 /// Every form a secret could take in output: as is, URL-encoded, and (for base64 keys) decoded.
@@ -66,7 +58,7 @@ fn forms(secret: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trace_logs_never_contain_keys_signatures_secrets_or_tokens() {
     let env = start(&fleet(), &[SUB1], |_| {}).await;
-    let base = RunEnv::new(&env.sim, &[SUB1]).set("FLEETGATE_LOG", "trace");
+    let base = run_env(&env.sim, &[SUB1]).env("FLEETGATE_LOG", "trace");
     send(&env, "s-1", cluster_write_event(&cluster("aks-s1"), Schema::EventGrid).to_string());
     send(&env, "s-2", "{\"truncated\": ".into());
     // One ARM error the worker logs (and retries), one it parks.
@@ -82,15 +74,15 @@ async fn trace_logs_never_contain_keys_signatures_secrets_or_tokens() {
     let sas_text = run_until(&base, "sas-text", Duration::from_secs(30), |w| w.reports_now().len() >= 3).await;
 
     send(&env, "s-4", cluster_write_event(&cluster("aks-s3"), Schema::EventGrid).to_string());
-    let entra = base.clone().set("FLEETGATE__QUEUE__AUTH", "entra").set("FLEETGATE__TELEMETRY__LOG_FORMAT", "json");
+    let entra = base.clone().env("FLEETGATE__QUEUE__AUTH", "entra").env("FLEETGATE__TELEMETRY__LOG_FORMAT", "json");
     let entra_json =
         run_until(&entra, "entra-json", Duration::from_secs(30), |w| w.reports_now().iter().any(|r| r["message"] == "s-4")).await;
 
-    let wrong_key = base.clone().set("FLEETGATE_SAS_KEY", WRONG_SAS_KEY);
+    let wrong_key = base.clone().env("FLEETGATE_SAS_KEY", WRONG_SAS_KEY);
     let refused_key = run_until(&wrong_key, "wrong-sas-key", Duration::from_secs(3), |_| false).await;
 
     send(&env, "s-5", cluster_write_event(&cluster("aks-s4"), Schema::EventGrid).to_string());
-    let wrong_secret = base.clone().set("AZURE_CLIENT_SECRET", WRONG_CLIENT_SECRET);
+    let wrong_secret = base.clone().env("AZURE_CLIENT_SECRET", WRONG_CLIENT_SECRET);
     let refused_secret = run_until(&wrong_secret, "wrong-client-secret", Duration::from_secs(20), |w| !w.reports_now().is_empty()).await;
 
     let outputs = [&sas_text, &entra_json, &refused_key, &refused_secret];

@@ -12,23 +12,16 @@ use fleetgate::id::ResourceId;
 use fleetgate::sim::faults::FaultRule;
 use fleetgate::sim::servicebus::{EVENTS_QUEUE, NewMessage, QueueSpec};
 
-use crate::common::{CLIENT_SECRET, SUB1, cluster_id, start};
-use crate::proc::{RunEnv, Worker, tail};
-use crate::scenario::{fault, wait_until};
+use crate::common::faults::fault;
+use crate::common::{SUB1, cluster_id, fleet, start};
+use crate::proc::{Worker, run_env, tail};
+use crate::scenario::wait_until;
 
 const CLUSTERS: usize = 8;
 const GRACE_SECS: u64 = 5;
 
 fn fleet() -> String {
-    let mut fleet = format!(
-        "[sim]\nclient_secret = \"{CLIENT_SECRET}\"\nlro_duration = \"2s\"\nlro_retry_after_secs = 0\n\n[[subscriptions]]\nid = \"{SUB1}\"\ndefender = \"full\"\n\n[[registries]]\nsubscription = \"{SUB1}\"\nresource_group = \"rg-acr\"\nname = \"acrone\"\n"
-    );
-    for i in 0..CLUSTERS {
-        fleet.push_str(&format!(
-            "\n[[clusters]]\nsubscription = \"{SUB1}\"\nresource_group = \"rg-aks\"\nname = \"aks-t{i}\"\nattached_registries = [\"acrone\"]\n"
-        ));
-    }
-    fleet
+    fleet::attached_clusters(&[r#"lro_duration = "2s""#, "lro_retry_after_secs = 0"], (0..CLUSTERS).map(|i| format!("aks-t{i}")))
 }
 
 fn cluster(i: usize) -> ResourceId {
@@ -44,9 +37,9 @@ async fn sigterm_lets_in_flight_reconciles_finish_abandons_the_rest_and_exits_0(
         let body = cluster_write_event(&cluster(i), Schema::EventGrid).to_string();
         env.sim.send(EVENTS_QUEUE, NewMessage::new(body).message_id(format!("t{i}"))).unwrap();
     }
-    let run_env = RunEnv::new(&env.sim, &[SUB1])
-        .set("FLEETGATE__QUEUE__MAX_CONCURRENCY", "4")
-        .set("FLEETGATE__SHUTDOWN__GRACE", format!("{GRACE_SECS}s"));
+    let run_env = run_env(&env.sim, &[SUB1])
+        .env("FLEETGATE__QUEUE__MAX_CONCURRENCY", "4")
+        .env("FLEETGATE__SHUTDOWN__GRACE", format!("{GRACE_SECS}s"));
     let workers = [Worker::start(&run_env, "first")];
     let identity_written = |i: usize| {
         let name = format!("/userassignedidentities/aks-t{i}-defender-gating");
@@ -86,8 +79,7 @@ async fn sigterm_lets_in_flight_reconciles_finish_abandons_the_rest_and_exits_0(
     let workers = [second];
     wait_until(Duration::from_secs(40), &workers, || env.sim.queue_depth(EVENTS_QUEUE) == Some(0), "the rest handled").await;
     let [second] = workers;
-    second.sigterm();
-    let drained = second.exit(Duration::from_secs(20)).await;
+    let drained = second.drain().await;
     assert_eq!(drained.code, Some(0));
     let handled: BTreeMap<String, String> = drained
         .reports()

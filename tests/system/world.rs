@@ -6,7 +6,8 @@
 
 use fleetgate::id::ResourceId;
 
-use crate::common::{CLIENT_SECRET, SUB1, SUB2, SUB3, cluster_id};
+use crate::common::fleet::{FleetToml, attached};
+use crate::common::{SUB1, SUB2, SUB3, cluster_id, registry_id};
 
 /// Clusters with the Defender plan on (compliant and attach clusters live here).
 pub const FULL_SUB: &str = SUB1;
@@ -71,8 +72,7 @@ pub struct World {
 }
 
 fn registry(sub: &str, name: &str) -> ResourceId {
-    ResourceId::parse(&format!("/subscriptions/{sub}/resourceGroups/rg-acr/providers/Microsoft.ContainerRegistry/registries/{name}"))
-        .expect("registry id")
+    ResourceId::parse(&registry_id(sub, "rg-acr", name)).expect("registry id")
 }
 
 fn sub_registries(sub: &str, tag: &str) -> Vec<ResourceId> {
@@ -133,39 +133,26 @@ impl World {
 
     /// The fleet file; `sim` is extra `[sim]` lines (e.g. `lro_duration = "300ms"`).
     pub fn fleet_toml(&self, sim: &str) -> String {
-        let mut out = format!("[sim]\nclient_secret = \"{CLIENT_SECRET}\"\n{sim}\n");
+        let mut fleet = FleetToml::new().sim(&[sim]);
         for (sub, defender) in [(FULL_SUB, "full"), (OFF_SUB, "off"), (HUB_SUB, "full")] {
-            out.push_str(&format!("\n[[subscriptions]]\nid = \"{sub}\"\ndefender = \"{defender}\"\n"));
+            fleet = fleet.subscription(sub, defender, &[]);
         }
         for r in &self.registries {
-            out.push_str(&format!(
-                "\n[[registries]]\nsubscription = \"{}\"\nresource_group = \"rg-acr\"\nname = \"{}\"\n",
-                r.subscription_id(),
-                r.name()
-            ));
+            fleet = fleet.registry(r.subscription_id(), "rg-acr", r.name());
         }
-        for c in &self.cases {
-            out.push_str(&cluster_toml(c));
-        }
-        out
+        self.cases.iter().fold(fleet, with_cluster).build()
     }
 }
 
-fn cluster_toml(c: &Case) -> String {
-    let registries: Vec<String> = c.registries.iter().map(|r| format!("\"{}\"", r.as_str())).collect();
-    let mut out = format!(
-        "\n[[clusters]]\nsubscription = \"{}\"\nresource_group = \"{}\"\nname = \"{}\"\nattached_registries = [{}]\n",
-        c.id.subscription_id(),
-        c.id.resource_group().expect("cluster rg"),
-        c.id.name(),
-        registries.join(", ")
-    );
-    match c.kind {
-        Kind::Compliant | Kind::Attach => out.push_str("compliant = true\n"),
-        Kind::OidcOff => out.push_str("oidc_issuer = false\n"),
-        Kind::OldKubernetes => out.push_str("kubernetes_version = \"1.29.9\"\n"),
-        Kind::Excluded => out.push_str("tags = { \"fleetgate.io/exclude\" = \"true\" }\n"),
-        Kind::Convergeable => {}
-    }
-    out
+fn with_cluster(fleet: FleetToml, c: &Case) -> FleetToml {
+    let registries = attached(c.registries.iter().map(ResourceId::as_str));
+    let kind = match c.kind {
+        Kind::Compliant | Kind::Attach => Some("compliant = true"),
+        Kind::OidcOff => Some("oidc_issuer = false"),
+        Kind::OldKubernetes => Some(r#"kubernetes_version = "1.29.9""#),
+        Kind::Excluded => Some(r#"tags = { "fleetgate.io/exclude" = "true" }"#),
+        Kind::Convergeable => None,
+    };
+    let lines: Vec<&str> = std::iter::once(registries.as_str()).chain(kind).collect();
+    fleet.cluster(c.id.subscription_id(), c.id.resource_group().expect("cluster rg"), c.id.name(), &lines)
 }

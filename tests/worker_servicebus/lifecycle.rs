@@ -76,14 +76,7 @@ async fn an_empty_queue_answers_204_and_the_worker_keeps_polling() {
 #[tokio::test]
 async fn receive_errors_are_retried_with_backoff() {
     let env = env(|_| {}).await;
-    let busy = FaultRule {
-        method: Some("POST".into()),
-        path: "/sb/*/messages/head".into(),
-        status: Some(503),
-        count: Some(3),
-        ..slow_cluster_get("x", 0, 0)
-    };
-    env.sim.add_fault(FaultRule { latency_ms: None, ..busy });
+    env.sim.add_fault(FaultRule { status: Some(503), count: Some(3), ..fault(Some("POST"), "/sb/*/messages/head") });
     send_cluster_event(&env, "aks-c", "after-errors");
     let mut worker = spawn(&env, sas(&env), options(1));
     let report = worker.reports(1, Duration::from_secs(10)).await.remove(0);

@@ -75,27 +75,12 @@ async fn a_second_request_ends_the_grace_period_at_once() {
 
 /// `fleetgate run` against the simulator with SAS from `FLEETGATE_SAS_KEY`.
 fn fleetgate_run(env: &TestEnv, health: &str) -> tokio::process::Command {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_fleetgate"));
-    cmd.args(["run", "--output", "json"])
-        .env_clear()
+    let mut cmd = FleetgateCommand::new(&env.sim, &[SUB1])
+        .queue(&env.sim, TEST_NAMESPACE)
         .env("FLEETGATE__HEALTH__LISTEN", health)
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("FLEETGATE__AZURE__RESOURCE_MANAGER_ENDPOINT", env.sim.base_url())
-        .env("FLEETGATE__AZURE__AUTHORITY_HOST", env.sim.base_url())
-        .env("FLEETGATE__AZURE__CREDENTIAL", "client_secret")
-        .env("FLEETGATE__AZURE__RETRY__INITIAL_BACKOFF", "10ms")
-        .env("FLEETGATE__SCOPE__SUBSCRIPTIONS", SUB1)
-        .env("FLEETGATE__QUEUE__NAMESPACE", "fleetgate-test")
-        .env("FLEETGATE__QUEUE__ENDPOINT", env.sim.service_bus_endpoint())
-        .env("FLEETGATE__QUEUE__AUTH", "sas")
-        .env("FLEETGATE__QUEUE__RECEIVE_TIMEOUT", "1s")
-        .env("FLEETGATE_SAS_KEY", env.sim.root_sas_key())
-        .env("AZURE_TENANT_ID", env.sim.tenant_id())
-        .env("AZURE_CLIENT_ID", CLIENT_ID)
-        .env("AZURE_CLIENT_SECRET", CLIENT_SECRET)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
+        .args(["run", "--output", "json"])
+        .tokio();
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     cmd
 }
 

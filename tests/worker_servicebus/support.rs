@@ -18,31 +18,13 @@ use fleetgate::worker::{MessageReport, Shutdown, Worker, WorkerError, WorkerOpti
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::task::JoinHandle;
 
+pub use crate::common::child::{FleetgateCommand, TEST_NAMESPACE};
+pub use crate::common::faults::fault;
 pub use crate::common::*;
 
 /// One subscription (Defender full), one registry, three convergeable clusters.
 pub fn fleet() -> String {
-    let mut fleet = format!(
-        r#"
-[sim]
-client_secret = "{CLIENT_SECRET}"
-
-[[subscriptions]]
-id = "{SUB1}"
-defender = "full"
-
-[[registries]]
-subscription = "{SUB1}"
-resource_group = "rg-acr"
-name = "acrone"
-"#
-    );
-    for name in ["aks-a", "aks-b", "aks-c"] {
-        fleet.push_str(&format!(
-            "\n[[clusters]]\nsubscription = \"{SUB1}\"\nresource_group = \"rg-aks\"\nname = \"{name}\"\nattached_registries = [\"acrone\"]\n"
-        ));
-    }
-    fleet
+    fleet::attached_clusters(&[], ["aks-a", "aks-b", "aks-c"])
 }
 
 /// A cluster of [`fleet`].
@@ -57,7 +39,7 @@ pub async fn env(tweak: impl FnOnce(&mut fleetgate::config::Settings)) -> TestEn
         tweak(s);
     })
     .await;
-    env.settings.queue.namespace = "fleetgate-test".into();
+    env.settings.queue.namespace = TEST_NAMESPACE.into();
     env.settings.queue.endpoint = env.sim.service_bus_endpoint();
     env
 }
@@ -140,18 +122,7 @@ pub fn spawn(env: &TestEnv, credential: QueueCredential, options: WorkerOptions)
 
 /// A rule adding `ms` of latency to the next `count` GETs of cluster `name`.
 pub fn slow_cluster_get(name: &str, ms: u64, count: u32) -> FaultRule {
-    FaultRule {
-        method: Some("GET".into()),
-        path: format!("*/managedClusters/{name}"),
-        status: None,
-        code: None,
-        message: None,
-        retry_after: None,
-        latency_ms: Some(ms),
-        reset: false,
-        count: Some(count),
-        probability: None,
-    }
+    FaultRule { latency_ms: Some(ms), count: Some(count), ..fault(Some("GET"), &format!("*/managedClusters/{name}")) }
 }
 
 /// A rule answering `status` to GETs of cluster `name` (`count` times, or always).
