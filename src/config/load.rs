@@ -248,9 +248,11 @@ mod tests {
         assert_eq!(s.gating.unchanged_cluster_ttl, std::time::Duration::from_secs(60));
         let s = load(&ConfigSource { file: None, env: env(&[("FLEETGATE__GATING__UNCHANGED_CLUSTER_TTL", "0s")]) }).unwrap();
         assert!(s.gating.unchanged_cluster_ttl.is_zero());
-        let err = load(&ConfigSource { file: None, env: env(&[("FLEETGATE__GATING__UNCHANGED_CLUSTER_TTL", "2h")]) }).unwrap_err().to_string();
+        let err =
+            load(&ConfigSource { file: None, env: env(&[("FLEETGATE__GATING__UNCHANGED_CLUSTER_TTL", "2h")]) }).unwrap_err().to_string();
         assert!(err.contains("gating.unchanged_cluster_ttl") && err.contains("7200s") && err.contains("1h"), "{err}");
-        let err = load(&ConfigSource { file: None, env: env(&[("FLEETGATE__GATING__UNCHANGED_CLUSTER_TTL", "soon")]) }).unwrap_err().to_string();
+        let err =
+            load(&ConfigSource { file: None, env: env(&[("FLEETGATE__GATING__UNCHANGED_CLUSTER_TTL", "soon")]) }).unwrap_err().to_string();
         assert!(err.contains("unchanged_cluster_ttl") && err.contains("soon"), "{err}");
     }
 

@@ -21,8 +21,8 @@ use crate::events::{self, ReconcileReason, Trigger};
 use crate::id::ResourceId;
 use crate::reconcile::{Engine, KeyedLocks};
 
-use memo::SharedMemo;
 pub use memo::MEMO_CAPACITY;
+use memo::SharedMemo;
 pub use outcome::{Handled, MessageOutcome, Settle};
 
 /// Turns messages into reconciles. Cheap to clone; shares the per-cluster locks and the memo.

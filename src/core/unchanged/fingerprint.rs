@@ -194,7 +194,9 @@ mod tests {
         }));
         for field in ["resourceId", "clientId", "objectId"] {
             assert!(
-                changed(|d| d["properties"]["securityProfile"]["defender"]["securityGating"]["identities"][0]["identity"][field] = json!("x")),
+                changed(
+                    |d| d["properties"]["securityProfile"]["defender"]["securityGating"]["identities"][0]["identity"][field] = json!("x")
+                ),
                 "{field}"
             );
         }
