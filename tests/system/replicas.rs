@@ -108,13 +108,8 @@ async fn two_engines_racing_on_one_cluster_write_each_resource_once() {
     let case = world.of(Kind::Convergeable).find(|c| c.id.subscription_id() == FULL_SUB).expect("a convergeable cluster");
     let needed = env.engine.plan(&case.id).await.unwrap().actions.len();
     // Hold both first observations, so both plans are made before either replica writes.
-    env.sim.add_fault(FaultRule {
-        latency_ms: Some(300),
-        count: Some(2),
-        ..crate::scenario::fault(Some("GET"), &format!("*/managedClusters/{}", case.id.name()))
-    });
-    let second =
-        fleetgate::reconcile::Engine::new(crate::common::arm_client(&env.settings), std::sync::Arc::new(env.settings.clone())).unwrap();
+    env.sim.add_fault(FaultRule { latency_ms: Some(300), count: Some(2), ..crate::scenario::fault(Some("GET"), &format!("*/managedClusters/{}", case.id.name())) });
+    let second = fleetgate::reconcile::Engine::new(crate::common::arm_client(&env.settings), std::sync::Arc::new(env.settings.clone())).unwrap();
     let (a, b) = tokio::join!(env.engine.apply(&case.id), second.apply(&case.id));
     assert_eq!((a.report.status, b.report.status), (ApplyStatus::Converged, ApplyStatus::Converged), "{:?} {:?}", a.report, b.report);
     let journal = env.sim.journal();
