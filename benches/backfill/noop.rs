@@ -1,13 +1,16 @@
 //! Case 2: no-op events per second through `fleetgate run --source servicebus --output json` (a child
 //! process). The in-process simulator answers instantly and does not throttle; every cluster is already
-//! compliant, so each event costs the worker a receive, a full observation of its cluster, a plan with
-//! nothing to do, and a complete. The queue is filled before the worker starts; the rate is taken
-//! between the first and the last handled message (process start-up excluded).
+//! compliant, so each event costs the worker a receive, a full observation of its cluster (or, for a
+//! cluster already found compliant within `gating.unchanged_cluster_ttl`, one cluster GET answered from
+//! the unchanged-cluster memo), a plan with nothing to do, and a complete. The queue is filled before
+//! the worker starts; the rate is taken between the first and the last handled message (process
+//! start-up excluded).
 
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use fleetgate::events::{Schema, cluster_write_event};
+use fleetgate::reconcile::MEMO_REASON;
 use fleetgate::sim::servicebus::{EVENTS_QUEUE, NewMessage};
 use serde_json::Value;
 
@@ -22,6 +25,8 @@ pub struct NoopFigures {
     pub events: usize,
     /// Of which `compliant`.
     pub compliant: usize,
+    /// Of which confirmed from the unchanged-cluster memo (reason `confirmed_from_memo: …`).
+    pub memo_hits: usize,
     /// Clusters in the fleet (events cycle over them).
     pub clusters: usize,
     /// `queue.max_concurrency` of the worker.
@@ -55,7 +60,7 @@ pub async fn run(clusters: usize, subscriptions: usize, events: usize, concurren
     let mut env = setup::child_env(&sim, &subs);
     env.push(("FLEETGATE__QUEUE__MAX_CONCURRENCY".into(), concurrency.to_string()));
     let (running, mut lines) = child::spawn(&["run", "--source", "servicebus", "--output", "json"], &env)?;
-    let (mut handled, mut compliant, mut first, mut last) = (0, 0, None::<Instant>, None::<Instant>);
+    let (mut handled, mut compliant, mut memo_hits, mut first, mut last) = (0, 0, 0, None::<Instant>, None::<Instant>);
     while handled < events {
         let Ok(Some((at, line))) = tokio::time::timeout(Duration::from_secs(30), lines.recv()).await else {
             running.terminate();
@@ -66,6 +71,7 @@ pub async fn run(clusters: usize, subscriptions: usize, events: usize, concurren
         if v.get("message").is_some() {
             handled += 1;
             compliant += usize::from(v["outcome"] == "compliant");
+            memo_hits += usize::from(v["reason"].as_str().is_some_and(|r| r.starts_with(MEMO_REASON)));
             first.get_or_insert(at);
             last = Some(at);
         }
@@ -75,5 +81,5 @@ pub async fn run(clusters: usize, subscriptions: usize, events: usize, concurren
     let arm_requests = tally(&sim.journal()).requests;
     sim.shutdown().await;
     let span = last.zip(first).map(|(l, f)| l - f).unwrap_or_default();
-    Ok(NoopFigures { events, compliant, clusters, concurrency, span, exited, arm_requests })
+    Ok(NoopFigures { events, compliant, memo_hits, clusters, concurrency, span, exited, arm_requests })
 }

@@ -81,6 +81,11 @@ pub fn noop(f: &NoopFigures) {
         f.clusters, f.concurrency
     );
     println!("  events                    {} ({} compliant)", f.events, f.compliant);
+    println!(
+        "  memo hits                 {} (one cluster GET each; the other {} observed fully)",
+        f.memo_hits,
+        f.events.saturating_sub(f.memo_hits)
+    );
     println!("  first → last handled      {:.2} s", f.span.as_secs_f64());
     println!("  rate                      {:.0} events/s   (target ≥ 2,000 on 2 cores)", f.rate());
     println!(

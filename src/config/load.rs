@@ -76,6 +76,10 @@ pub fn load(source: &ConfigSource) -> Result<Settings, ConfigError> {
     Ok(settings)
 }
 
+/// Upper bound of `gating.unchanged_cluster_ttl`: past it, drift outside the cluster document would go
+/// unnoticed by events for too long.
+const MAX_UNCHANGED_CLUSTER_TTL: std::time::Duration = std::time::Duration::from_secs(3600);
+
 fn invalid(key: &str, value: impl Into<String>, expected: &str) -> ConfigError {
     ConfigError::Invalid { key: key.to_string(), value: value.into(), expected: expected.to_string() }
 }
@@ -103,6 +107,10 @@ fn validate(s: &Settings) -> Result<(), ConfigError> {
     }
     if s.backfill.concurrency == 0 || s.backfill.write_rate == 0 || s.backfill.read_rate == 0 {
         return Err(invalid("backfill", "0", "concurrency, read_rate and write_rate of at least 1"));
+    }
+    if s.gating.unchanged_cluster_ttl > MAX_UNCHANGED_CLUSTER_TTL {
+        let value = format!("{}s", s.gating.unchanged_cluster_ttl.as_secs());
+        return Err(invalid("gating.unchanged_cluster_ttl", value, "a duration from \"0s\" (memo off) to \"1h\", such as \"60s\""));
     }
     if s.azure.retry.max_attempts == 0 {
         return Err(invalid("azure.retry.max_attempts", "0", "an integer of at least 1"));
@@ -232,6 +240,20 @@ mod tests {
         assert_eq!(s.azure.request_timeout, std::time::Duration::from_secs(5));
         let err = load(&ConfigSource { file: None, env: env(&[("FLEETGATE__AZURE__REQUEST_TIMEOUT", "soon")]) }).unwrap_err().to_string();
         assert!(err.contains("request_timeout") && err.contains("soon"), "{err}");
+    }
+
+    #[test]
+    fn unchanged_cluster_ttl_defaults_to_60s_accepts_0s_and_rejects_over_an_hour() {
+        let s = load(&ConfigSource { file: None, env: env(&[]) }).unwrap();
+        assert_eq!(s.gating.unchanged_cluster_ttl, std::time::Duration::from_secs(60));
+        let s = load(&ConfigSource { file: None, env: env(&[("FLEETGATE__GATING__UNCHANGED_CLUSTER_TTL", "0s")]) }).unwrap();
+        assert!(s.gating.unchanged_cluster_ttl.is_zero());
+        let err =
+            load(&ConfigSource { file: None, env: env(&[("FLEETGATE__GATING__UNCHANGED_CLUSTER_TTL", "2h")]) }).unwrap_err().to_string();
+        assert!(err.contains("gating.unchanged_cluster_ttl") && err.contains("7200s") && err.contains("1h"), "{err}");
+        let err =
+            load(&ConfigSource { file: None, env: env(&[("FLEETGATE__GATING__UNCHANGED_CLUSTER_TTL", "soon")]) }).unwrap_err().to_string();
+        assert!(err.contains("unchanged_cluster_ttl") && err.contains("soon"), "{err}");
     }
 
     #[test]

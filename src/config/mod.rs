@@ -274,6 +274,10 @@ pub struct GatingSettings {
     pub gc_on_delete: bool,
     /// Oldest Kubernetes version gating supports (`major.minor`).
     pub min_kubernetes_version: String,
+    /// How long a cluster-write event for a cluster a full check found compliant is answered from one
+    /// cluster GET when the cluster's compliance fingerprint is unchanged; zero disables the memo.
+    #[serde(with = "humantime_serde")]
+    pub unchanged_cluster_ttl: Duration,
 }
 
 /// `gating.identity_strategy`

@@ -30,6 +30,7 @@ pub mod policy;
 pub mod pricing;
 pub mod report;
 pub mod text;
+pub mod unchanged;
 
 #[cfg(test)]
 pub(crate) mod testutil;

@@ -48,6 +48,7 @@ pub(crate) fn policy_settings() -> (crate::config::GatingSettings, crate::config
         extra_registries: Vec::new(),
         gc_on_delete: false,
         min_kubernetes_version: "1.31".into(),
+        unchanged_cluster_ttl: std::time::Duration::from_secs(60),
     };
     let scope = ScopeSettings { subscriptions: vec![SUB1.into(), SUB2.into()], exclude_tag: "fleetgate.io/exclude".into() };
     (gating, scope)

@@ -12,6 +12,7 @@ use crate::id::ResourceId;
 impl Dispatcher {
     /// Handles a managed-cluster delete.
     pub(super) async fn cluster_deleted(&self, cluster: &ResourceId) -> Handled {
+        self.forget(cluster);
         if !self.settings.gating.gc_on_delete {
             return Handled::ignored(Some(cluster.clone()), "gc_on_delete_disabled");
         }

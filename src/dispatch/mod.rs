@@ -4,8 +4,12 @@
 //! Never trusts the payload beyond the resource ID it names: a role-assignment event is resolved by
 //! reading the assignment from ARM, a delete is confirmed by a 404, and clusters are found by their
 //! kubelet identity through Resource Graph.
+//!
+//! A cluster-write event for a cluster found compliant moments ago may be answered from the
+//! unchanged-cluster memo with one cluster GET (see `memo`); everything else is observed fully.
 
 mod gc;
+mod memo;
 mod outcome;
 mod registry;
 
@@ -13,24 +17,28 @@ use std::sync::Arc;
 
 use crate::config::Settings;
 use crate::core::ApplyStatus;
-use crate::events::{self, Trigger};
+use crate::events::{self, ReconcileReason, Trigger};
 use crate::id::ResourceId;
 use crate::reconcile::{Engine, KeyedLocks};
 
+pub use memo::MEMO_CAPACITY;
+use memo::SharedMemo;
 pub use outcome::{Handled, MessageOutcome, Settle};
 
-/// Turns messages into reconciles. Cheap to clone; shares the per-cluster locks.
+/// Turns messages into reconciles. Cheap to clone; shares the per-cluster locks and the memo.
 #[derive(Debug, Clone)]
 pub struct Dispatcher {
     engine: Engine,
     settings: Arc<Settings>,
     cluster_locks: KeyedLocks,
+    memo: Arc<SharedMemo>,
 }
 
 impl Dispatcher {
     /// A dispatcher over `engine`.
     pub fn new(engine: Engine, settings: Arc<Settings>) -> Self {
-        Self { engine, settings, cluster_locks: KeyedLocks::new() }
+        let memo = Arc::new(SharedMemo::from_settings(&settings));
+        Self { engine, settings, cluster_locks: KeyedLocks::new(), memo }
     }
 
     /// The engine (for statistics).
@@ -54,7 +62,8 @@ impl Dispatcher {
     /// Acts on a classified trigger.
     pub async fn run_trigger(&self, trigger: Trigger) -> Handled {
         match trigger {
-            Trigger::ReconcileCluster { cluster, .. } => self.reconcile(&cluster).await,
+            Trigger::ReconcileCluster { cluster, reason: ReconcileReason::ClusterWrite } => self.cluster_written(&cluster).await,
+            Trigger::ReconcileCluster { cluster, reason: ReconcileReason::Command } => self.reconcile(&cluster).await,
             Trigger::RoleAssignmentWritten { assignment, registry } => self.registry_attached(&assignment, &registry).await,
             Trigger::ClusterDeleted { cluster } => self.cluster_deleted(&cluster).await,
             Trigger::Ignored { reason } => Handled::ignored(None, reason.label()),
@@ -62,11 +71,29 @@ impl Dispatcher {
         }
     }
 
-    /// Converges one cluster; never two at once for the same cluster (a second event waits and then
-    /// finds the cluster compliant, so duplicates cost reads, not writes).
+    /// A cluster-write event: answered from the memo when the cluster is unchanged since a full check
+    /// found it compliant, otherwise reconciled fully.
+    pub async fn cluster_written(&self, cluster: &ResourceId) -> Handled {
+        let _guard = self.cluster_locks.lock(cluster.key()).await;
+        if let Some(handled) = self.confirm_unchanged(cluster).await {
+            return handled;
+        }
+        self.reconcile_locked(cluster).await
+    }
+
+    /// Converges one cluster with a full observation (never the memo); never two at once for the same
+    /// cluster (a second event waits and then finds the cluster compliant, so duplicates cost reads,
+    /// not writes).
     pub async fn reconcile(&self, cluster: &ResourceId) -> Handled {
         let _guard = self.cluster_locks.lock(cluster.key()).await;
+        self.reconcile_locked(cluster).await
+    }
+
+    /// [`Dispatcher::reconcile`] with the cluster's lock held.
+    async fn reconcile_locked(&self, cluster: &ResourceId) -> Handled {
+        self.forget(cluster);
         let applied = self.engine.apply(cluster).await;
+        self.remember(cluster, &applied);
         let report = &applied.report;
         let wrote = report.actions.iter().any(|a| a.outcome == crate::core::Outcome::Applied);
         let first_blocker = report.blockers.first().map(|b| format!("{}: {}", b.code.as_str(), b.message));

@@ -18,15 +18,20 @@ mod planned;
 mod wait;
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use crate::arm::ArmClient;
 use crate::config::Settings;
-use crate::core::{self, AppliedAction, ApplyReport, ApplyStatus, Plan, Policy, PolicyError};
+use crate::core::unchanged::Fingerprint;
+use crate::core::{self, AppliedAction, ApplyReport, ApplyStatus, Observation, Plan, Policy, PolicyError};
 use crate::id::ResourceId;
 
 pub use error::ReconcileError;
 pub use locks::KeyedLocks;
 pub use planned::same_cluster;
+
+/// Label prefix of the `reason` of an event answered from the unchanged-cluster memo.
+pub const MEMO_REASON: &str = "confirmed_from_memo";
 
 /// Observe → plan → apply rounds before giving up on a cluster that keeps changing under us.
 const MAX_ROUNDS: usize = 4;
@@ -47,6 +52,18 @@ pub struct Applied {
     pub report: ApplyReport,
     /// Why it failed, when it did (tells the worker whether to retry).
     pub error: Option<ReconcileError>,
+    /// Set when the final observation planned nothing: the cluster's compliance fingerprint and when
+    /// it was read (what the event path's unchanged-cluster memo remembers).
+    pub compliant: Option<CompliantAt>,
+}
+
+/// A full observation that found the cluster compliant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompliantAt {
+    /// The compliance fingerprint of the cluster document that observation read.
+    pub fingerprint: Fingerprint,
+    /// When that observation started.
+    pub observed_at: Instant,
 }
 
 impl Engine {
@@ -75,14 +92,24 @@ impl Engine {
     /// Observes and plans for `apply`: a cluster in a transitional state (still being created, or another
     /// operation running) is waited for first, so a half-provisioned cluster (no issuer URL yet) is never
     /// reported blocked.
-    async fn plan_settled(&self, cluster: &ResourceId) -> Result<Plan, ReconcileError> {
-        let obs = self.observe(cluster).await?;
+    async fn plan_settled(&self, cluster: &ResourceId) -> Result<(Plan, Option<CompliantAt>), ReconcileError> {
+        let mut observed_at = Instant::now();
+        let mut obs = self.observe(cluster).await?;
         if obs.cluster_view().is_some_and(|v| v.is_busy()) {
             tracing::info!(%cluster, "cluster operation in progress; waiting for a terminal provisioningState before planning");
             self.wait_cluster_terminal(cluster).await?;
-            return self.plan(cluster).await;
+            observed_at = Instant::now();
+            obs = self.observe(cluster).await?;
         }
-        Ok(core::plan(&obs, &self.policy))
+        let plan = core::plan(&obs, &self.policy);
+        let compliant = self.compliant_at(&obs, &plan, observed_at);
+        Ok((plan, compliant))
+    }
+
+    /// The fingerprint of an observation whose plan is `compliant` (nothing to write, nothing blocking).
+    fn compliant_at(&self, obs: &Observation, plan: &Plan, observed_at: Instant) -> Option<CompliantAt> {
+        let view = obs.cluster_view().filter(|_| plan.is_compliant())?;
+        Some(CompliantAt { fingerprint: Fingerprint::of(view, &self.policy.exclude_tag), observed_at })
     }
 
     /// Converges one cluster: rounds of observe → plan → apply until the plan is empty.
@@ -90,13 +117,13 @@ impl Engine {
         let mut done: Vec<AppliedAction> = Vec::new();
         let mut last_plan = None;
         for _ in 0..MAX_ROUNDS {
-            let plan = match self.plan_settled(cluster).await {
-                Ok(plan) => plan,
+            let (plan, compliant) = match self.plan_settled(cluster).await {
+                Ok(planned) => planned,
                 Err(e) => return failed(cluster, done, e),
             };
             if let Some(mut report) = ApplyReport::without_writes(&plan) {
                 report.actions = done;
-                return Applied { report, error: None };
+                return Applied { report, error: None, compliant };
             }
             if let Err(e) = self.apply_round(&plan, &mut done).await {
                 return failed(cluster, done, e);
@@ -141,5 +168,5 @@ impl Engine {
 fn failed(cluster: &ResourceId, done: Vec<AppliedAction>, e: ReconcileError) -> Applied {
     let mut report = ApplyReport::failed(cluster.clone(), done, e.to_string());
     report.status = ApplyStatus::Failed;
-    Applied { report, error: Some(e) }
+    Applied { report, error: Some(e), compliant: None }
 }

@@ -48,7 +48,7 @@ impl Engine {
                 blockers: Vec::new(),
                 error: None,
             };
-            return Applied { report, error: None };
+            return Applied { report, error: None, compliant: None };
         }
         let current = match self.wait_cluster_settled(cluster).await {
             Ok(current) => current,
@@ -68,7 +68,7 @@ impl Engine {
                     blockers: Vec::new(),
                     error: None,
                 };
-                Applied { report, error: None }
+                Applied { report, error: None, compliant: None }
             }
             Err(Handover::Failed(e)) => failed(cluster, done_actions, e),
             Err(Handover::Replan(why)) => {

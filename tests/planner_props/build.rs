@@ -71,6 +71,7 @@ fn settings(spec: &Spec, extra: Vec<ResourceId>) -> (GatingSettings, ScopeSettin
         extra_registries: extra,
         gc_on_delete: false,
         min_kubernetes_version: "1.31".into(),
+        unchanged_cluster_ttl: std::time::Duration::from_secs(60),
     };
     let mask = p.scope_mask | (1 << spec.cluster.sub);
     let subscriptions = (0..3).filter(|i| mask & (1 << i) != 0).map(|i| cased(SUBS[i], p.case.rotate_left(i as u32))).collect();
