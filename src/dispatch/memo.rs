@@ -20,6 +20,7 @@ use crate::config::Settings;
 use crate::core::unchanged::{Fingerprint, MemoCheck, UnchangedMemo};
 use crate::id::ResourceId;
 use crate::reconcile::{Applied, MEMO_REASON, ReconcileError};
+use crate::telemetry::metrics;
 
 /// Clusters remembered at most per worker (about 250 bytes each: memory stays flat past this).
 pub const MEMO_CAPACITY: usize = 16_384;
@@ -61,7 +62,14 @@ impl Dispatcher {
     /// For a cluster-write event (the caller holds the cluster's lock): `Some` when one GET settles it —
     /// a memo hit, or a GET that failed — and `None` when the full path must run.
     pub(super) async fn confirm_unchanged(&self, cluster: &ResourceId) -> Option<Handled> {
-        if !self.memo.lock().is_live(cluster.key(), Instant::now()) {
+        let (enabled, live) = {
+            let memo = self.memo.lock();
+            (memo.is_enabled(), memo.is_live(cluster.key(), Instant::now()))
+        };
+        if !live {
+            if enabled {
+                metrics().memo_lookup("none");
+            }
             return None;
         }
         let version = &self.settings.azure.api_versions.managed_clusters;
@@ -75,10 +83,12 @@ impl Dispatcher {
         match check {
             MemoCheck::Hit { age } => {
                 self.memo.hits.fetch_add(1, Ordering::Relaxed);
+                metrics().memo_lookup("hit");
                 tracing::debug!(%cluster, age_ms = age.as_millis() as u64, "cluster unchanged since a full check; confirmed from the memo");
                 Some(Handled::done(MessageOutcome::Compliant, cluster, Some(hit_reason(age))))
             }
             other => {
+                metrics().memo_lookup(if other == MemoCheck::Changed { "changed" } else { "none" });
                 tracing::debug!(%cluster, ?other, "memo miss; observing the cluster fully");
                 None
             }

@@ -27,6 +27,7 @@ struct Instruments {
     in_flight: UpDownCounter<i64>,
     lock_renewals: Counter<u64>,
     queue_receives: Counter<u64>,
+    memo_lookups: Counter<u64>,
 }
 
 impl Instruments {
@@ -53,6 +54,10 @@ impl Instruments {
             queue_receives: meter
                 .u64_counter("fleetgate_queue_receives_total")
                 .with_description("Service Bus receive calls, by result (message | empty | error)")
+                .build(),
+            memo_lookups: meter
+                .u64_counter("fleetgate_unchanged_memo_total")
+                .with_description("Cluster-write events checked against the unchanged-cluster memo, by result (hit | changed | none)")
                 .build(),
         }
     }
@@ -151,6 +156,12 @@ impl Metrics {
     /// One Service Bus receive call and what it returned.
     pub fn queue_receive(&self, result: ReceiveResult) {
         self.get().queue_receives.add(1, &[KeyValue::new("result", result.label())]);
+    }
+
+    /// One cluster-write event checked against the unchanged-cluster memo: `hit` (answered with one
+    /// cluster GET), `changed` (the document changed since the full check), `none` (no live entry).
+    pub fn memo_lookup(&self, result: &'static str) {
+        self.get().memo_lookups.add(1, &[KeyValue::new("result", result)]);
     }
 }
 
