@@ -25,6 +25,10 @@ pub enum MessageOutcome {
 }
 
 impl MessageOutcome {
+    /// Every outcome, in the order summaries list them.
+    pub const ALL: [MessageOutcome; 7] =
+        [Self::Converged, Self::Compliant, Self::Blocked, Self::Excluded, Self::Ignored, Self::Rejected, Self::Failed];
+
     /// snake_case label for logs and metrics.
     pub fn label(self) -> &'static str {
         match self {
@@ -135,16 +139,7 @@ mod tests {
 
     #[test]
     fn outcomes_serialize_as_documented() {
-        let all = [
-            MessageOutcome::Converged,
-            MessageOutcome::Compliant,
-            MessageOutcome::Blocked,
-            MessageOutcome::Excluded,
-            MessageOutcome::Ignored,
-            MessageOutcome::Rejected,
-            MessageOutcome::Failed,
-        ];
-        for o in all {
+        for o in MessageOutcome::ALL {
             assert_eq!(serde_json::to_value(o).unwrap(), serde_json::json!(o.label()));
         }
     }

@@ -10,15 +10,7 @@ use super::{MessageReport, WorkerSummary};
 use crate::dispatch::MessageOutcome;
 
 /// Every outcome, in the order summaries list them.
-pub const OUTCOMES: [MessageOutcome; 7] = [
-    MessageOutcome::Converged,
-    MessageOutcome::Compliant,
-    MessageOutcome::Blocked,
-    MessageOutcome::Excluded,
-    MessageOutcome::Ignored,
-    MessageOutcome::Rejected,
-    MessageOutcome::Failed,
-];
+pub const OUTCOMES: [MessageOutcome; 7] = MessageOutcome::ALL;
 
 /// The JSON line of a finished message; `None` for a message interrupted by shutdown (no outcome).
 pub fn report_json(report: &MessageReport) -> Option<Value> {
