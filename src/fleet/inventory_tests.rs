@@ -160,3 +160,30 @@ fn registries_missing_from_the_graph_are_reported_not_found() {
     assert_eq!(p.blockers[0].code, BlockerCode::RegistryNotFound);
     assert!(!inv.has_pricing(SUB1));
 }
+
+#[test]
+fn the_index_keeps_what_the_planner_reads_of_an_identity_and_each_scope_once() {
+    let mut inv = inventory(false);
+    let other = format!("/subscriptions/{SUB1}/resourceGroups/rg9/providers/Microsoft.ContainerService/managedClusters/c9");
+    inv.add_identity(
+        IdentityView::from_json(&json!({"id": identity_id().as_str().to_uppercase().replace("SUBSCRIPTIONS", "subscriptions"),
+            "location": "westeurope", "tags": {"Fleetgate.IO/Cluster": other, "team": "a"},
+            "properties": {"principalId": PRINCIPAL, "clientId": CLIENT, "tenantId": "t"}}))
+        .unwrap(),
+    );
+    let (view, _) = cluster(&[], json!({}));
+    let obs = inv.observe(&view, &policy(), FicMode::Trust);
+    let identity = obs.identity.as_ref().expect("found by a case-insensitive ID");
+    assert_eq!((identity.id.as_str(), identity.principal_id.as_str(), identity.client_id.as_str()), (identity_id().as_str(), PRINCIPAL, CLIENT));
+    assert_eq!(identity.tags.len(), 1, "only the cluster tag is kept: {:?}", identity.tags);
+    let p = plan(&obs, &policy());
+    assert_eq!(p.blockers[0].code, BlockerCode::IdentityNameConflict, "the tag still names the other cluster: {p:#?}");
+
+    let before = inv.scopes.len();
+    for principal in [PRINCIPAL, &PRINCIPAL.to_uppercase(), "dddddddd-0000-0000-0000-000000000001"] {
+        inv.add_acr_pull(acr_pull(&acr(SUB1, "one"), principal));
+    }
+    assert_eq!(inv.scopes.len(), before, "a scope seen before is not stored again");
+    assert_eq!(inv.acr_pulls_of(PRINCIPAL).len(), 1, "a repeated assignment counts once");
+    assert_eq!(inv.acr_pulls_of(&PRINCIPAL.to_uppercase())[0].scope, Some(acr(SUB1, "one")));
+}
