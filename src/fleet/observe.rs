@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 
 use super::inventory::{FicMode, Inventory};
 use super::load::{load_surroundings, stream_clusters};
-use super::planner::BulkPlanner;
+use super::planner::{BulkPlanner, Replanner};
 use super::stream::{Admission, ClusterRow};
 use super::{FleetError, Selection};
 use crate::arm::ArmClient;
@@ -128,6 +128,18 @@ pub async fn bulk_plan_map<T>(
     options: BulkOptions,
     map: impl FnMut(BulkEntry) -> T,
 ) -> Result<BulkMapped<T>, FleetError> {
+    Ok(bulk_observe(arm, settings, policy, selection, options, map).await?.0)
+}
+
+/// [`bulk_plan_map`], also returning the [`Replanner`] over the loaded indexes.
+pub(super) async fn bulk_observe<T>(
+    arm: &ArmClient,
+    settings: &Settings,
+    policy: &Policy,
+    selection: &Selection,
+    options: BulkOptions,
+    map: impl FnMut(BulkEntry) -> T,
+) -> Result<(BulkMapped<T>, Replanner), FleetError> {
     let mut inv = Inventory::default();
     load_surroundings(arm, policy, selection, &mut inv).await?;
     let mut planner = BulkPlanner::new(arm, settings, policy, options, inv, map);

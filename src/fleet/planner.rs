@@ -73,8 +73,8 @@ impl<'a, T, M: FnMut(BulkEntry) -> T> BulkPlanner<'a, T, M> {
     }
 
     /// Lists the credentials the waiting clusters need (verify mode), plans those clusters, then
-    /// hands the unreadable rows to `map`.
-    pub async fn finish(mut self) -> BulkMapped<T> {
+    /// hands the unreadable rows to `map`. Returns the result and the [`Replanner`] over the indexes.
+    pub async fn finish(mut self) -> (BulkMapped<T>, Replanner) {
         let waiting = std::mem::take(&mut self.awaiting_fics);
         if !waiting.is_empty() {
             let (arm, settings, concurrency) = (self.arm, self.settings, self.options.concurrency);
@@ -92,7 +92,7 @@ impl<'a, T, M: FnMut(BulkEntry) -> T> BulkPlanner<'a, T, M> {
             self.out.items.push((self.map)(BulkEntry { cluster, verdict: Verdict::Unreadable { error } }));
         }
         self.out.pricing_reads = self.priced.len();
-        self.out
+        (self.out, Replanner::new(self.inv, self.options.fic_mode))
     }
 
     fn emit(&mut self, view: Box<ClusterView>, plan: Plan, wired: Vec<ResourceId>) {
@@ -122,6 +122,27 @@ impl<'a, T, M: FnMut(BulkEntry) -> T> BulkPlanner<'a, T, M> {
     }
 }
 
+/// The indexes of a finished bulk observation (pricing and listed credentials included): plans a
+/// cluster again exactly as the bulk observation did, so a caller can keep the cluster's view instead
+/// of its (several times larger) plan until it needs the plan.
+#[derive(Debug)]
+pub(super) struct Replanner {
+    inv: Inventory,
+    mode: FicMode,
+}
+
+impl Replanner {
+    /// A replanner over the indexes a bulk observation used with `mode`.
+    pub fn new(inv: Inventory, mode: FicMode) -> Self {
+        Self { inv, mode }
+    }
+
+    /// The bulk plan of `view` (the same inputs, the same pure planner: the same plan).
+    pub fn plan(&self, view: &ClusterView, policy: &Policy) -> Plan {
+        plan_one(&self.inv, view, policy, self.mode).0
+    }
+}
+
 /// Observes one cluster from the inventory and plans it (with its wired registries); the observation
 /// is dropped.
 pub(super) fn plan_one(inv: &Inventory, view: &ClusterView, policy: &Policy, mode: FicMode) -> (Plan, Vec<ResourceId>) {
@@ -133,12 +154,12 @@ pub(super) fn plan_one(inv: &Inventory, view: &ClusterView, policy: &Policy, mod
 
 /// True when listing credentials could change the plan: its gating identity exists (only existing
 /// identities are listed, and any cluster of a listed identity sees the listing).
-fn depends_on_fics(p: &Plan) -> bool {
+pub(super) fn depends_on_fics(p: &Plan) -> bool {
     p.status != PlanStatus::Excluded && p.identity.exists && p.identity.resource_id.is_some()
 }
 
 /// The identity of a plan whose only action is creating the credential on an existing identity.
-fn only_missing_fic(p: &Plan) -> Option<ResourceId> {
+pub(super) fn only_missing_fic(p: &Plan) -> Option<ResourceId> {
     match p.actions.as_slice() {
         [Action::CreateFederatedCredential { identity, .. }] if p.identity.exists => Some(identity.clone()),
         _ => None,
