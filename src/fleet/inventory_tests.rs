@@ -174,7 +174,10 @@ fn the_index_keeps_what_the_planner_reads_of_an_identity_and_each_scope_once() {
     let (view, _) = cluster(&[], json!({}));
     let obs = inv.observe(&view, &policy(), FicMode::Trust);
     let identity = obs.identity.as_ref().expect("found by a case-insensitive ID");
-    assert_eq!((identity.id.as_str(), identity.principal_id.as_str(), identity.client_id.as_str()), (identity_id().as_str(), PRINCIPAL, CLIENT));
+    assert_eq!(
+        (identity.id.as_str(), identity.principal_id.as_str(), identity.client_id.as_str()),
+        (identity_id().as_str(), PRINCIPAL, CLIENT)
+    );
     assert_eq!(identity.tags.len(), 1, "only the cluster tag is kept: {:?}", identity.tags);
     let p = plan(&obs, &policy());
     assert_eq!(p.blockers[0].code, BlockerCode::IdentityNameConflict, "the tag still names the other cluster: {p:#?}");

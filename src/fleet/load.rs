@@ -4,8 +4,8 @@
 use serde_json::Value;
 
 use super::inventory::Inventory;
-use super::stream::ClusterRow;
 use super::queries::{self, ACR_PULL_ASSIGNMENTS, CLUSTERS, REGISTRIES};
+use super::stream::ClusterRow;
 use super::{FleetError, Selection};
 use crate::arm::{ArmClient, GraphScope};
 use crate::config::{IdentityStrategy, Settings};
@@ -48,7 +48,11 @@ async fn cluster_rows(
 
 /// Streams the selection's clusters to `sink`, each row reduced to its typed [`ClusterRow`] in the
 /// page sink (the JSON row is dropped there), in the order Resource Graph returns them.
-pub(super) async fn stream_clusters(arm: &ArmClient, selection: &Selection, sink: &mut (dyn FnMut(ClusterRow) + Send)) -> Result<(), FleetError> {
+pub(super) async fn stream_clusters(
+    arm: &ArmClient,
+    selection: &Selection,
+    sink: &mut (dyn FnMut(ClusterRow) + Send),
+) -> Result<(), FleetError> {
     cluster_rows(arm, selection, CLUSTERS, &mut |id, row| {
         sink(match queries::cluster_from_row(row) {
             Ok(view) => ClusterRow::Readable(Box::new(view)),
