@@ -10,10 +10,12 @@
 //!    federated credentials per [`FicMode`] (trusted from the gating entry by default, or listed with
 //!    `--verify-fics`). One [`Observation`](crate::core::Observation) and [`Plan`](crate::core::Plan)
 //!    per cluster — a compliant, blocked or excluded cluster costs **zero** per-cluster ARM reads, and
-//!    is dropped once planned: only the plans that need writes and one summary row per cluster stay.
+//!    is dropped once planned: one summary row per cluster stays, and for the clusters needing writes
+//!    their view (`pending`: the plan is rebuilt, identical, from the indexes when the job starts).
 //! 3. Clusters whose plan needs changes take the per-cluster path: `direct` runs
-//!    [`Engine::apply`](crate::reconcile::Engine::apply) (which re-reads ARM, and the cluster for its
-//!    ETag, before any write — Resource Graph lags ARM) with `backfill.concurrency` at a time; `enqueue`
+//!    [`Engine::apply_planned`](crate::reconcile::Engine::apply_planned) (which re-reads the cluster
+//!    for its ETag before any write — Resource Graph lags ARM — and falls back to
+//!    [`Engine::apply`](crate::reconcile::Engine::apply)) with `backfill.concurrency` at a time; `enqueue`
 //!    sends one `io.fleetgate.reconcile` command per cluster in batches (`commands`).
 //! 4. Every ARM request of the run passes the [`Budget`] (`budget`): per-subscription token buckets
 //!    mirroring ARM's, so fleetgate paces itself instead of provoking 429s.

@@ -82,7 +82,8 @@ impl BulkEntry {
 /// The result of a bulk observation, each entry mapped by the caller (see [`bulk_plan_map`]).
 #[derive(Debug, Clone)]
 pub struct BulkMapped<T> {
-    /// One item per cluster: the readable ones in ID order, then the unreadable ones.
+    /// One item per cluster: the readable ones in the order Resource Graph returned them (by ID), then
+    /// the unreadable ones.
     pub items: Vec<T>,
     /// Reads that failed without stopping the run (the affected clusters were left to the per-cluster path).
     pub warnings: Vec<String>,
@@ -131,7 +132,9 @@ pub async fn bulk_plan_map<T>(
     Ok(bulk_observe(arm, settings, policy, selection, options, map).await?.0)
 }
 
-/// [`bulk_plan_map`], also returning the [`Replanner`] over the loaded indexes.
+/// [`bulk_plan_map`], also returning the [`Replanner`] over the loaded indexes. The indexes are
+/// loaded before the first cluster row is known, so a selection without clusters still costs their
+/// (three at most) Resource Graph queries.
 pub(super) async fn bulk_observe<T>(
     arm: &ArmClient,
     settings: &Settings,

@@ -35,7 +35,7 @@ pub(super) struct BulkPlanner<'a, T, M> {
     /// Subscriptions whose pricing was read (or tried), lower case.
     priced: Vec<String>,
     /// Verify mode: clusters waiting for the credential listings.
-    awaiting_fics: Vec<Box<ClusterView>>,
+    awaiting_fics: Vec<ClusterView>,
     unreadable: Vec<(ResourceId, String)>,
 }
 
@@ -66,7 +66,7 @@ impl<'a, T, M: FnMut(BulkEntry) -> T> BulkPlanner<'a, T, M> {
         self.read_pricing_for(&view).await;
         let (plan, wired) = plan_one(&self.inv, &view, self.policy, self.options.fic_mode);
         if self.options.fic_mode == FicMode::Verify && depends_on_fics(&plan) {
-            self.awaiting_fics.push(view);
+            self.awaiting_fics.push(*view);
         } else {
             self.emit(view, plan, wired);
         }
@@ -85,7 +85,7 @@ impl<'a, T, M: FnMut(BulkEntry) -> T> BulkPlanner<'a, T, M> {
             self.out.fic_listings = list_fics(arm, settings, identities, concurrency, &mut self.inv, &mut self.out.warnings).await;
             for view in waiting {
                 let (plan, wired) = plan_one(&self.inv, &view, self.policy, FicMode::Verify);
-                self.emit(view, plan, wired);
+                self.emit(Box::new(view), plan, wired);
             }
         }
         for (cluster, error) in std::mem::take(&mut self.unreadable) {
