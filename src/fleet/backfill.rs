@@ -2,7 +2,8 @@
 //! need writes (`direct`, bounded concurrency under the [`Budget`]) or one reconcile command per such
 //! cluster on the queue (`enqueue`). `dry_run` stops after planning.
 //!
-//! Direct mode keeps each such cluster's bulk plan and hands it to
+//! Direct mode keeps each such cluster's view (its bulk plan is rebuilt, identical, when its job
+//! starts: see `pending`) and hands the plan to
 //! [`Engine::apply_planned`](crate::reconcile::Engine::apply_planned): one cluster GET (its ETag, and
 //! a check against what Resource Graph showed) plus the writes, instead of a full observation before
 //! and after. Clusters are taken round-robin over their subscriptions, so every subscription's budget
@@ -19,7 +20,7 @@ use super::budget::{Budget, BudgetLimits};
 use super::commands::backfill_message;
 use super::inventory::FicMode;
 use super::load::enumerate_clusters;
-use super::observe::{BulkEntry, BulkOptions, Verdict, bulk_plan_map};
+use super::observe::{BulkEntry, BulkOptions, Verdict, bulk_observe};
 use super::pending::{Applying, PendingPlan, Planned, interleave};
 use super::progress::Progress;
 use super::summary::{ClusterResult, ClusterStatus, Mode, RunReport, Summary};
@@ -95,8 +96,8 @@ impl Backfill {
                     credit = planned.credit(&enabled);
                 }
                 let plans = std::mem::take(&mut planned.plans);
-                applied_writes +=
-                    self.reconcile(&mut results, options, Applying { plans, enabled: &enabled, credit: &credit }, progress).await;
+                let with = Applying { plans, replanner: planned.replanner.as_ref(), enabled: &enabled, credit: &credit };
+                applied_writes += self.reconcile(&mut results, options, with, progress).await;
             }
             Mode::Enqueue => self.enqueue(&mut results, options, queue, progress).await?,
         }
@@ -138,18 +139,22 @@ impl Backfill {
         let mut planned = Planned::default();
         let keep_plans = options.mode == Mode::Direct && !options.dry_run;
         let (arm, policy) = (self.engine.arm(), self.engine.policy());
-        let bulk = bulk_plan_map(arm, &self.settings, policy, selection, bulk_options, |entry| {
+        let (bulk, replanner) = bulk_observe(arm, &self.settings, policy, selection, bulk_options, |entry| {
             planned.add(&entry);
             let result = bulk_result(&entry);
             if keep_plans
                 && result.status == ClusterStatus::ChangesNeeded
-                && let Verdict::Planned { plan, seen, .. } = entry.verdict
+                && let Verdict::Planned { seen, .. } = entry.verdict
             {
-                planned.plans.insert(entry.cluster, (plan, seen));
+                // The plan is dropped here and rebuilt when the cluster's job starts (`pending`).
+                planned.plans.insert(entry.cluster, seen);
             }
             result
         })
         .await?;
+        if keep_plans {
+            planned.replanner = Some(replanner);
+        }
         planned.pricing.sort();
         Ok((bulk.items, bulk.warnings, planned))
     }
@@ -206,12 +211,15 @@ impl Backfill {
             .into_iter()
             .map(|i| (i, results[i].cluster.clone(), with.plans.remove(&results[i].cluster)))
             .collect();
-        let enabled = with.enabled;
+        let (enabled, replanner) = (with.enabled, with.replanner);
         let mut done = stream::iter(jobs)
             .map(|(i, cluster, planned)| async move {
-                let outcome = match planned {
-                    Some((plan, seen)) => self.engine.apply_planned(&plan, &seen, enabled).await,
-                    None => self.engine.apply(&cluster).await,
+                let outcome = match (planned, replanner) {
+                    (Some(seen), Some(replanner)) => {
+                        let plan = replanner.plan(&seen, self.engine.policy());
+                        self.engine.apply_planned(&plan, &seen, enabled).await
+                    }
+                    _ => self.engine.apply(&cluster).await,
                 };
                 (i, outcome)
             })

@@ -10,8 +10,8 @@ use std::collections::HashMap;
 
 use crate::config::IdentityStrategy;
 use crate::core::gating::entry_is_for_identity;
-use crate::core::model::{ClusterView, FicView, IdentityView, PricingView, RegistryView, RoleAssignmentView};
-use crate::core::names::{ACR_PULL_ROLE_GUID, FIC_AUDIENCE, FIC_SUBJECT, acr_pull_role_definition_id, fic_name};
+use crate::core::model::{ClusterView, FicView, IdentityView, PricingView, RegistryView, RoleAssignmentView, lookup_ci};
+use crate::core::names::{ACR_PULL_ROLE_GUID, CLUSTER_TAG, FIC_AUDIENCE, FIC_SUBJECT, acr_pull_role_definition_id, fic_name};
 use crate::core::observation::{gating_entry_references, kubelet_registries, resolve_registry_reference};
 use crate::core::{ClusterLookup, Observation, Policy, RegistrySource};
 use crate::id::ResourceId;
@@ -30,40 +30,78 @@ pub enum FicMode {
     Verify,
 }
 
-/// Bulk-read state of the fleet, indexed for per-cluster lookups.
+/// The fleet-wide bulk reads a cluster's observation needs, indexed for per-cluster lookups (the
+/// clusters themselves stream past it, see `fleet::planner`).
+///
+/// Kept small because it lives for the whole planning phase and grows with the fleet: of an identity
+/// only what the planner reads (principal, client, the `fleetgate.io/cluster` tag); of an AcrPull
+/// assignment only its principal and scope, each distinct scope stored once.
 #[derive(Debug, Default)]
 pub struct Inventory {
-    /// Clusters of the selected subscriptions, sorted by ID.
-    pub clusters: Vec<ClusterView>,
-    /// Cluster rows that did not parse: `(id, why)`.
-    pub unreadable: Vec<(ResourceId, String)>,
-    identities: HashMap<String, IdentityView>,
-    /// AcrPull scopes by principal (lower case): all the planner needs of an assignment, kept small.
-    acr_pulls: HashMap<String, Vec<ResourceId>>,
+    /// Gating identities by ID key.
+    identities: HashMap<Box<str>, KnownIdentity>,
+    /// Distinct AcrPull scopes, and their index by ID key.
+    scopes: Vec<ResourceId>,
+    scope_index: HashMap<Box<str>, u32>,
+    /// AcrPull scopes (indexes into `scopes`) by principal (lower case).
+    acr_pulls: HashMap<Box<str>, Vec<u32>>,
     registries: HashMap<String, RegistryView>,
     pricing: HashMap<String, Option<PricingView>>,
     fics: HashMap<String, Vec<FicView>>,
 }
 
+/// What the planner reads of an existing gating identity (its ID is the index key).
+#[derive(Debug)]
+struct KnownIdentity {
+    principal_id: String,
+    client_id: String,
+    /// The `fleetgate.io/cluster` tag (which cluster the identity serves).
+    cluster_tag: Option<String>,
+}
+
 impl Inventory {
-    /// Adds an identity.
+    /// Adds an identity (keeping what the planner reads of it).
     pub fn add_identity(&mut self, identity: IdentityView) {
-        self.identities.insert(identity.id.key().to_string(), identity);
+        let known = KnownIdentity {
+            cluster_tag: lookup_ci(&identity.tags, CLUSTER_TAG).map(str::to_string),
+            principal_id: identity.principal_id,
+            client_id: identity.client_id,
+        };
+        self.identities.insert(identity.id.key().into(), known);
+    }
+
+    /// The identity `id` as the planner sees it, when it was found.
+    fn identity(&self, id: &ResourceId) -> Option<IdentityView> {
+        let known = self.identities.get(id.key())?;
+        let tags = known.cluster_tag.iter().map(|t| (CLUSTER_TAG.to_string(), t.clone())).collect();
+        let (principal_id, client_id) = (known.principal_id.clone(), known.client_id.clone());
+        Some(IdentityView { id: id.clone(), location: None, tags, principal_id, client_id, tenant_id: None })
     }
 
     /// Adds an AcrPull assignment (indexed by principal; other roles and scopeless ones are ignored).
     pub fn add_acr_pull(&mut self, assignment: RoleAssignmentView) {
-        let acr_pull = assignment.is_role(ACR_PULL_ROLE_GUID);
-        if let (Some(scope), true) = (assignment.scope, acr_pull) {
-            self.acr_pulls.entry(assignment.principal_id.to_ascii_lowercase()).or_default().push(scope);
+        if !assignment.is_role(ACR_PULL_ROLE_GUID) {
+            return;
+        }
+        let Some(scope) = assignment.scope else { return };
+        let next = u32::try_from(self.scopes.len()).unwrap_or(u32::MAX);
+        let index = *self.scope_index.entry(scope.key().into()).or_insert(next);
+        if index == next {
+            self.scopes.push(scope);
+        }
+        let principal = assignment.principal_id.to_ascii_lowercase().into_boxed_str();
+        let scopes = self.acr_pulls.entry(principal).or_default();
+        if !scopes.contains(&index) {
+            scopes.push(index);
         }
     }
 
     /// `principal`'s AcrPull assignments, rebuilt as views (their IDs are not kept).
     fn acr_pulls_of(&self, principal: &str) -> Vec<RoleAssignmentView> {
-        let scopes = self.acr_pulls.get(&principal.to_ascii_lowercase()).map(Vec::as_slice).unwrap_or_default();
-        scopes
+        let indexes = self.acr_pulls.get(principal.to_ascii_lowercase().as_str()).map(Vec::as_slice).unwrap_or_default();
+        indexes
             .iter()
+            .filter_map(|&i| self.scopes.get(i as usize))
             .map(|scope| RoleAssignmentView {
                 id: String::new(),
                 scope: Some(scope.clone()),
@@ -162,7 +200,7 @@ impl Inventory {
             IdentityStrategy::Kubelet => cluster.kubelet_identity.as_ref().map(|k| (k.resource_id.clone(), k.object_id.clone())),
             IdentityStrategy::Dedicated => {
                 let id = policy.gating_identity_id(cluster).filter(|id| policy.allows(id))?;
-                let identity = self.identities.get(id.key())?.clone();
+                let identity = self.identity(&id)?;
                 let principal = identity.principal_id.clone();
                 obs.identity = Some(identity);
                 Some((id, principal))

@@ -160,3 +160,65 @@ fn registries_missing_from_the_graph_are_reported_not_found() {
     assert_eq!(p.blockers[0].code, BlockerCode::RegistryNotFound);
     assert!(!inv.has_pricing(SUB1));
 }
+
+#[test]
+fn the_index_keeps_what_the_planner_reads_of_an_identity_and_each_scope_once() {
+    let mut inv = inventory(false);
+    let other = format!("/subscriptions/{SUB1}/resourceGroups/rg9/providers/Microsoft.ContainerService/managedClusters/c9");
+    inv.add_identity(
+        IdentityView::from_json(&json!({"id": identity_id().as_str().to_uppercase().replace("SUBSCRIPTIONS", "subscriptions"),
+            "location": "westeurope", "tags": {"Fleetgate.IO/Cluster": other, "team": "a"},
+            "properties": {"principalId": PRINCIPAL, "clientId": CLIENT, "tenantId": "t"}}))
+        .unwrap(),
+    );
+    let (view, _) = cluster(&[], json!({}));
+    let obs = inv.observe(&view, &policy(), FicMode::Trust);
+    let identity = obs.identity.as_ref().expect("found by a case-insensitive ID");
+    assert_eq!(
+        (identity.id.as_str(), identity.principal_id.as_str(), identity.client_id.as_str()),
+        (identity_id().as_str(), PRINCIPAL, CLIENT)
+    );
+    assert_eq!(identity.tags.len(), 1, "only the cluster tag is kept: {:?}", identity.tags);
+    let p = plan(&obs, &policy());
+    assert_eq!(p.blockers[0].code, BlockerCode::IdentityNameConflict, "the tag still names the other cluster: {p:#?}");
+
+    let before = inv.scopes.len();
+    for principal in [PRINCIPAL, &PRINCIPAL.to_uppercase(), "dddddddd-0000-0000-0000-000000000001"] {
+        inv.add_acr_pull(acr_pull(&acr(SUB1, "one"), principal));
+    }
+    assert_eq!(inv.scopes.len(), before, "a scope seen before is not stored again");
+    assert_eq!(inv.acr_pulls_of(PRINCIPAL).len(), 1, "a repeated assignment counts once");
+    assert_eq!(inv.acr_pulls_of(&PRINCIPAL.to_uppercase())[0].scope, Some(acr(SUB1, "one")));
+}
+
+// The planner's pure pieces (`fleet::planner`), over this file's fixtures.
+
+#[test]
+fn a_replanned_cluster_gets_its_bulk_plan_back() {
+    use super::super::planner::{Replanner, plan_one};
+    for (wired, mode) in [(false, FicMode::Trust), (true, FicMode::Verify)] {
+        let mut inv = inventory(wired);
+        let (view, _) = cluster(&[], json!({}));
+        if mode == FicMode::Verify {
+            inv.set_fics(&identity_id(), Vec::new());
+        }
+        let (bulk, _) = plan_one(&inv, &view, &policy(), mode);
+        assert_eq!(bulk.status, PlanStatus::ChangesNeeded);
+        let replanner = Replanner::new(inv, mode);
+        assert_eq!(replanner.plan(&view, &policy()), bulk, "wired {wired}, {mode:?}");
+    }
+}
+
+#[test]
+fn verify_mode_holds_back_only_clusters_whose_gating_identity_exists() {
+    use super::super::planner::{depends_on_fics, only_missing_fic, plan_one};
+    let (view, _) = cluster(&["one.azurecr.io", "two.azurecr.io"], json!({}));
+    let (wired, _) = plan_one(&inventory(true), &view, &policy(), FicMode::Verify);
+    assert!(depends_on_fics(&wired));
+    assert_eq!(only_missing_fic(&wired), Some(identity_id()), "its credential is listed");
+    let (fresh, _) = plan_one(&inventory(false), &view, &policy(), FicMode::Verify);
+    assert!(!depends_on_fics(&fresh), "an identity still to create has no credentials to list");
+    assert_eq!(only_missing_fic(&fresh), None);
+    let (excluded_view, _) = cluster(&[], json!({"fleetgate.io/exclude": "true"}));
+    assert!(!depends_on_fics(&plan_one(&inventory(true), &excluded_view, &policy(), FicMode::Verify).0));
+}

@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use super::inventory::Inventory;
 use super::queries::{self, ACR_PULL_ASSIGNMENTS, CLUSTERS, REGISTRIES};
+use super::stream::ClusterRow;
 use super::{FleetError, Selection};
 use crate::arm::{ArmClient, GraphScope};
 use crate::config::{IdentityStrategy, Settings};
@@ -45,32 +46,20 @@ async fn cluster_rows(
     Ok(())
 }
 
-/// The selection's clusters, parsed as they arrive, sorted by ID and cut to `max`.
-pub(super) async fn load_clusters(
+/// Streams the selection's clusters to `sink`, each row reduced to its typed [`ClusterRow`] in the
+/// page sink (the JSON row is dropped there), in the order Resource Graph returns them.
+pub(super) async fn stream_clusters(
     arm: &ArmClient,
     selection: &Selection,
-    max: Option<usize>,
-    inv: &mut Inventory,
+    sink: &mut (dyn FnMut(ClusterRow) + Send),
 ) -> Result<(), FleetError> {
-    cluster_rows(arm, selection, CLUSTERS, &mut |id, row| match queries::cluster_from_row(&row) {
-        Ok((view, _)) => inv.clusters.push(view),
-        Err(e) => inv.unreadable.push((id, e.to_string())),
+    cluster_rows(arm, selection, CLUSTERS, &mut |id, row| {
+        sink(match queries::cluster_from_row(row) {
+            Ok(view) => ClusterRow::Readable(Box::new(view)),
+            Err(e) => ClusterRow::Unreadable(id, e.to_string()),
+        })
     })
-    .await?;
-    inv.clusters.sort_by(|a, b| a.id.cmp(&b.id));
-    inv.clusters.dedup_by(|a, b| a.id == b.id);
-    inv.unreadable.sort();
-    inv.unreadable.dedup_by(|a, b| a.0 == b.0);
-    if let Some(max) = max {
-        // The first N by ID, readable or not.
-        let mut ids: Vec<&ResourceId> = inv.clusters.iter().map(|c| &c.id).chain(inv.unreadable.iter().map(|u| &u.0)).collect();
-        ids.sort();
-        if let Some(cutoff) = ids.get(max).map(|id| (*id).clone()) {
-            inv.clusters.retain(|c| c.id < cutoff);
-            inv.unreadable.retain(|u| u.0 < cutoff);
-        }
-    }
-    Ok(())
+    .await
 }
 
 /// Gating identities (dedicated strategy, selected subscriptions), AcrPull assignments and registries

@@ -4,14 +4,18 @@
 //! 1. [`Selection`] (`scope`): `scope.subscriptions` ∩ `--subscription` (an argument outside scope is
 //!    an error naming it); `--management-group` enumerates over groups, rows outside the selection are
 //!    dropped.
-//! 2. Bulk observation (`observe`, `queries`, `inventory`): Resource Graph for clusters, gating
-//!    identities, AcrPull assignments and registries; one pricing GET per subscription that matters;
+//! 2. Bulk observation (`observe`, `queries`, `inventory`, `stream`, `planner`): Resource Graph for
+//!    gating identities, AcrPull assignments and registries (small fleet-wide indexes, loaded first),
+//!    then the clusters, streamed and planned page by page; one pricing GET per subscription that matters;
 //!    federated credentials per [`FicMode`] (trusted from the gating entry by default, or listed with
 //!    `--verify-fics`). One [`Observation`](crate::core::Observation) and [`Plan`](crate::core::Plan)
-//!    per cluster — a compliant, blocked or excluded cluster costs **zero** per-cluster ARM reads.
+//!    per cluster — a compliant, blocked or excluded cluster costs **zero** per-cluster ARM reads, and
+//!    is dropped once planned: one summary row per cluster stays, and for the clusters needing writes
+//!    their view (`pending`: the plan is rebuilt, identical, from the indexes when the job starts).
 //! 3. Clusters whose plan needs changes take the per-cluster path: `direct` runs
-//!    [`Engine::apply`](crate::reconcile::Engine::apply) (which re-reads ARM, and the cluster for its
-//!    ETag, before any write — Resource Graph lags ARM) with `backfill.concurrency` at a time; `enqueue`
+//!    [`Engine::apply_planned`](crate::reconcile::Engine::apply_planned) (which re-reads the cluster
+//!    for its ETag before any write — Resource Graph lags ARM — and falls back to
+//!    [`Engine::apply`](crate::reconcile::Engine::apply)) with `backfill.concurrency` at a time; `enqueue`
 //!    sends one `io.fleetgate.reconcile` command per cluster in batches (`commands`).
 //! 4. Every ARM request of the run passes the [`Budget`] (`budget`): per-subscription token buckets
 //!    mirroring ARM's, so fleetgate paces itself instead of provoking 429s.
@@ -29,6 +33,7 @@ mod inventory;
 mod load;
 mod observe;
 mod pending;
+mod planner;
 pub mod progress;
 pub mod queries;
 mod report;
@@ -36,6 +41,7 @@ mod report_format;
 pub mod resync;
 mod scope;
 mod sender;
+mod stream;
 mod summary;
 
 pub use backfill::{Backfill, BackfillOptions};

@@ -3,6 +3,10 @@
 //! table in the simulator); then one [`Observation`](crate::core::Observation) and one [`Plan`] per cluster from the
 //! [`Inventory`]. A compliant cluster costs zero per-cluster reads.
 //!
+//! Memory: the small fleet-wide indexes are loaded first, then the cluster query (the big one) is
+//! planned page by page as it streams in (`fleet::planner`): a cluster's view is dropped once `map`
+//! has turned its entry into whatever the caller keeps.
+//!
 //! Federated credentials per [`FicMode`]: `Trust` reads none; `Verify` lists the credentials of the
 //! gating identity of every cluster whose plan is compliant but for the credential (one read each).
 //! A listing that fails leaves that cluster "changes needed", so the per-cluster path re-checks it.
@@ -11,16 +15,17 @@
 //! re-reads everything from ARM (and the cluster for its ETag) before any write. A stale "compliant"
 //! costs nothing now and is caught by the next run or the worker's resync.
 
-use futures::{StreamExt, stream};
+use tokio::sync::mpsc;
 
 use super::inventory::{FicMode, Inventory};
-use super::load::{load_clusters, load_surroundings, read_pricing};
-use super::report::wired_registries;
+use super::load::{load_surroundings, stream_clusters};
+use super::planner::{BulkPlanner, Replanner};
+use super::stream::{Admission, ClusterRow};
 use super::{FleetError, Selection};
 use crate::arm::ArmClient;
 use crate::config::Settings;
-use crate::core::model::{ClusterView, FicView};
-use crate::core::{Action, Plan, Policy, plan};
+use crate::core::model::ClusterView;
+use crate::core::{Plan, Policy};
 use crate::id::ResourceId;
 
 /// How to observe in bulk.
@@ -77,7 +82,8 @@ impl BulkEntry {
 /// The result of a bulk observation, each entry mapped by the caller (see [`bulk_plan_map`]).
 #[derive(Debug, Clone)]
 pub struct BulkMapped<T> {
-    /// One item per cluster: the readable ones in ID order, then the unreadable ones.
+    /// One item per cluster: the readable ones in the order Resource Graph returned them (by ID), then
+    /// the unreadable ones.
     pub items: Vec<T>,
     /// Reads that failed without stopping the run (the affected clusters were left to the per-cluster path).
     pub warnings: Vec<String>,
@@ -109,107 +115,59 @@ pub async fn bulk_plan(
 
 /// Observes and plans every selected cluster from bulk reads, handing each entry to `map` as soon as
 /// it is planned, so only what `map` keeps stays in memory (a fleet's plans are large; a backfill keeps
-/// one summary line per cluster).
+/// one summary line per cluster and the plans that need writes).
+///
+/// The fleet-wide indexes are loaded first; then the cluster query streams page by page, each row
+/// reduced to its typed view in the page sink and planned as it arrives (see `fleet::planner`).
+/// Items come in the order Resource Graph returns the clusters (the query orders by ID; with
+/// `max_clusters`, in ID order), the unreadable ones last.
 pub async fn bulk_plan_map<T>(
     arm: &ArmClient,
     settings: &Settings,
     policy: &Policy,
     selection: &Selection,
     options: BulkOptions,
-    mut map: impl FnMut(BulkEntry) -> T,
+    map: impl FnMut(BulkEntry) -> T,
 ) -> Result<BulkMapped<T>, FleetError> {
-    let mut inv = Inventory::default();
-    let mut out = BulkMapped::default();
-    load_clusters(arm, selection, options.max_clusters, &mut inv).await?;
-    if !inv.clusters.is_empty() {
-        load_surroundings(arm, policy, selection, &mut inv).await?;
-    }
-    let needed = pricing_subscriptions(&inv, policy, options.fic_mode);
-    out.pricing_reads = needed.len();
-    for sub in needed {
-        match read_pricing(arm, settings, &sub).await {
-            Ok(p) => inv.set_pricing(&sub, p),
-            Err(e) => out.warnings.push(e.to_string()),
-        }
-    }
-    if options.fic_mode == FicMode::Verify {
-        out.fic_listings = verify_fics(arm, settings, policy, &mut inv, options.concurrency, &mut out.warnings).await;
-    }
-    out.items.reserve(inv.clusters.len() + inv.unreadable.len());
-    for view in &inv.clusters {
-        let (plan, wired) = plan_one(&inv, view, policy, options.fic_mode);
-        let verdict = Verdict::Planned { plan: Box::new(plan), wired, seen: Box::new(view.clone()) };
-        out.items.push(map(BulkEntry { cluster: view.id.clone(), verdict }));
-    }
-    for (cluster, error) in std::mem::take(&mut inv.unreadable) {
-        out.items.push(map(BulkEntry { cluster, verdict: Verdict::Unreadable { error } }));
-    }
-    Ok(out)
+    Ok(bulk_observe(arm, settings, policy, selection, options, map).await?.0)
 }
 
-/// Subscriptions whose pricing some cluster's plan needs (none when the plan is not managed).
-fn pricing_subscriptions(inv: &Inventory, policy: &Policy, mode: FicMode) -> Vec<String> {
-    let mut subs: Vec<String> = Vec::new();
-    for view in inv.clusters.iter().filter(|v| !policy.is_excluded(v)) {
-        let obs = inv.observe(view, policy, mode);
-        for sub in policy.pricing_subscriptions(&view.id, obs.registries.iter().map(|r| &r.id)) {
-            let sub = sub.to_ascii_lowercase();
-            if !subs.contains(&sub) {
-                subs.push(sub);
-            }
-        }
-    }
-    subs
-}
-
-/// Observes one cluster from the inventory and plans it (with its wired registries); the observation
-/// is dropped.
-fn plan_one(inv: &Inventory, view: &ClusterView, policy: &Policy, mode: FicMode) -> (Plan, Vec<ResourceId>) {
-    let obs = inv.observe(view, policy, mode);
-    let plan = plan(&obs, policy);
-    let wired = wired_registries(&plan, &obs);
-    (plan, wired)
-}
-
-/// Lists the credentials of the identities whose cluster lacks only the credential (one read each);
-/// the listings then count instead of trust. Returns how many identities were listed.
-async fn verify_fics(
+/// [`bulk_plan_map`], also returning the [`Replanner`] over the loaded indexes. The indexes are
+/// loaded before the first cluster row is known, so a selection without clusters still costs their
+/// (three at most) Resource Graph queries.
+pub(super) async fn bulk_observe<T>(
     arm: &ArmClient,
     settings: &Settings,
     policy: &Policy,
-    inv: &mut Inventory,
-    concurrency: usize,
-    warnings: &mut Vec<String>,
-) -> usize {
-    let mut identities: Vec<ResourceId> =
-        inv.clusters.iter().filter_map(|view| only_missing_fic(&plan_one(inv, view, policy, FicMode::Verify).0)).collect();
-    identities.sort();
-    identities.dedup();
-    let version = settings.azure.api_versions.managed_identity.as_str();
-    let listed: Vec<(ResourceId, Result<Vec<FicView>, String>)> = stream::iter(identities)
-        .map(|id| async move {
-            let path = format!("{id}/federatedIdentityCredentials");
-            let items = arm.list(&path, version, None).await.map_err(|e| e.to_string());
-            let parsed = items.and_then(|items| items.iter().map(|v| FicView::from_json(v).map_err(|e| e.to_string())).collect());
-            (id, parsed)
-        })
-        .buffer_unordered(concurrency.max(1))
-        .collect()
-        .await;
-    let count = listed.len();
-    for (id, result) in listed {
-        match result {
-            Ok(fics) => inv.set_fics(&id, fics),
-            Err(e) => warnings.push(format!("listing the federated credentials of {id} failed: {e}")),
+    selection: &Selection,
+    options: BulkOptions,
+    map: impl FnMut(BulkEntry) -> T,
+) -> Result<(BulkMapped<T>, Replanner), FleetError> {
+    let mut inv = Inventory::default();
+    load_surroundings(arm, policy, selection, &mut inv).await?;
+    let mut planner = BulkPlanner::new(arm, settings, policy, options, inv, map);
+    let mut admission = Admission::new(options.max_clusters);
+    // The page sink cannot await; the rows it parses are planned here, concurrently with the paging
+    // (a pricing read in between only delays planning, never the next page).
+    let (tx, mut rx) = mpsc::unbounded_channel::<ClusterRow>();
+    let produce = async move {
+        let mut send = |row: ClusterRow| {
+            // The receiver lives until this future has finished.
+            let _ = tx.send(row);
+        };
+        stream_clusters(arm, selection, &mut send).await
+    };
+    let consume = async {
+        while let Some(row) = rx.recv().await {
+            if let Some(row) = admission.admit(row) {
+                planner.take(row).await;
+            }
         }
+    };
+    let (streamed, ()) = tokio::join!(produce, consume);
+    streamed?;
+    for row in admission.finish() {
+        planner.take(row).await;
     }
-    count
-}
-
-/// The identity of a plan whose only action is creating the credential on an existing identity.
-fn only_missing_fic(p: &Plan) -> Option<ResourceId> {
-    match p.actions.as_slice() {
-        [Action::CreateFederatedCredential { identity, .. }] if p.identity.exists => Some(identity.clone()),
-        _ => None,
-    }
+    Ok(planner.finish().await)
 }

@@ -1,22 +1,30 @@
-//! What direct mode carries from the bulk observation to the per-cluster path: the bulk plans of the
-//! clusters needing changes ([`Planned`]), what the per-cluster path gets ([`Applying`]), and the order
-//! it takes them in ([`interleave`]: round-robin over subscriptions, so every subscription's ARM budget
-//! is drawn on from the start instead of one subscription after another).
+//! What direct mode carries from the bulk observation to the per-cluster path: the clusters needing
+//! changes as Resource Graph showed them, and what their plans write ([`Planned`]), what the
+//! per-cluster path gets ([`Applying`]), and the order it takes them in ([`interleave`]: round-robin
+//! over subscriptions, so every subscription's ARM budget is drawn on from the start instead of one
+//! subscription after another).
+//!
+//! Memory: a bulk plan is several times the size of the cluster view it was made from, so a pending
+//! cluster keeps only its view; the [`Replanner`] rebuilds its plan — the same plan — when its job
+//! starts, so only the plans of the jobs in flight exist at once.
 
 use std::collections::{HashMap, VecDeque};
 
 use super::observe::BulkEntry;
+use super::planner::Replanner;
 use crate::core::model::ClusterView;
-use crate::core::{Action, Plan, PlanStatus};
+use crate::core::{Action, PlanStatus};
 use crate::id::ResourceId;
 
-/// A cluster's bulk plan and the cluster as Resource Graph showed it.
-pub(super) type PendingPlan = (Box<Plan>, Box<ClusterView>);
+/// A cluster needing changes, as Resource Graph showed it (its bulk plan is rebuilt from it).
+pub(super) type PendingPlan = Box<ClusterView>;
 
 /// What the per-cluster path of direct mode gets.
 pub(super) struct Applying<'a> {
-    /// Bulk plans of the clusters needing changes (taken as their jobs start).
+    /// The clusters needing changes, as planned (taken as their jobs start).
     pub plans: HashMap<ResourceId, PendingPlan>,
+    /// Rebuilds their bulk plans.
+    pub replanner: Option<&'a Replanner>,
     /// Pricing resources already enabled (their actions are skipped).
     pub enabled: &'a [ResourceId],
     /// Writes already made for a cluster (its subscriptions' plans).
@@ -54,8 +62,10 @@ pub(super) struct Planned {
     pricing_of: HashMap<ResourceId, Vec<ResourceId>>,
     /// Distinct writes: the pricing resources plus every other planned action.
     pub writes: u64,
-    /// Direct mode: each such cluster's plan, for the per-cluster path.
+    /// Direct mode: each such cluster as planned, for the per-cluster path.
     pub plans: HashMap<ResourceId, PendingPlan>,
+    /// Direct mode: rebuilds the bulk plans of `plans`.
+    pub replanner: Option<Replanner>,
 }
 
 impl Planned {

@@ -55,11 +55,21 @@ pub fn gating_identities() -> String {
     )
 }
 
-/// The cluster document rebuilt from a [`CLUSTERS`] row (`id`, `location`, `tags`, `properties`), and
-/// its typed view. The document is *not* an ARM GET body (no `eTag`, most properties absent): it is
-/// never PUT; the per-cluster path re-reads the cluster before any write.
-pub fn cluster_from_row(row: &Value) -> Result<(ClusterView, Value), ModelError> {
-    let field = |key: &str| row.get(key).filter(|v| !v.is_null()).cloned();
+/// The typed view of a [`CLUSTERS`] row (`id`, `location`, `tags` and the projected properties). The
+/// row's values are moved (not copied) into a small document shaped like a cluster GET body, which the
+/// view parses, and which is dropped with the row: only the view is kept.
+pub fn cluster_from_row(row: Value) -> Result<ClusterView, ModelError> {
+    ClusterView::from_json(&cluster_document(row))
+}
+
+/// The cluster document rebuilt from a [`CLUSTERS`] row. It is *not* an ARM GET body (no `eTag`,
+/// most properties absent) and is never PUT: the per-cluster path re-reads the cluster before any write.
+fn cluster_document(row: Value) -> Value {
+    let mut row = match row {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    let mut field = |key: &str| row.remove(key).filter(|v| !v.is_null());
     let mut properties = Map::new();
     for key in ["kubernetesVersion", "currentKubernetesVersion", "provisioningState", "oidcIssuerProfile"] {
         if let Some(v) = field(key) {
@@ -79,13 +89,8 @@ pub fn cluster_from_row(row: &Value) -> Result<(ClusterView, Value), ModelError>
     if let Some(v) = field("kubeletIdentity") {
         properties.insert("identityProfile".into(), json!({ "kubeletidentity": v }));
     }
-    let doc = json!({
-        "id": row.get("id").cloned().unwrap_or(Value::Null),
-        "location": row.get("location").cloned().unwrap_or(Value::Null),
-        "tags": row.get("tags").cloned().unwrap_or(Value::Null),
-        "properties": properties,
-    });
-    Ok((ClusterView::from_json(&doc)?, doc))
+    let mut top = |key: &str| row.remove(key).unwrap_or(Value::Null);
+    json!({ "id": top("id"), "location": top("location"), "tags": top("tags"), "properties": properties })
 }
 
 /// An identity from a [`gating_identities`] row.
@@ -129,7 +134,8 @@ mod tests {
         let row = json!({"id": CLUSTER, "location": "westeurope", "tags": {"env": "prod"}, "kubernetesVersion": "1.32",
             "currentKubernetesVersion": "1.32.2", "provisioningState": "Succeeded", "oidcIssuerProfile": {"enabled": true, "issuerURL": "https://i/"},
             "workloadIdentity": {"enabled": true}, "securityGating": {"enabled": true, "identities": []}, "kubeletIdentity": null});
-        let (view, doc) = cluster_from_row(&row).unwrap();
+        let doc = cluster_document(row.clone());
+        let view = cluster_from_row(row.clone()).unwrap();
         assert!(view.oidc_issuer_enabled && view.workload_identity_enabled);
         assert_eq!(view.effective_kubernetes_version(), Some("1.32.2"));
         assert_eq!(view.kubelet_identity, None);
@@ -139,8 +145,9 @@ mod tests {
         let kubelet = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/mc/providers/Microsoft.ManagedIdentity/userAssignedIdentities/k";
         let mut with_kubelet = row.clone();
         with_kubelet["kubeletIdentity"] = json!({"resourceId": kubelet, "clientId": "c", "objectId": "o"});
-        assert_eq!(cluster_from_row(&with_kubelet).unwrap().0.kubelet_identity.unwrap().object_id, "o");
-        assert!(cluster_from_row(&json!({"id": "/nope", "location": "x"})).is_err());
+        assert_eq!(cluster_from_row(with_kubelet).unwrap().kubelet_identity.unwrap().object_id, "o");
+        assert!(cluster_from_row(json!({"id": "/nope", "location": "x"})).is_err());
+        assert!(cluster_from_row(json!(["not", "an", "object"])).is_err());
     }
 
     #[test]
