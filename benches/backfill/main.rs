@@ -14,7 +14,8 @@
 //!
 //! Options: `--only backfill|noop|overhead`, `--clusters N` (5000), `--subscriptions N` (5),
 //! `--concurrency N` (backfill.concurrency, 64), `--lro SECONDS` (3), `--noop-clusters N` (500),
-//! `--events N` (10000), `--worker-concurrency N` (queue.max_concurrency, 8), `--overhead-messages N` (2000,
+//! `--events N` (10000), `--worker-concurrency N` (queue.max_concurrency, 8), `--memo-ttl SECONDS`
+//! (gating.unchanged_cluster_ttl of the no-op worker, 60; 0 turns the memo off), `--overhead-messages N` (2000,
 //! one per cluster), `--overhead-rate N` (200 per second).
 
 mod backfill_case;
@@ -40,6 +41,7 @@ pub struct Options {
     noop_clusters: usize,
     events: usize,
     worker_concurrency: usize,
+    memo_ttl: Duration,
     overhead_messages: usize,
     overhead_rate: u32,
 }
@@ -55,6 +57,7 @@ impl Options {
             noop_clusters: 500,
             events: 10_000,
             worker_concurrency: 8,
+            memo_ttl: Duration::from_secs(60),
             overhead_messages: 2000,
             overhead_rate: 200,
         };
@@ -71,6 +74,7 @@ impl Options {
                 "--noop-clusters" => o.noop_clusters = num(value()?)?,
                 "--events" => o.events = num(value()?)?,
                 "--worker-concurrency" => o.worker_concurrency = num(value()?)?,
+                "--memo-ttl" => o.memo_ttl = Duration::from_secs(num(value()?)? as u64),
                 "--overhead-messages" => o.overhead_messages = num(value()?)?,
                 "--overhead-rate" => o.overhead_rate = u32::try_from(num(value()?)?).map_err(|e| e.to_string())?,
                 other => return Err(format!("unknown option {other:?} (see benches/backfill/main.rs)")),
@@ -123,7 +127,7 @@ async fn run(o: &Options) -> anyhow::Result<()> {
         report::backfill(&figures);
     }
     if o.runs("noop") {
-        let figures = noop::run(o.noop_clusters, o.subscriptions, o.events, o.worker_concurrency).await?;
+        let figures = noop::run(o.noop_clusters, o.subscriptions, o.events, o.worker_concurrency, o.memo_ttl).await?;
         report::noop(&figures);
     }
     if o.runs("overhead") {

@@ -31,6 +31,8 @@ pub struct NoopFigures {
     pub clusters: usize,
     /// `queue.max_concurrency` of the worker.
     pub concurrency: usize,
+    /// `gating.unchanged_cluster_ttl` of the worker (zero: memo off).
+    pub memo_ttl: Duration,
     /// First to last handled message.
     pub span: Duration,
     /// The child's exit (CPU time, peak RSS).
@@ -47,7 +49,13 @@ impl NoopFigures {
 }
 
 /// Runs case 2.
-pub async fn run(clusters: usize, subscriptions: usize, events: usize, concurrency: usize) -> anyhow::Result<NoopFigures> {
+pub async fn run(
+    clusters: usize,
+    subscriptions: usize,
+    events: usize,
+    concurrency: usize,
+    memo_ttl: Duration,
+) -> anyhow::Result<NoopFigures> {
     let fleet = setup::instant_fleet(&setup::spec(clusters, subscriptions, 0.0));
     let (subs, ids) = (setup::subscriptions(&fleet), setup::cluster_ids(&fleet));
     let sim = setup::start(fleet).await?;
@@ -59,6 +67,7 @@ pub async fn run(clusters: usize, subscriptions: usize, events: usize, concurren
     sim.clear_journal();
     let mut env = setup::child_env(&sim, &subs);
     env.push(("FLEETGATE__QUEUE__MAX_CONCURRENCY".into(), concurrency.to_string()));
+    env.push(("FLEETGATE__GATING__UNCHANGED_CLUSTER_TTL".into(), format!("{}s", memo_ttl.as_secs())));
     let (running, mut lines) = child::spawn(&["run", "--source", "servicebus", "--output", "json"], &env)?;
     let (mut handled, mut compliant, mut memo_hits, mut first, mut last) = (0, 0, 0, None::<Instant>, None::<Instant>);
     while handled < events {
@@ -81,5 +90,5 @@ pub async fn run(clusters: usize, subscriptions: usize, events: usize, concurren
     let arm_requests = tally(&sim.journal()).requests;
     sim.shutdown().await;
     let span = last.zip(first).map(|(l, f)| l - f).unwrap_or_default();
-    Ok(NoopFigures { events, compliant, memo_hits, clusters, concurrency, span, exited, arm_requests })
+    Ok(NoopFigures { events, compliant, memo_hits, clusters, concurrency, memo_ttl, span, exited, arm_requests })
 }

@@ -77,8 +77,10 @@ pub fn backfill(f: &BackfillFigures) {
 /// Case 2.
 pub fn noop(f: &NoopFigures) {
     println!(
-        "== 2. no-op events through `fleetgate run --source servicebus` ({} compliant clusters, zero latency, no throttling, queue.max_concurrency {})",
-        f.clusters, f.concurrency
+        "== 2. no-op events through `fleetgate run --source servicebus` ({} compliant clusters, zero latency, no throttling, queue.max_concurrency {}, gating.unchanged_cluster_ttl {} s)",
+        f.clusters,
+        f.concurrency,
+        f.memo_ttl.as_secs()
     );
     println!("  events                    {} ({} compliant)", f.events, f.compliant);
     println!(
