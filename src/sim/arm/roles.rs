@@ -81,11 +81,18 @@ impl RoleFilter {
 
     /// True when an assignment at `assignment_scope` for `principal` is listed at `scope`.
     pub fn matches(&self, scope: &str, assignment_scope: &str, principal: &str) -> bool {
-        let at_or_above = scope == assignment_scope || scope.starts_with(&format!("{assignment_scope}/"));
-        let below = assignment_scope.starts_with(&format!("{scope}/"));
-        let in_scope = if self.at_scope { at_or_above } else { at_or_above || below };
-        in_scope && self.principal.as_deref().is_none_or(|p| p == principal)
+        // The principal first, and no allocation: a list scans every assignment in the simulator.
+        if self.principal.as_deref().is_some_and(|p| p != principal) {
+            return false;
+        }
+        let at_or_above = scope == assignment_scope || is_below(scope, assignment_scope);
+        at_or_above || (!self.at_scope && is_below(assignment_scope, scope))
     }
+}
+
+/// `path` is strictly below `ancestor` (`ancestor/…`).
+fn is_below(path: &str, ancestor: &str) -> bool {
+    path.strip_prefix(ancestor).is_some_and(|rest| rest.starts_with('/'))
 }
 
 fn split_and<'a>(text: &'a str, lower: &str) -> Vec<&'a str> {
