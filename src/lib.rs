@@ -13,20 +13,23 @@
 //! - [`events`]: decoding Event Grid / CloudEvents message bodies and classifying them into triggers. No IO.
 //! - [`config`]: typed settings layered from defaults, a file and `FLEETGATE__…` variables.
 //! - [`core`]: the pure core. Typed views parsed from ARM JSON, the planner (actual state + policy →
-//!   status, blockers, ordered actions) and the JSON edits fleetgate owns. No IO.
+//!   status, blockers, ordered actions), the JSON edits fleetgate owns, and the compliance
+//!   fingerprint + bounded memo behind `gating.unchanged_cluster_ttl`. No IO.
 //! - [`arm`]: the Azure Resource Manager client: credentials, retries driven by one error
 //!   classifier table, long-running operations, paging, Resource Graph.
 //! - [`queue`]: Service Bus queues through azure_messaging_servicebus 0.21 and a transport that adds
 //!   endpoint override, Entra tokens, timeouts and the status handling the crate lacks.
 //! - [`reconcile`]: the engine: observe (IO) → plan (core) → apply (IO), round after round until the
 //!   plan is empty; per-identity FIC serialization; "already exists" is success.
-//! - [`dispatch`]: one message → decode → trigger → engine → outcome and how to settle the message.
+//! - [`dispatch`]: one message → decode → trigger → engine → outcome and how to settle the message;
+//!   a repeated cluster-write event for a cluster found compliant and unchanged costs one GET (memo).
 //! - [`source`]: where messages come from — the Service Bus queue (peek-lock, park in the poison queue)
 //!   or a JSON-lines replay file — with their settle operations.
-//! - [`worker`]: the runtime: bounded concurrency, lock renewal, settling, graceful shutdown; and
-//!   `fleetgate demo`.
-//! - [`fleet`]: fleet scale — backfill (bulk observe through Resource Graph, per-subscription ARM
-//!   budget, direct or enqueue), the drift-resync messages and the fleet report.
+//! - [`worker`]: the runtime: bounded concurrency, lock renewal, settling (a transient failure after a
+//!   pause that doubles per delivery), graceful shutdown, drift resync; and `fleetgate demo`.
+//! - [`fleet`]: fleet scale — backfill (bulk observe through Resource Graph, planned page by page as
+//!   rows stream in; per-subscription ARM budget; direct or enqueue), the drift-resync messages and
+//!   the fleet report.
 //! - [`telemetry`]: logs, traces and metrics.
 //! - [`health`]: `/healthz` and `/readyz` for the worker.
 //! - [`sim`]: the embedded Azure simulator the whole product is tested and demonstrated against.
