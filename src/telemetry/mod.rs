@@ -5,7 +5,7 @@
 //! - a log layer: `telemetry.log_format` (`text` | `json`) to stderr, ANSI colours only on a terminal,
 //!   filtered by `FLEETGATE_LOG` else `telemetry.log_level`, with HTTP stacks capped at `info` so
 //!   no header (bearer token, SAS signature) is ever printed (see [`filter`]);
-//! - when `OTEL_EXPORTER_OTLP_ENDPOINT` (or a per-signal variable, see [`env`]) is set: a tracer provider
+//! - when `OTEL_EXPORTER_OTLP_ENDPOINT` (or a per-signal variable, see [`env`](mod@env)) is set: a tracer provider
 //!   whose spans come from `tracing` spans (the ARM client's `arm_call`, the worker's per-message spans),
 //!   and a meter provider behind [`metrics()`]. Unset: no exporter, and the metrics are no-ops.
 //!

@@ -8,7 +8,7 @@ use super::message::{MessageReport, Settled};
 use crate::dispatch::MessageOutcome;
 use crate::source::SourceError;
 
-/// Why [`Worker::run`] returned.
+/// Why [`Worker::run`](super::Worker::run) returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum StopReason {
     /// Shutdown was requested.

@@ -1,4 +1,4 @@
-//! Running a parsed [`Query`] over rows (JSON objects). Referencing a column the rows do not have is an
+//! Running a parsed [`Query`](super::kql::Query) over rows (JSON objects). Referencing a column the rows do not have is an
 //! error, as in KQL ("Failed to resolve scalar expression named …").
 
 use std::cmp::Ordering;

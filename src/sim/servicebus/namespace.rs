@@ -49,7 +49,7 @@ impl Default for ServiceBus {
 }
 
 impl ServiceBus {
-    /// A namespace with [`default_queues`] and a [`ROOT_RULE`] with a random key.
+    /// A namespace with the default queues and a [`ROOT_RULE`] with a random key.
     pub fn new() -> Self {
         let sb = Self { ns: Mutex::new(Namespace::default()) };
         for spec in default_queues() {

@@ -48,7 +48,7 @@ pub struct DeadLetter {
     pub delivery_count: u32,
 }
 
-/// A message as [`Queue::peek_all`] shows it (no lock taken).
+/// A message as `Queue::peek_all` shows it (no lock taken).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Peeked {
     /// The message.
