@@ -33,6 +33,9 @@ pub struct SimState {
     pub(in crate::sim) operations: HashMap<String, Operation>,
     pub(in crate::sim) identities: BTreeMap<String, IdentityRecord>,
     pub(in crate::sim) role_assignments: BTreeMap<String, RoleAssignmentRecord>,
+    /// Keys of `role_assignments` per principal (lower-cased): lists and duplicate checks filtered by
+    /// principal do not scan the whole fleet.
+    pub(in crate::sim) role_assignments_by_principal: HashMap<String, BTreeSet<String>>,
     pub(in crate::sim) registries: BTreeMap<String, Value>,
     /// Keyed by `{scope}/providers/microsoft.security/pricings/{name}`, lower-cased.
     pub(in crate::sim) pricings: BTreeMap<String, Value>,
@@ -90,6 +93,7 @@ impl SimState {
             operations: HashMap::new(),
             identities: BTreeMap::new(),
             role_assignments: BTreeMap::new(),
+            role_assignments_by_principal: HashMap::new(),
             registries: BTreeMap::new(),
             pricings: BTreeMap::new(),
             principals: HashMap::new(),

@@ -137,9 +137,28 @@ pub fn insert(state: &mut SimState, scope: &ResourceId, name: &str, mut properti
     properties.insert("scope".into(), json!(scope.as_str()));
     let id = format!("{}/providers/{ROLE_ASSIGNMENT_TYPE}/{name}", scope.as_str());
     let doc = json!({ "properties": properties, "id": id, "type": ROLE_ASSIGNMENT_TYPE, "name": name });
+    let key = id.to_ascii_lowercase();
+    state.role_assignments_by_principal.entry(principal.clone()).or_default().insert(key.clone());
     let record = RoleAssignmentRecord { doc, scope_key: scope.key().to_string(), principal, role };
-    state.role_assignments.insert(id.to_ascii_lowercase(), record);
+    if let Some(replaced) = state.role_assignments.insert(key.clone(), record) {
+        unindex(state, &replaced.principal, &key);
+    }
     Some(())
+}
+
+/// The assignments of one principal (lower-cased), in key order.
+fn of_principal<'a>(state: &'a SimState, principal: &str) -> impl Iterator<Item = &'a RoleAssignmentRecord> {
+    let keys = state.role_assignments_by_principal.get(principal).into_iter().flatten();
+    keys.filter_map(|k| state.role_assignments.get(k))
+}
+
+fn unindex(state: &mut SimState, principal: &str, key: &str) {
+    if let Some(keys) = state.role_assignments_by_principal.get_mut(principal) {
+        keys.remove(key);
+        if keys.is_empty() {
+            state.role_assignments_by_principal.remove(principal);
+        }
+    }
 }
 
 fn key(scope: &ResourceId, name: &str) -> String {
@@ -156,8 +175,12 @@ pub fn get(state: &SimState, scope: &ResourceId, name: &str) -> SimResponse {
 
 /// `DELETE` one assignment: 200 with the deleted document, or 204.
 pub fn delete(state: &mut SimState, scope: &ResourceId, name: &str) -> SimResponse {
-    match state.role_assignments.remove(&key(scope, name)) {
-        Some(rec) => SimResponse::json(200, rec.doc),
+    let key = key(scope, name);
+    match state.role_assignments.remove(&key) {
+        Some(rec) => {
+            unindex(state, &rec.principal, &key);
+            SimResponse::json(200, rec.doc)
+        }
         None => SimResponse::empty(204),
     }
 }
@@ -171,12 +194,11 @@ pub fn list(state: &SimState, req: &SimRequest, scope: &ResourceId) -> SimRespon
         },
         None => RoleFilter::default(),
     };
-    let items = state
-        .role_assignments
-        .values()
-        .filter(|rec| filter.matches(scope.key(), &rec.scope_key, &rec.principal))
-        .map(|rec| rec.doc.clone())
-        .collect();
+    let candidates: Box<dyn Iterator<Item = &RoleAssignmentRecord>> = match &filter.principal {
+        Some(p) => Box::new(of_principal(state, p)),
+        None => Box::new(state.role_assignments.values()),
+    };
+    let items = candidates.filter(|rec| filter.matches(scope.key(), &rec.scope_key, &rec.principal)).map(|rec| rec.doc.clone()).collect();
     common::page(req, items, state.options.list_page_size)
 }
 
@@ -223,7 +245,7 @@ fn put_inner(state: &mut SimState, req: &SimRequest, now: Instant, scope: &Resou
     if !typed && !principal_visible(state, principal, now) {
         return Err(principal_not_found(principal, &state.options.tenant_id));
     }
-    if state.role_assignments.values().any(|rec| rec.same_grant(&candidate)) {
+    if of_principal(state, &candidate.principal).any(|rec| rec.same_grant(&candidate)) {
         return Err(SimResponse::error(409, "RoleAssignmentExists", "The role assignment already exists."));
     }
     let mut properties = props.clone();

@@ -195,3 +195,31 @@ fn if_none_match_star_creates_only() {
     let again = s.handle_arm(&create(), t0);
     assert_eq!((again.status, again.error_code()), (412, Some("PreconditionFailed")));
 }
+
+#[test]
+fn principal_filtered_lists_follow_creates_and_deletes() {
+    let (mut s, t0) = state();
+    let principal = "33333333-3333-3333-3333-333333333333";
+    let filter = format!("principalId eq '{}'", principal.to_uppercase());
+    let sub = format!("/subscriptions/{SUB1}");
+    assert!(list(&mut s, &sub, Some(&filter)).is_empty());
+    for name in [NAME, NAME2] {
+        let scope = if name == NAME { acr_one() } else { sub.clone() };
+        let r = s.handle_arm(&req("PUT", &ra_path(&scope, name), Some(acr_pull_body(principal, true))), t0);
+        assert_eq!(r.status, 201, "{:?}", r.body);
+    }
+    let names = |found: Vec<Value>| {
+        let mut names: Vec<String> = found.iter().map(|v| v["name"].as_str().unwrap().to_string()).collect();
+        names.sort();
+        names
+    };
+    assert_eq!(names(list(&mut s, &sub, Some(&filter))), [NAME, NAME2].map(String::from), "both, the filter case-insensitive");
+    let again = s.handle_arm(&req("PUT", &ra_path(&sub, "2b5fe924-9a61-425c-96af-cfe6e287ca2d"), Some(acr_pull_body(principal, true))), t0);
+    assert_eq!(again.status, 409, "the same grant under another name is found through the principal index");
+    assert_eq!(s.handle_arm(&req("DELETE", &ra_path(&acr_one(), NAME), None), t0).status, 200);
+    assert_eq!(names(list(&mut s, &sub, Some(&filter))), [NAME2.to_string()]);
+    assert_eq!(s.handle_arm(&req("DELETE", &ra_path(&sub, NAME2), None), t0).status, 200);
+    assert!(list(&mut s, &sub, Some(&filter)).is_empty());
+    let unfiltered = list(&mut s, &sub, None);
+    assert!(unfiltered.iter().all(|v| !v["properties"]["principalId"].as_str().unwrap().eq_ignore_ascii_case(principal)));
+}
