@@ -20,7 +20,7 @@ use super::stream::ClusterRow;
 use crate::arm::ArmClient;
 use crate::config::Settings;
 use crate::core::model::{ClusterView, FicView};
-use crate::core::{Action, Plan, PlanStatus, Policy, plan};
+use crate::core::{Action, Observation, Plan, PlanStatus, Policy, plan};
 use crate::id::ResourceId;
 
 /// Plans streamed cluster rows against an [`Inventory`] (see the module docs).
@@ -63,8 +63,7 @@ impl<'a, T, M: FnMut(BulkEntry) -> T> BulkPlanner<'a, T, M> {
             ClusterRow::Readable(view) => view,
             ClusterRow::Unreadable(id, error) => return self.unreadable.push((id, error)),
         };
-        self.read_pricing_for(&view).await;
-        let (plan, wired) = plan_one(&self.inv, &view, self.policy, self.options.fic_mode);
+        let (plan, wired) = self.plan_with_pricing(&view).await;
         if self.options.fic_mode == FicMode::Verify && depends_on_fics(&plan) {
             self.awaiting_fics.push(*view);
         } else {
@@ -101,24 +100,35 @@ impl<'a, T, M: FnMut(BulkEntry) -> T> BulkPlanner<'a, T, M> {
         self.out.items.push((self.map)(BulkEntry { cluster, verdict }));
     }
 
-    /// Reads the pricing of the subscriptions the cluster's plan needs that were not read yet (an
-    /// excluded cluster needs none). A failed read is a warning, tried once.
-    async fn read_pricing_for(&mut self, view: &ClusterView) {
-        if self.policy.is_excluded(view) {
-            return;
+    /// Observes and plans one cluster, first reading the pricing of the subscriptions it needs that
+    /// were not read yet (an excluded cluster needs none); only then is it observed a second time.
+    async fn plan_with_pricing(&mut self, view: &ClusterView) -> (Plan, Vec<ResourceId>) {
+        let mut obs = self.inv.observe(view, self.policy, self.options.fic_mode);
+        if !self.policy.is_excluded(view) {
+            let subs = self.policy.pricing_subscriptions(&view.id, obs.registries.iter().map(|r| &r.id));
+            if self.read_pricing(subs).await {
+                obs = self.inv.observe(view, self.policy, self.options.fic_mode);
+            }
         }
-        let obs = self.inv.observe(view, self.policy, self.options.fic_mode);
-        let subs = self.policy.pricing_subscriptions(&view.id, obs.registries.iter().map(|r| &r.id));
+        planned(&obs, self.policy)
+    }
+
+    /// Reads the pricing of those of `subs` not read yet; a failed read is a warning, tried once.
+    /// True when anything was read.
+    async fn read_pricing(&mut self, subs: impl IntoIterator<Item = String>) -> bool {
+        let mut read = false;
         for sub in subs.into_iter().map(|s| s.to_ascii_lowercase()) {
             if self.priced.contains(&sub) {
                 continue;
             }
             self.priced.push(sub.clone());
+            read = true;
             match read_pricing(self.arm, self.settings, &sub).await {
                 Ok(p) => self.inv.set_pricing(&sub, p),
                 Err(e) => self.out.warnings.push(e.to_string()),
             }
         }
+        read
     }
 }
 
@@ -146,9 +156,13 @@ impl Replanner {
 /// Observes one cluster from the inventory and plans it (with its wired registries); the observation
 /// is dropped.
 pub(super) fn plan_one(inv: &Inventory, view: &ClusterView, policy: &Policy, mode: FicMode) -> (Plan, Vec<ResourceId>) {
-    let obs = inv.observe(view, policy, mode);
-    let plan = plan(&obs, policy);
-    let wired = wired_registries(&plan, &obs);
+    planned(&inv.observe(view, policy, mode), policy)
+}
+
+/// The plan of an observation, with its wired registries.
+fn planned(obs: &Observation, policy: &Policy) -> (Plan, Vec<ResourceId>) {
+    let plan = plan(obs, policy);
+    let wired = wired_registries(&plan, obs);
     (plan, wired)
 }
 
