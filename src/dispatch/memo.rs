@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::{Dispatcher, Handled, MessageOutcome, Settle};
+use super::{Dispatcher, Handled, MessageOutcome};
 use crate::config::Settings;
 use crate::core::unchanged::{Fingerprint, MemoCheck, UnchangedMemo};
 use crate::id::ResourceId;
@@ -76,7 +76,7 @@ impl Dispatcher {
         let doc = match self.engine.arm().get(cluster.as_str(), version).await {
             Ok(Some(resp)) => resp.body,
             Ok(None) => return None,
-            Err(e) => return Some(get_failed(cluster, ReconcileError::from(e))),
+            Err(e) => return Some(Handled::reconcile_failed(cluster, &ReconcileError::from(e))),
         };
         let fingerprint = Fingerprint::of_document(&doc, &self.memo.exclude_tag).ok()?;
         let check = self.memo.lock().check(cluster.key(), &fingerprint, Instant::now());
@@ -111,13 +111,6 @@ impl Dispatcher {
 /// `confirmed_from_memo: …` with the age of the full check.
 fn hit_reason(age: Duration) -> String {
     format!("{MEMO_REASON}: cluster GET unchanged since a full check {:.1} s ago", age.as_secs_f64())
-}
-
-/// The cluster GET of the memo path failed: retry later unless it is fatal (as a full reconcile would).
-fn get_failed(cluster: &ResourceId, e: ReconcileError) -> Handled {
-    let reason = e.to_string();
-    let settle = if e.is_transient() { Settle::Abandon } else { Settle::Park(reason.clone()) };
-    Handled::failed(cluster, reason, settle)
 }
 
 #[cfg(test)]

@@ -102,9 +102,9 @@ impl Dispatcher {
             (ApplyStatus::Converged, _) => Handled::done(MessageOutcome::Compliant, cluster, None),
             (ApplyStatus::Blocked, _) => Handled::done(MessageOutcome::Blocked, cluster, first_blocker),
             (ApplyStatus::Excluded, _) => Handled::done(MessageOutcome::Excluded, cluster, Some("excluded by tag".into())),
-            (ApplyStatus::Failed, Some(e)) if e.is_transient() => Handled::failed(cluster, e.to_string(), Settle::Abandon),
-            (ApplyStatus::Failed, e) => {
-                let reason = e.as_ref().map(ToString::to_string).or_else(|| report.error.clone()).unwrap_or_else(|| "failed".into());
+            (ApplyStatus::Failed, Some(e)) => Handled::reconcile_failed(cluster, e),
+            (ApplyStatus::Failed, None) => {
+                let reason = report.error.clone().unwrap_or_else(|| "failed".into());
                 Handled::failed(cluster, reason.clone(), Settle::Park(reason))
             }
         }

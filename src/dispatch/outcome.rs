@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::id::ResourceId;
+use crate::reconcile::ReconcileError;
 
 /// The per-message outcome (`run --output json` `outcome`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -100,6 +101,14 @@ impl Handled {
     /// A failed reconcile.
     pub fn failed(cluster: &ResourceId, reason: String, settle: Settle) -> Self {
         Self { outcome: MessageOutcome::Failed, cluster: Some(cluster.clone()), reason: Some(reason), settle }
+    }
+
+    /// A reconcile that failed with `error`: abandoned (delivered again later) when the error is
+    /// transient, else parked with the error as the reason.
+    pub fn reconcile_failed(cluster: &ResourceId, error: &ReconcileError) -> Self {
+        let reason = error.to_string();
+        let settle = if error.is_transient() { Settle::Abandon } else { Settle::Park(reason.clone()) };
+        Self::failed(cluster, reason, settle)
     }
 
     /// Combines the results for several clusters (a registry shared by many): the worst outcome wins,
