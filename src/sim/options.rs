@@ -46,6 +46,10 @@ pub struct SimOptions {
     pub fic_write_duration: Duration,
     /// Items per page of ARM list responses (role assignments, clusters, identities, FICs) before a `nextLink`.
     pub list_page_size: usize,
+    /// Serve an `eTag` on managed clusters (top level and agent pools), as the AKS eTag feature does.
+    /// Off, a cluster is still versioned internally, so only `If-Match: *` matches it (no client can
+    /// know the hidden tag). Real GA responses recorded from live Azure carry none.
+    pub cluster_etags: bool,
 }
 
 impl Default for SimOptions {
@@ -67,6 +71,7 @@ impl Default for SimOptions {
             journal_bodies: true,
             fic_write_duration: Duration::from_millis(0),
             list_page_size: 100,
+            cluster_etags: true,
         }
     }
 }

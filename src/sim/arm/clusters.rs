@@ -62,12 +62,27 @@ impl ClusterRecord {
         if !version.supports_security_gating() {
             strip_gating(&mut doc);
         }
+        if !state.options.cluster_etags {
+            strip_etags(&mut doc);
+        }
         doc
     }
 
     /// The current eTag.
     pub fn etag(&self) -> Option<&str> {
         self.doc.get("eTag").and_then(Value::as_str)
+    }
+}
+
+/// Removes the top-level `eTag` and the agent pools' (served only with `cluster_etags`).
+fn strip_etags(doc: &mut Value) {
+    if let Some(map) = doc.as_object_mut() {
+        map.remove("eTag");
+    }
+    if let Some(pools) = doc.pointer_mut("/properties/agentPoolProfiles").and_then(Value::as_array_mut) {
+        for pool in pools.iter_mut().filter_map(Value::as_object_mut) {
+            pool.remove("eTag");
+        }
     }
 }
 

@@ -254,3 +254,20 @@ fn configured_failure_outcome() {
     assert!(status["error"]["code"].is_string());
     assert_eq!(get(&mut s, "aks-fail", t0)["properties"]["provisioningState"], json!("Failed"));
 }
+
+#[test]
+fn without_etags_only_if_match_star_matches() {
+    let (mut s, t0) = state_with(SimOptions { cluster_etags: false, ..SimOptions::default() });
+    let doc = get(&mut s, "aks-1", t0);
+    assert!(doc.get("eTag").is_none(), "{doc}");
+    let pools = doc.pointer("/properties/agentPoolProfiles").and_then(Value::as_array).cloned().unwrap_or_default();
+    assert!(pools.iter().all(|p| p.get("eTag").is_none()), "{pools:?}");
+    let guessed = with_header(req("PUT", &cluster_path("aks-1"), Some(doc.clone())), "If-Match", "\"guess\"");
+    assert_eq!(s.handle_arm(&guessed, t0).status, 412);
+    let star = with_header(req("PUT", &cluster_path("aks-1"), Some(doc)), "If-Match", "*");
+    let r = s.handle_arm(&star, t0);
+    assert_eq!(r.status, 200);
+    assert!(r.body.unwrap().get("eTag").is_none());
+    let gone = with_header(req("PUT", &cluster_path("aks-gone"), Some(json!({"location": "westeurope"}))), "If-Match", "*");
+    assert_eq!(s.handle_arm(&gone, t0).status, 412, "If-Match: * never creates");
+}
