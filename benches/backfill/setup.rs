@@ -42,8 +42,8 @@ pub fn realistic_fleet(spec: &GeneratorSpec, lro: Duration) -> Fleet {
     let mut fleet = generate(spec);
     fleet.sim.latency = LatencyPreset::Realistic;
     fleet.sim.throttling = true;
-    fleet.sim.lro_duration = lro;
-    fleet.sim.lro_retry_after_secs = 1;
+    fleet.sim.lro_duration = Some(lro);
+    fleet.sim.lro_retry_after_secs = Some(1);
     fleet.sim.replication_delay = Duration::from_secs(5);
     fleet.sim.fic_write_duration = Duration::from_millis(200);
     fleet.sim.journal_bodies = false;

@@ -181,6 +181,10 @@ pub struct ClusterSpec {
     pub lro_outcome: LroOutcome,
     /// A whole cluster document, used as is (an `eTag` is added when missing).
     pub document: Option<Value>,
+    /// The cluster is `Creating` at start and stays so this long (scaled by `sim.time_scale`), as
+    /// right after its create PUT: for bursts of cluster-created events. A PUT meanwhile answers 409.
+    #[serde(with = "humantime_serde")]
+    pub creating_for: Option<std::time::Duration>,
 }
 
 impl Default for ClusterSpec {
@@ -203,6 +207,7 @@ impl Default for ClusterSpec {
             compliant: false,
             lro_outcome: LroOutcome::Succeeded,
             document: None,
+            creating_for: None,
         }
     }
 }

@@ -9,7 +9,16 @@
 //! | write (PUT/POST/PATCH/DELETE) | 150 ms |
 //! | LRO poll (GET on an operation-status URL) | 40 ms |
 //!
-//! How long an LRO stays in progress is a separate knob (`sim.lro_duration`).
+//! `aks` has the same request latencies as `realistic` and adds AKS operation durations (used unless
+//! `create_duration` / `update_duration` / `lro_duration` are set; all scaled by `time_scale`):
+//!
+//! | operation | `aks` | source |
+//! |---|---|---|
+//! | cluster create (`Creating`) | 5 min | Azure CLI recording `test_aks_create_and_update_with_app_routing_istio` (2026-04-24, api 2026-07-01): the create's operation started 02:41:21 and the cluster read back `Succeeded` at 02:45:58 (≤ 4 min 37 s); 5 min leaves room for slower regions |
+//! | cluster update PUT (`Updating`) | 2 min | the same recording: an `az aks update` operation ran 02:46:06 → 02:47:42 (1 min 36 s) |
+//!
+//! Neither the create nor the update answer nor any poll in those recordings carries `Retry-After`,
+//! so no preset sends one (`sim.lro_retry_after_secs` adds it).
 
 use std::time::Duration;
 
@@ -24,6 +33,8 @@ pub enum LatencyPreset {
     Zero,
     /// ARM-like latencies: reads tens of ms, writes hundreds, LROs seconds.
     Realistic,
+    /// `realistic` request latencies plus AKS operation durations of minutes (see the module table).
+    Aks,
 }
 
 /// What kind of request is being delayed.
@@ -45,8 +56,24 @@ impl LatencyPreset {
     pub fn base(self, kind: LatencyKind) -> Duration {
         match (self, kind) {
             (Self::Zero, _) => Duration::ZERO,
-            (Self::Realistic, LatencyKind::Read | LatencyKind::Poll) => Duration::from_millis(40),
-            (Self::Realistic, LatencyKind::Write) => Duration::from_millis(150),
+            (Self::Realistic | Self::Aks, LatencyKind::Read | LatencyKind::Poll) => Duration::from_millis(40),
+            (Self::Realistic | Self::Aks, LatencyKind::Write) => Duration::from_millis(150),
+        }
+    }
+
+    /// How long a cluster create runs under this preset (before `time_scale`).
+    pub fn create_duration(self) -> Duration {
+        match self {
+            Self::Aks => Duration::from_secs(300),
+            Self::Zero | Self::Realistic => Duration::ZERO,
+        }
+    }
+
+    /// How long a cluster update PUT runs under this preset (before `time_scale`).
+    pub fn update_duration(self) -> Duration {
+        match self {
+            Self::Aks => Duration::from_secs(120),
+            Self::Zero | Self::Realistic => Duration::ZERO,
         }
     }
 }

@@ -12,11 +12,28 @@ use super::latency::LatencyPreset;
 pub struct SimOptions {
     /// Tenant the token endpoints issue tokens for.
     pub tenant_id: String,
-    /// Time a managed-cluster PUT stays `Updating` before it turns terminal.
+    /// How long a cluster stays `Creating` after its create PUT (and a seeded `creating_for` cluster
+    /// without its own figure). Unset: `lro_duration`, else the latency preset's figure (`aks`: 5 min,
+    /// others 0). Scaled by `time_scale`.
     #[serde(with = "humantime_serde")]
-    pub lro_duration: Duration,
-    /// `Retry-After` seconds sent with LRO responses and operation polls.
-    pub lro_retry_after_secs: u64,
+    pub create_duration: Option<Duration>,
+    /// How long a managed-cluster PUT of an existing cluster stays `Updating`. Unset: `lro_duration`,
+    /// else the latency preset's figure (`aks`: 2 min, others 0). Scaled by `time_scale`.
+    #[serde(with = "humantime_serde")]
+    pub update_duration: Option<Duration>,
+    /// Shorthand for both `create_duration` and `update_duration` (older fleet files).
+    #[serde(with = "humantime_serde")]
+    pub lro_duration: Option<Duration>,
+    /// Multiplies every Azure duration above (and `creating_for`): the `aks` preset at `time_scale =
+    /// 0.01` turns minutes into seconds for tests.
+    pub time_scale: f64,
+    /// `Retry-After` seconds on cluster PUT answers and operation polls. Unset (the default): no header,
+    /// as in every recorded AKS answer; a client then polls at its own pace. Tests set `0` to poll fast.
+    pub lro_retry_after_secs: Option<u64>,
+    /// Also send a `Location` header (`…/locations/{region}/operationresults/{id}`, signed like the
+    /// `Azure-AsyncOperation` one) on cluster PUTs. Off: recorded AKS PUT answers carry only
+    /// `Azure-AsyncOperation`. The `operationresults` URL is served either way.
+    pub lro_location_header: bool,
     /// A principal younger than this is unknown to role assignments without `principalType`.
     #[serde(with = "humantime_serde")]
     pub replication_delay: Duration,
@@ -56,8 +73,12 @@ impl Default for SimOptions {
     fn default() -> Self {
         Self {
             tenant_id: "72f988bf-86f1-41af-91ab-2d7cd011db47".into(),
-            lro_duration: Duration::from_millis(0),
-            lro_retry_after_secs: 0,
+            create_duration: None,
+            update_duration: None,
+            lro_duration: None,
+            time_scale: 1.0,
+            lro_retry_after_secs: None,
+            lro_location_header: false,
             replication_delay: Duration::from_millis(0),
             gating_exists_status: 409,
             gating_exists_message: "Security gating already exists for this subscription; it is installed once.".into(),
@@ -73,6 +94,25 @@ impl Default for SimOptions {
             list_page_size: 100,
             cluster_etags: true,
         }
+    }
+}
+
+impl SimOptions {
+    /// How long a create PUT keeps its cluster `Creating` (scaled).
+    pub fn effective_create_duration(&self) -> Duration {
+        let base = self.create_duration.or(self.lro_duration).unwrap_or_else(|| self.latency.create_duration());
+        self.scaled(base)
+    }
+
+    /// How long an update PUT keeps its cluster `Updating` (scaled).
+    pub fn effective_update_duration(&self) -> Duration {
+        let base = self.update_duration.or(self.lro_duration).unwrap_or_else(|| self.latency.update_duration());
+        self.scaled(base)
+    }
+
+    /// `d` times `time_scale` (a negative or non-finite scale counts as 1).
+    pub fn scaled(&self, d: Duration) -> Duration {
+        if self.time_scale.is_finite() && self.time_scale >= 0.0 { d.mul_f64(self.time_scale) } else { d }
     }
 }
 
@@ -101,5 +141,29 @@ mod tests {
         let text = format!("{options:?}");
         assert!(!text.contains("s3cr3t-value"), "{text}");
         assert!(text.contains("<redacted>") && text.contains("lro_duration"), "{text}");
+    }
+
+    #[test]
+    fn durations_resolve_explicit_then_shorthand_then_preset_and_scale() {
+        use super::LatencyPreset;
+        use std::time::Duration;
+        let zero = SimOptions::default();
+        assert_eq!((zero.effective_create_duration(), zero.effective_update_duration()), (Duration::ZERO, Duration::ZERO));
+        assert!(zero.lro_retry_after_secs.is_none(), "no Retry-After by default, as recorded");
+        let aks = SimOptions { latency: LatencyPreset::Aks, ..SimOptions::default() };
+        assert_eq!(aks.effective_create_duration(), Duration::from_secs(300));
+        assert_eq!(aks.effective_update_duration(), Duration::from_secs(120));
+        let scaled = SimOptions { time_scale: 0.01, ..aks.clone() };
+        assert_eq!(scaled.effective_create_duration(), Duration::from_secs(3));
+        let short = SimOptions { lro_duration: Some(Duration::from_secs(4)), update_duration: Some(Duration::from_secs(9)), ..aks };
+        assert_eq!(
+            (short.effective_create_duration(), short.effective_update_duration()),
+            (Duration::from_secs(4), Duration::from_secs(9))
+        );
+        let fleet: super::super::fleet::Fleet =
+            toml::from_str("[sim]\nlatency = \"aks\"\ntime_scale = 0.5\ncreate_duration = \"10m\"\nlro_retry_after_secs = 7\n").unwrap();
+        assert_eq!(fleet.sim.effective_create_duration(), Duration::from_secs(300));
+        assert_eq!(fleet.sim.effective_update_duration(), Duration::from_secs(60));
+        assert_eq!(fleet.sim.lro_retry_after_secs, Some(7));
     }
 }

@@ -1,8 +1,14 @@
 //! `Microsoft.ContainerService/managedClusters`: GET, PUT (a long-running full replace), list.
 //!
-//! The stored document is exactly what was PUT plus the read-only fields `id`, `name`, `type`, `eTag`,
-//! `properties.provisioningState` and, when the OIDC issuer is enabled, `properties.oidcIssuerProfile.issuerURL`
-//! (kept across updates, generated on first enable). A field a client drops is gone on the next GET.
+//! The stored document is what was PUT plus the read-only fields: `id` (with `resourcegroups` in lower
+//! case, as AKS answers), `name`, `type` (`Microsoft.ContainerService/ManagedClusters`, as recorded),
+//! `eTag`, `provisioningState` (cluster and agent pools, from the running operation), the OIDC
+//! `issuerURL`, and the fields AKS computes (see [`super::cluster_fields`]), which a PUT that leaves them
+//! out keeps. Any other field a client drops is gone on the next GET.
+//!
+//! A PUT answers `201` (create, `Creating`) or `200` (update, `Updating`) with an `Azure-AsyncOperation`
+//! header on `…/locations/{region}/operations/{id}` with its own api-version and signed query (see
+//! [`super::operations`]); `Location` and `Retry-After` only when the knobs ask for them.
 //!
 //! Rules: `If-Match` mismatch → 412; a PUT while an operation runs → 409 `OperationNotAllowed`; the OIDC
 //! issuer cannot be disabled once enabled (400, also when a PUT leaves `oidcIssuerProfile.enabled` out);
@@ -16,13 +22,15 @@ use crate::sim::fleet::LroOutcome;
 use crate::sim::http::{SimRequest, SimResponse};
 use crate::sim::state::SimState;
 
+use super::cluster_fields::{cluster_id, compute_on_create, keep_read_only, set_pool_states};
 use super::common::{self, object_entry, str_at};
 use super::operations::{self, OpKind, Operation, normalize_location};
 use super::route::ResPath;
 use super::versions::ApiVersion;
 
-/// The ARM type string of managed clusters.
-pub const CLUSTER_TYPE: &str = "Microsoft.ContainerService/managedClusters";
+/// The ARM type string of managed clusters, as AKS spells it in its answers (recorded; the request path
+/// and the spec say `managedClusters`).
+pub const CLUSTER_TYPE: &str = "Microsoft.ContainerService/ManagedClusters";
 const GATING_POINTER: &str = "/properties/securityProfile/defender";
 
 /// One stored managed cluster.
@@ -56,8 +64,13 @@ impl ClusterRecord {
     /// The document as a GET at `version` returns it at `now`.
     pub fn render(&self, state: &SimState, now: Instant, version: &ApiVersion) -> Value {
         let mut doc = self.doc.clone();
+        let provisioning = self.provisioning_state(state, now);
         if let Some(props) = doc.get_mut("properties").and_then(Value::as_object_mut) {
-            props.insert("provisioningState".into(), json!(self.provisioning_state(state, now)));
+            props.insert("provisioningState".into(), json!(provisioning));
+        }
+        set_pool_states(&mut doc, &provisioning);
+        if self.active_op(state, now).is_some_and(|op| op.kind == OpKind::Create) {
+            hide_until_created(&mut doc);
         }
         if !version.supports_security_gating() {
             strip_gating(&mut doc);
@@ -71,6 +84,14 @@ impl ClusterRecord {
     /// The current eTag.
     pub fn etag(&self) -> Option<&str> {
         self.doc.get("eTag").and_then(Value::as_str)
+    }
+}
+
+/// A cluster being created has no kubelet identity yet (recorded: the create answer lacks
+/// `identityProfile`; the first GET after `Succeeded` has it).
+fn hide_until_created(doc: &mut Value) {
+    if let Some(props) = doc.get_mut("properties").and_then(Value::as_object_mut) {
+        props.remove("identityProfile");
     }
 }
 
@@ -145,6 +166,10 @@ fn put_inner(state: &mut SimState, req: &SimRequest, now: Instant, version: &Api
         defender.remove("securityGating");
     }
     let kind = if old_doc.is_some() { OpKind::Update } else { OpKind::Create };
+    match &old_doc {
+        Some(old) => keep_read_only(&mut body, old),
+        None => compute_on_create(state, &mut body, p, &location),
+    }
     let props = object_entry(&mut body, "properties");
     apply_oidc(state, props, old_doc.as_ref(), &location, &p.name)?;
     props.insert("provisioningState".into(), json!(kind.running_state()));
@@ -160,24 +185,26 @@ fn put_inner(state: &mut SimState, req: &SimRequest, now: Instant, version: &Api
     let mut rendered = state.clusters.get(&p.key()).map(|rec| rec.render(state, now, version)).unwrap_or(Value::Null);
     // The initial LRO response always shows the running state, even when the operation is instantaneous.
     rendered["properties"]["provisioningState"] = json!(kind.running_state());
+    set_pool_states(&mut rendered, kind.running_state());
+    if kind == OpKind::Create {
+        hide_until_created(&mut rendered);
+    }
     let status = if kind == OpKind::Create { 201 } else { 200 };
-    let async_url = format!(
-        "{}/subscriptions/{}/providers/Microsoft.ContainerService/locations/{}/operations/{}?api-version={}",
-        req.base_url,
-        p.sub,
-        normalize_location(&location),
-        op_id,
-        common::encode_component(&version.raw)
-    );
-    Ok(SimResponse::json(status, rendered)
-        .with_header("Azure-AsyncOperation", async_url)
-        .with_header("Retry-After", common::secs(state.options.lro_retry_after_secs)))
+    let Some(op) = state.operations.get(&op_id.to_ascii_lowercase()) else { return Ok(SimResponse::json(status, rendered)) };
+    let mut resp = SimResponse::json(status, rendered).with_header("Azure-AsyncOperation", operations::status_url(&req.base_url, op));
+    if state.options.lro_location_header {
+        resp = resp.with_header("Location", operations::result_url(&req.base_url, op));
+    }
+    if let Some(secs) = state.options.lro_retry_after_secs {
+        resp = resp.with_header("Retry-After", common::secs(secs));
+    }
+    Ok(resp)
 }
 
 /// `id`, `name`, `type` first (with the casing of the first PUT), then the body, then `eTag`.
 fn with_read_only(body: Map<String, Value>, p: &ResPath, old: Option<&Value>, etag: &str) -> Value {
     let mut doc = Map::new();
-    let id = old.and_then(|d| str_at(d, "/id")).map_or_else(|| p.id(), str::to_string);
+    let id = old.and_then(|d| str_at(d, "/id")).map_or_else(|| cluster_id(p), str::to_string);
     let name = old.and_then(|d| str_at(d, "/name")).map_or_else(|| p.name.clone(), str::to_string);
     doc.insert("id".into(), json!(id));
     doc.insert("name".into(), json!(name));

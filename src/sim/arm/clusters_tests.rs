@@ -24,14 +24,15 @@ fn header<'a>(r: &'a SimResponse, name: &str) -> &'a str {
 }
 
 fn slow() -> (SimState, Instant) {
-    state_with(SimOptions { lro_duration: Duration::from_secs(10), lro_retry_after_secs: 2, ..SimOptions::default() })
+    state_with(SimOptions { lro_duration: Some(Duration::from_secs(10)), lro_retry_after_secs: Some(2), ..SimOptions::default() })
 }
 
 #[test]
 fn seeded_cluster_has_the_fields_fleetgate_reads() {
     let (mut s, t0) = state();
     let doc = get(&mut s, "aks-1", t0);
-    assert_eq!(doc["type"], json!("Microsoft.ContainerService/managedClusters"));
+    assert_eq!(doc["type"], json!("Microsoft.ContainerService/ManagedClusters"), "as recorded");
+    assert_eq!(doc["id"], json!(cluster_path("aks-1").replace("/resourceGroups/", "/resourcegroups/")), "as recorded");
     assert!(doc["eTag"].is_string());
     assert_eq!(doc["properties"]["provisioningState"], json!("Succeeded"));
     assert_eq!(doc["properties"]["identityProfile"]["kubeletidentity"]["objectId"], json!(KUBELET1));
@@ -78,12 +79,25 @@ fn put_is_an_lro_that_completes_after_the_configured_time() {
     assert_eq!(header(&r, "Retry-After"), "2");
     let op_url = header(&r, "Azure-AsyncOperation").to_string();
     let prefix = format!("http://127.0.0.1:1/subscriptions/{SUB1}/providers/Microsoft.ContainerService/locations/westeurope/operations/");
-    assert!(op_url.starts_with(&prefix) && op_url.ends_with(&format!("?api-version={API}")), "{op_url}");
+    assert!(op_url.starts_with(&prefix), "{op_url}");
+    let query = op_url.split_once('?').unwrap().1;
+    assert!(
+        query.starts_with("api-version=2025-03-01&t=") && query.contains("&c=") && query.contains("&s=") && query.contains("&h="),
+        "{query}"
+    );
+    assert!(op_url.len() > 2500, "signed like ARM's: {} characters", op_url.len());
+    assert!(r.headers.iter().all(|(k, _)| !k.eq_ignore_ascii_case("Location")), "recorded AKS PUTs carry no Location");
     let op_path = op_url.trim_start_matches("http://127.0.0.1:1").split('?').next().unwrap().to_string();
-    let poll = |s: &mut SimState, at| s.handle_arm(&req("GET", &op_path, None), at).body.unwrap();
+    let poll = |s: &mut SimState, at| {
+        let r = s.handle_arm(&req_v("GET", &op_path, None, "2025-03-01"), at);
+        assert_eq!(r.headers.iter().any(|(k, _)| k == "Retry-After"), at < t0 + Duration::from_secs(10), "Retry-After only while running");
+        r.body.unwrap()
+    };
     let mid = poll(&mut s, t0 + Duration::from_secs(5));
     assert_eq!(mid["status"], json!("InProgress"));
-    assert!(mid["startTime"].is_string() && mid.get("endTime").is_none());
+    assert_eq!(mid.as_object().unwrap().keys().collect::<Vec<_>>(), ["name", "status", "startTime"], "as recorded");
+    let start = mid["startTime"].as_str().unwrap();
+    assert!(start.ends_with('Z') && start.split('.').nth(1).is_some_and(|f| f.len() == 8), "seven fractional digits: {start}");
     assert_eq!(get(&mut s, "aks-1", t0 + Duration::from_secs(5))["properties"]["provisioningState"], json!("Updating"));
     let done = poll(&mut s, t0 + Duration::from_secs(10));
     assert_eq!(done["status"], json!("Succeeded"));
@@ -102,7 +116,8 @@ fn create_answers_201_creating() {
     let doc = r.body.unwrap();
     assert_eq!(doc["properties"]["provisioningState"], json!("Creating"));
     assert!(doc["properties"]["oidcIssuerProfile"]["issuerURL"].as_str().unwrap().contains(".oic.prod-aks.azure.com/"));
-    assert_eq!(doc["id"], json!(cluster_path("aks-new")));
+    assert_eq!(doc["id"], json!(cluster_path("aks-new").replace("/resourceGroups/", "/resourcegroups/")));
+    assert_eq!(doc["type"], json!("Microsoft.ContainerService/ManagedClusters"));
     assert_eq!(put(&mut s, "bad..name!", &body, t0).status, 400);
     assert_eq!(put(&mut s, "aks-noloc", &json!({"properties": {}}), t0).error_code(), Some("LocationRequired"));
 }
@@ -150,7 +165,7 @@ fn stored_document_is_exactly_what_was_put() {
     assert!(after["properties"].get("futureProfile").is_none(), "a dropped field is gone");
     assert_eq!(after["tags"], json!({"added": "yes"}));
     assert_eq!(after["properties"]["provisioningState"], json!("Succeeded"), "read-only");
-    assert_eq!(after["id"], json!(cluster_path("aks-1")), "read-only");
+    assert_eq!(after["id"], json!(cluster_path("aks-1").replace("/resourceGroups/", "/resourcegroups/")), "read-only");
     let r = s.handle_arm(&req("PUT", &cluster_path("AKS-1"), Some(after)), t0);
     assert_eq!((r.status, &r.body.unwrap()["name"]), (200, &json!("aks-1")), "an update keeps the original casing");
 }

@@ -90,7 +90,7 @@ fn put_inner(state: &mut SimState, req: &SimRequest, now: Instant, p: &ResPath, 
         return Err(bad("Issuer and subject combination already exists for this Managed Identity."));
     }
     let stored_name = identity.fics.get(&key).and_then(|d| str_at(d, "/name")).unwrap_or(name).to_string();
-    let doc = document(&p.id(), &stored_name, &issuer, &subject, &audiences);
+    let doc = document(&p.answer_id(), &stored_name, &issuer, &subject, &audiences);
     identity.fics.insert(key, doc.clone());
     Ok(SimResponse::json(if exists { 200 } else { 201 }, doc))
 }

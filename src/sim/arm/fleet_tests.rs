@@ -29,8 +29,8 @@ fn demo_cluster(s: &SimState, sub: u8, rg: &str, name: &str) -> Value {
 fn demo_fleet_parses_and_seeds() {
     let fleet = demo();
     assert_eq!(fleet.sim.latency, LatencyPreset::Realistic);
-    assert_eq!(fleet.sim.lro_duration, Duration::from_secs(3));
-    assert_eq!(fleet.sim.lro_retry_after_secs, 1);
+    assert_eq!(fleet.sim.lro_duration, Some(Duration::from_secs(3)));
+    assert_eq!(fleet.sim.lro_retry_after_secs, Some(1));
     assert_eq!(fleet.subscriptions.len(), 3);
     let s = SimState::from_fleet(&fleet, &fleet.sim).unwrap();
     let counts = s.counts();
@@ -85,7 +85,7 @@ fn json_fleet_files_work_and_unknown_keys_fail_by_name() {
     let fleet_json = json!({"subscriptions": [{"id": SUB1, "defender": "full"}], "sim": {"lro_duration": "2s"}});
     std::fs::write(&json_path, fleet_json.to_string()).unwrap();
     let fleet = Fleet::from_path(&json_path).unwrap();
-    assert_eq!(fleet.sim.lro_duration, Duration::from_secs(2));
+    assert_eq!(fleet.sim.lro_duration, Some(Duration::from_secs(2)));
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[[clusters]]\nnmae = \"x\"\n").unwrap();
     let err = Fleet::from_path(&bad).unwrap_err().to_string();

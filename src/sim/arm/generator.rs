@@ -51,6 +51,10 @@ pub struct GeneratorSpec {
     pub defender_off: f64,
     /// Share of cluster subscriptions with the plan partially on (no gating).
     pub defender_partial: f64,
+    /// Every generated cluster that is not compliant starts `Creating` for this long (see
+    /// `ClusterSpec::creating_for`): a fleet that was just created, for event-burst benchmarks.
+    #[serde(with = "humantime_serde")]
+    pub creating_for: Option<std::time::Duration>,
 }
 
 impl Default for GeneratorSpec {
@@ -71,6 +75,7 @@ impl Default for GeneratorSpec {
             cross_subscription_registry: 0.1,
             defender_off: 0.3,
             defender_partial: 0.2,
+            creating_for: None,
         }
     }
 }
@@ -227,6 +232,7 @@ fn cluster(spec: &GeneratorSpec, i: usize, kind: Kind, sub: &str, attached: Vec<
         provisioning_state: if kind == Kind::Failed { "Failed".into() } else { "Succeeded".into() },
         attached_registries: attached,
         compliant: kind == Kind::Compliant,
+        creating_for: if kind == Kind::Compliant { None } else { spec.creating_for },
         ..ClusterSpec::default()
     }
 }

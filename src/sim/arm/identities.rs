@@ -17,6 +17,7 @@ use crate::sim::state::SimState;
 use super::common::{self, str_at};
 use super::operations::normalize_location;
 use super::route::ResPath;
+use super::versions::ApiVersion;
 
 /// The ARM type string of user-assigned identities.
 pub const IDENTITY_TYPE: &str = "Microsoft.ManagedIdentity/userAssignedIdentities";
@@ -54,7 +55,7 @@ pub fn insert<'a>(state: &'a mut SimState, p: &ResPath, new: NewIdentity) -> &'a
     let principal_id = new.principal_id.unwrap_or_else(|| state.new_guid());
     let client_id = new.client_id.unwrap_or_else(|| state.new_guid());
     let doc = json!({
-        "id": p.id(),
+        "id": p.answer_id(),
         "name": p.name,
         "type": IDENTITY_TYPE,
         "location": new.location,
@@ -77,28 +78,51 @@ pub fn insert<'a>(state: &'a mut SimState, p: &ResPath, new: NewIdentity) -> &'a
     }
 }
 
+/// The identity document as an answer at `version`: `isolationScope` exists from api-version
+/// 2024-11-30 on (the SDK's older models have no such field).
+pub fn view(doc: &Value, version: &ApiVersion) -> Value {
+    let mut doc = doc.clone();
+    if version.date.as_str() < ISOLATION_SCOPE_SINCE
+        && let Some(props) = doc.get_mut("properties").and_then(Value::as_object_mut)
+    {
+        props.remove("isolationScope");
+    }
+    doc
+}
+
+/// First api-version whose identities carry `properties.isolationScope`.
+const ISOLATION_SCOPE_SINCE: &str = "2024-11-30";
+
 /// `GET` one identity.
-pub fn get(state: &SimState, p: &ResPath) -> SimResponse {
+pub fn get(state: &SimState, version: &ApiVersion, p: &ResPath) -> SimResponse {
     match state.identities.get(&p.key()) {
-        Some(rec) => SimResponse::json(200, rec.doc.clone()),
+        Some(rec) => SimResponse::json(200, view(&rec.doc, version)),
         None => common::not_found(IDENTITY_TYPE, &p.name, &p.rg),
     }
 }
 
 /// `GET` the identities of a subscription or resource group, paged.
-pub fn list(state: &SimState, req: &SimRequest, sub: &str, rg: Option<&str>) -> SimResponse {
+pub fn list(state: &SimState, req: &SimRequest, version: &ApiVersion, sub: &str, rg: Option<&str>) -> SimResponse {
     let prefix = match rg {
         Some(rg) => format!("/subscriptions/{sub}/resourcegroups/{rg}/providers/").to_ascii_lowercase(),
         None => format!("/subscriptions/{sub}/").to_ascii_lowercase(),
     };
-    let items = state.identities.range(prefix.clone()..).take_while(|(k, _)| k.starts_with(&prefix)).map(|(_, r)| r.doc.clone()).collect();
+    let items =
+        state.identities.range(prefix.clone()..).take_while(|(k, _)| k.starts_with(&prefix)).map(|(_, r)| view(&r.doc, version)).collect();
     common::page(req, items, state.options.list_page_size)
 }
 
 /// `PUT` one identity.
-pub fn put(state: &mut SimState, req: &SimRequest, now: Instant, p: &ResPath) -> SimResponse {
+pub fn put(state: &mut SimState, req: &SimRequest, now: Instant, version: &ApiVersion, p: &ResPath) -> SimResponse {
     match put_inner(state, req, now, p) {
-        Ok(resp) | Err(resp) => resp,
+        Ok(mut resp) | Err(mut resp) => {
+            if resp.status < 300
+                && let Some(body) = resp.body.take()
+            {
+                resp.body = Some(view(&body, version));
+            }
+            resp
+        }
     }
 }
 

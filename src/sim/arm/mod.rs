@@ -7,6 +7,9 @@
 //! | `/subscriptions/{s}[/resourceGroups/{rg}]/providers/Microsoft.ContainerService/managedClusters` | GET (list) | [`clusters`] |
 //! | `…/resourceGroups/{rg}/providers/Microsoft.ContainerService/managedClusters/{name}` | GET, PUT (LRO) | [`clusters`] |
 //! | `/subscriptions/{s}/providers/Microsoft.ContainerService/locations/{loc}/operations/{id}` | GET | [`operations`] |
+//! | `/subscriptions/{s}/providers/Microsoft.ContainerService/locations/{loc}/operationresults/{id}` | GET | [`operations`] |
+//! | `/subscriptions/{s}/resourcegroups/{rg}` | GET | [`resource_groups`] |
+//! | `{scope}/providers/Microsoft.Authorization/roleDefinitions[/{id}]` | GET (list, `$filter=roleName eq '…'`), GET | [`role_definitions`] |
 //! | `…[/resourceGroups/{rg}]/providers/Microsoft.ManagedIdentity/userAssignedIdentities` | GET (list) | [`identities`] |
 //! | `…/userAssignedIdentities/{name}` | GET, PUT, DELETE | [`identities`] |
 //! | `…/userAssignedIdentities/{name}/federatedIdentityCredentials[/{fic}]` | GET (list), GET, PUT, DELETE | [`fics`] |
@@ -18,6 +21,7 @@
 //! A subscription that is not in the fleet answers `404 SubscriptionNotFound`; a resource group that holds
 //! nothing and is not declared answers `404 ResourceGroupNotFound`.
 
+pub mod cluster_fields;
 pub mod clusters;
 pub mod common;
 pub mod fics;
@@ -30,6 +34,8 @@ pub mod kql_lex;
 pub mod operations;
 pub mod pricing;
 pub mod registries;
+pub mod resource_groups;
+pub mod role_definitions;
 pub mod roles;
 pub mod route;
 pub mod seed;
@@ -70,9 +76,13 @@ pub(crate) fn handle(state: &mut SimState, req: &SimRequest, now: Instant) -> Si
         (Route::Cluster(p), "GET") => clusters::get(state, now, &version, &p),
         (Route::Cluster(p), "PUT") => clusters::put(state, req, now, &version, &p),
         (Route::ClusterOperation { sub, location, id }, "GET") => operations::status(state, now, &sub, &location, &id),
-        (Route::IdentityList { sub, rg }, "GET") => identities::list(state, req, &sub, rg.as_deref()),
-        (Route::Identity(p), "GET") => identities::get(state, &p),
-        (Route::Identity(p), "PUT") => identities::put(state, req, now, &p),
+        (Route::ClusterOperationResult { sub, location, id }, "GET") => operations::result(state, &req.base_url, now, &sub, &location, &id),
+        (Route::ResourceGroup { sub, rg }, "GET") => resource_groups::get(state, &sub, &rg),
+        (Route::RoleDefinitionList { scope }, "GET") => role_definitions::list(req, &scope),
+        (Route::RoleDefinition { scope, id }, "GET") => role_definitions::get(&scope, &id),
+        (Route::IdentityList { sub, rg }, "GET") => identities::list(state, req, &version, &sub, rg.as_deref()),
+        (Route::Identity(p), "GET") => identities::get(state, &version, &p),
+        (Route::Identity(p), "PUT") => identities::put(state, req, now, &version, &p),
         (Route::Identity(p), "DELETE") => identities::delete(state, &p),
         (Route::FicList(p), "GET") => fics::list(state, req, &p),
         (Route::Fic(p, name), "GET") => fics::get(state, &p, &name),

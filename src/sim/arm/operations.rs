@@ -1,9 +1,20 @@
 //! AKS long-running operations: the `Azure-AsyncOperation` status resource
-//! (`/subscriptions/{s}/providers/Microsoft.ContainerService/locations/{loc}/operations/{id}`).
+//! (`/subscriptions/{s}/providers/Microsoft.ContainerService/locations/{loc}/operations/{id}`) and the
+//! `operationresults` resource beside it.
 //!
-//! An operation is `InProgress` until `start + lro_duration`, then takes its configured outcome
-//! (`Succeeded` unless the fleet says otherwise). Nothing ticks: the status is computed from `now`.
+//! As recorded from live AKS (tests/fixtures/recorded/sim/SOURCES.md): the URL names the region, carries
+//! its own api-version (`2025-03-01`, not the cluster's) and long signed query parameters (`t` = .NET
+//! ticks of the start, `c` = a base64url certificate, `s` = a base64url signature, `h` = a base64url
+//! hash); a poll answers `200 {"name","status":"InProgress","startTime"}` and finally adds `endTime`.
+//! No `Retry-After` unless `sim.lro_retry_after_secs` is set.
+//!
+//! A create runs `create_duration`, an update `update_duration` (see `SimOptions`), then takes its
+//! configured outcome (`Succeeded` unless the fleet says otherwise). Nothing ticks: the status is
+//! computed from `now`.
 
+use std::time::Duration;
+
+use base64::Engine as _;
 use serde_json::json;
 use time::format_description::well_known::Rfc3339;
 use tokio::time::Instant;
@@ -50,7 +61,13 @@ pub struct Operation {
     pub deadline: Instant,
     /// Terminal status.
     pub outcome: LroOutcome,
+    /// The signed query after `api-version` (`t=…&c=…&s=…&h=…`), fixed at start.
+    pub signature: String,
 }
+
+/// The api-version AKS puts on its operation URLs (recorded 2026-04-24; older recordings show
+/// `2016-03-30`).
+pub const OPERATION_API_VERSION: &str = "2025-03-01";
 
 impl Operation {
     /// True until the deadline.
@@ -69,44 +86,139 @@ pub fn normalize_location(location: &str) -> String {
     location.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase()
 }
 
-/// Starts an operation and returns its ID.
+/// Starts an operation that runs the configured create or update duration and returns its ID.
 pub fn start(state: &mut SimState, sub: &str, location: &str, kind: OpKind, outcome: LroOutcome, now: Instant) -> String {
+    let duration = match kind {
+        OpKind::Create => state.options.effective_create_duration(),
+        OpKind::Update => state.options.effective_update_duration(),
+    };
+    start_for(state, sub, location, kind, outcome, now, duration)
+}
+
+/// Starts an operation that runs `duration` (already scaled) and returns its ID.
+pub fn start_for(
+    state: &mut SimState,
+    sub: &str,
+    location: &str,
+    kind: OpKind,
+    outcome: LroOutcome,
+    now: Instant,
+    duration: Duration,
+) -> String {
     let id = state.new_guid();
+    let signature = signature(state, now);
     let op = Operation {
         id: id.clone(),
         subscription: sub.to_ascii_lowercase(),
         location: normalize_location(location),
         kind,
         started: now,
-        deadline: now + state.options.lro_duration,
+        deadline: now + duration,
         outcome,
+        signature,
     };
     state.operations.insert(id.to_ascii_lowercase(), op);
     id
 }
 
-/// RFC 3339 wall-clock text for `at`.
+/// `t=…&c=…&s=…&h=…` shaped like ARM's signed async-operation URLs (sizes as recorded: a ~1.9 kB
+/// certificate, a 256-byte signature, a 32-byte hash, all base64url without padding).
+fn signature(state: &mut SimState, now: Instant) -> String {
+    let wall = state.wall(now);
+    // .NET ticks: 100 ns since 0001-01-01.
+    let ticks = (wall.unix_timestamp() + 62_135_596_800) as i128 * 10_000_000 + i128::from(wall.nanosecond() / 100);
+    let mut blob = |len: usize| {
+        let mut bytes = vec![0u8; len];
+        state.rng.fill(&mut bytes);
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    };
+    let (c, s, h) = (blob(1912), blob(256), blob(32));
+    format!("t={ticks}&c={c}&s={s}&h={h}")
+}
+
+/// The `Azure-AsyncOperation` URL of `op`.
+pub fn status_url(base_url: &str, op: &Operation) -> String {
+    op_url(base_url, op, "operations")
+}
+
+/// The `Location` (`operationresults`) URL of `op`.
+pub fn result_url(base_url: &str, op: &Operation) -> String {
+    op_url(base_url, op, "operationresults")
+}
+
+fn op_url(base_url: &str, op: &Operation, kind: &str) -> String {
+    format!(
+        "{base_url}/subscriptions/{}/providers/Microsoft.ContainerService/locations/{}/{kind}/{}?api-version={OPERATION_API_VERSION}&{}",
+        op.subscription, op.location, op.id, op.signature
+    )
+}
+
+fn find<'a>(state: &'a SimState, sub: &str, location: &str, id: &str) -> Result<&'a Operation, SimResponse> {
+    state
+        .operations
+        .get(&id.to_ascii_lowercase())
+        .filter(|op| op.subscription == sub.to_ascii_lowercase() && op.location == normalize_location(location))
+        .ok_or_else(|| {
+            SimResponse::error(
+                404,
+                "NotFound",
+                &format!("Operation '{id}' was not found in location '{location}' of subscription '{sub}'."),
+            )
+        })
+}
+
+fn with_retry_after(state: &SimState, resp: SimResponse) -> SimResponse {
+    match state.options.lro_retry_after_secs {
+        Some(secs) => resp.with_header("Retry-After", common::secs(secs)),
+        None => resp,
+    }
+}
+
+/// `GET …/locations/{loc}/operationresults/{id}`: `202` (with `Location`) while it runs, then `204`
+/// after success, or the operation's error with `400` after a failure or cancellation. (No recording
+/// shows AKS answering this URL; this follows the ARM async-operation contract.)
+pub fn result(state: &SimState, req_base: &str, now: Instant, sub: &str, location: &str, id: &str) -> SimResponse {
+    let op = match find(state, sub, location, id) {
+        Ok(op) => op,
+        Err(resp) => return resp,
+    };
+    if op.in_progress(now) {
+        return with_retry_after(state, SimResponse::empty(202).with_header("Location", result_url(req_base, op)));
+    }
+    match op.outcome {
+        LroOutcome::Succeeded => SimResponse::empty(204),
+        _ => {
+            let body = status_body(state, op, now);
+            SimResponse::json(400, json!({"error": body["error"].clone()}))
+        }
+    }
+}
+
+/// Wall-clock text for `at` as AKS writes it: RFC 3339 UTC with seven fractional digits
+/// (`2026-04-24T02:41:21.5371472Z`).
 pub fn timestamp(state: &SimState, at: Instant) -> String {
-    state.wall(at).format(&Rfc3339).unwrap_or_default()
+    let wall = state.wall(at).to_offset(time::UtcOffset::UTC);
+    let base = wall.replace_nanosecond(0).ok().and_then(|w| w.format(&Rfc3339).ok()).unwrap_or_default();
+    match base.strip_suffix('Z') {
+        Some(stem) => format!("{stem}.{:07}Z", wall.nanosecond() / 100),
+        None => base,
+    }
 }
 
 /// `GET …/locations/{loc}/operations/{id}`.
 pub fn status(state: &SimState, now: Instant, sub: &str, location: &str, id: &str) -> SimResponse {
-    let op = state
-        .operations
-        .get(&id.to_ascii_lowercase())
-        .filter(|op| op.subscription == sub.to_ascii_lowercase() && op.location == normalize_location(location));
-    let Some(op) = op else {
-        return SimResponse::error(
-            404,
-            "NotFound",
-            &format!("Operation '{id}' was not found in location '{location}' of subscription '{sub}'."),
-        );
-    };
-    let status = op.status_at(now);
-    let mut body = json!({ "name": op.id, "status": status, "startTime": timestamp(state, op.started) });
+    match find(state, sub, location, id) {
+        Ok(op) if op.in_progress(now) => with_retry_after(state, SimResponse::json(200, status_body(state, op, now))),
+        Ok(op) => SimResponse::json(200, status_body(state, op, now)),
+        Err(resp) => resp,
+    }
+}
+
+/// The status document at `now`.
+fn status_body(state: &SimState, op: &Operation, now: Instant) -> serde_json::Value {
+    let mut body = json!({ "name": op.id, "status": op.status_at(now), "startTime": timestamp(state, op.started) });
     if op.in_progress(now) {
-        return SimResponse::json(200, body).with_header("Retry-After", common::secs(state.options.lro_retry_after_secs));
+        return body;
     }
     body["endTime"] = json!(timestamp(state, op.deadline));
     match op.outcome {
@@ -118,5 +230,5 @@ pub fn status(state: &SimState, now: Instant, sub: &str, location: &str, id: &st
             body["error"] = json!({"code": "OperationCanceled", "message": "The simulated operation was canceled (lro_outcome = \"canceled\" in the fleet file)."});
         }
     }
-    SimResponse::json(200, body)
+    body
 }

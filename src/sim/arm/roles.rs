@@ -7,6 +7,11 @@
 //! younger than `options.replication_delay`, unless `principalType` is set; `412` for `If-None-Match: *` on an
 //! existing name. `roleDefinitionId` is returned
 //! as stored: created assignments echo what was sent, fleet-seeded ones lack the subscription prefix.
+//!
+//! Bodies are shaped as recorded (tests/fixtures/recorded/sim): `properties` holds `roleDefinitionId`,
+//! `principalId`, `principalType` (when given), `scope`, `condition`, `conditionVersion`, `createdOn`,
+//! `updatedOn`, `createdBy` (`null` for a create), `updatedBy`, `delegatedManagedIdentityResourceId`,
+//! `description`; `RoleAssignmentExists` names the existing assignment by its GUID without hyphens.
 
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
@@ -21,6 +26,8 @@ use super::common;
 pub const ROLE_ASSIGNMENT_TYPE: &str = "Microsoft.Authorization/roleAssignments";
 /// Built-in AcrPull role definition GUID.
 pub const ACR_PULL: &str = "7f951dda-4ed3-4680-a7ca-43fe172d538d";
+/// Object ID the simulator reports as the caller in `updatedBy` (and as the creator of seeded assignments).
+pub const CALLER_OBJECT_ID: &str = "5af09b5f-0000-4000-8000-00000000ca11";
 
 /// One stored role assignment.
 #[derive(Debug, Clone)]
@@ -129,12 +136,47 @@ pub fn role_guid(role_definition_id: &str) -> Option<String> {
     (prefix_ok && is_guid(guid)).then(|| guid.to_string())
 }
 
-/// Stores an assignment without any check (fleet seeding). `properties` must hold `roleDefinitionId` and
-/// `principalId`.
-pub fn insert(state: &mut SimState, scope: &ResourceId, name: &str, mut properties: Map<String, Value>) -> Option<()> {
+/// Stores an assignment without any check (fleet seeding: created before the simulator started).
+/// `properties` must hold `roleDefinitionId` and `principalId`.
+pub fn insert(state: &mut SimState, scope: &ResourceId, name: &str, properties: Map<String, Value>) -> Option<()> {
+    let at = state.epoch;
+    insert_at(state, scope, name, properties, at, Some(CALLER_OBJECT_ID))
+}
+
+/// The recorded property set, in the recorded order; values the request gave win.
+fn recorded_properties(sent: Map<String, Value>, scope: &ResourceId, when: &str, created_by: Option<&str>) -> Map<String, Value> {
+    let mut out = Map::new();
+    for key in ["roleDefinitionId", "principalId", "principalType"] {
+        if let Some(v) = sent.get(key) {
+            out.insert(key.into(), v.clone());
+        }
+    }
+    out.insert("scope".into(), json!(scope.as_str()));
+    for key in ["condition", "conditionVersion"] {
+        out.insert(key.into(), sent.get(key).cloned().unwrap_or(Value::Null));
+    }
+    out.insert("createdOn".into(), json!(when));
+    out.insert("updatedOn".into(), json!(when));
+    out.insert("createdBy".into(), created_by.map_or(Value::Null, |c| json!(c)));
+    out.insert("updatedBy".into(), json!(CALLER_OBJECT_ID));
+    for key in ["delegatedManagedIdentityResourceId", "description"] {
+        out.insert(key.into(), sent.get(key).cloned().unwrap_or(Value::Null));
+    }
+    out
+}
+
+fn insert_at(
+    state: &mut SimState,
+    scope: &ResourceId,
+    name: &str,
+    properties: Map<String, Value>,
+    at: Instant,
+    created_by: Option<&str>,
+) -> Option<()> {
     let role = role_guid(properties.get("roleDefinitionId")?.as_str()?)?;
     let principal = properties.get("principalId")?.as_str()?.to_ascii_lowercase();
-    properties.insert("scope".into(), json!(scope.as_str()));
+    let when = super::operations::timestamp(state, at);
+    let properties = recorded_properties(properties, scope, &when, created_by);
     let id = format!("{}/providers/{ROLE_ASSIGNMENT_TYPE}/{name}", scope.as_str());
     let doc = json!({ "properties": properties, "id": id, "type": ROLE_ASSIGNMENT_TYPE, "name": name });
     let key = id.to_ascii_lowercase();
@@ -245,12 +287,17 @@ fn put_inner(state: &mut SimState, req: &SimRequest, now: Instant, scope: &Resou
     if !typed && !principal_visible(state, principal, now) {
         return Err(principal_not_found(principal, &state.options.tenant_id));
     }
-    if of_principal(state, &candidate.principal).any(|rec| rec.same_grant(&candidate)) {
-        return Err(SimResponse::error(409, "RoleAssignmentExists", "The role assignment already exists."));
+    if let Some(existing) = of_principal(state, &candidate.principal).find(|rec| rec.same_grant(&candidate)) {
+        let existing_name = existing.doc.get("name").and_then(Value::as_str).unwrap_or_default().replace('-', "");
+        return Err(SimResponse::error(
+            409,
+            "RoleAssignmentExists",
+            &format!("The role assignment already exists. The ID of the existing role assignment is {existing_name}."),
+        ));
     }
     let mut properties = props.clone();
     properties.remove("scope");
-    insert(state, scope, name, properties);
+    insert_at(state, scope, name, properties, now, None);
     let doc = state.role_assignments.get(&key(scope, name)).map(|r| r.doc.clone()).unwrap_or(Value::Null);
     Ok(SimResponse::json(201, doc))
 }

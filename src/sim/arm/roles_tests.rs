@@ -76,7 +76,10 @@ fn exists_under_another_name_is_409() {
     let (mut s, t0) = state();
     let r = s.handle_arm(&req("PUT", &ra_path(&acr_one(), NAME), Some(acr_pull_body(KUBELET1, true))), t0);
     assert_eq!(r.status, 409);
-    assert_eq!(r.body.unwrap(), json!({"error": {"code": "RoleAssignmentExists", "message": "The role assignment already exists."}}));
+    let existing = s.role_assignments.values().find(|a| a.principal == KUBELET1).unwrap().doc["name"].as_str().unwrap().replace('-', "");
+    assert_eq!(existing.len(), 32);
+    let message = format!("The role assignment already exists. The ID of the existing role assignment is {existing}.");
+    assert_eq!(r.body.unwrap(), json!({"error": {"code": "RoleAssignmentExists", "message": message}}), "as recorded");
 }
 
 #[test]

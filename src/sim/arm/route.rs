@@ -25,6 +25,12 @@ impl ResPath {
         format!("/subscriptions/{}/resourceGroups/{}/providers/{}/{}/{}", self.sub, self.rg, self.namespace, self.ty, self.name)
     }
 
+    /// The ID as AKS and Managed Identity spell it in their answers: `resourcegroups` in lower case
+    /// (recorded in managed-cluster, identity and federated-credential bodies).
+    pub fn answer_id(&self) -> String {
+        format!("/subscriptions/{}/resourcegroups/{}/providers/{}/{}/{}", self.sub, self.rg, self.namespace, self.ty, self.name)
+    }
+
     /// `Namespace/type`.
     pub fn full_type(&self) -> String {
         format!("{}/{}", self.namespace, self.ty)
@@ -44,6 +50,14 @@ pub enum Route {
     Cluster(ResPath),
     /// An AKS async operation.
     ClusterOperation { sub: String, location: String, id: String },
+    /// An AKS operation result (`operationresults`, the `Location` of an LRO).
+    ClusterOperationResult { sub: String, location: String, id: String },
+    /// `GET /subscriptions/{sub}/resourcegroups/{rg}` (Microsoft.Resources).
+    ResourceGroup { sub: String, rg: String },
+    /// Role definitions at a scope (`$filter=roleName eq '…'`).
+    RoleDefinitionList { scope: ResourceId },
+    /// One role definition.
+    RoleDefinition { scope: ResourceId, id: String },
     /// User-assigned identities of a subscription or resource group.
     IdentityList { sub: String, rg: Option<String> },
     /// One user-assigned identity.
@@ -94,6 +108,9 @@ impl Route {
         if segs.len() == 2 {
             return Ok(Route::Subscription { sub: segs[1].to_string() });
         }
+        if segs.len() == 4 && lit(segs[2], "resourceGroups") {
+            return Ok(Route::ResourceGroup { sub: segs[1].to_string(), rg: segs[3].to_string() });
+        }
         if let Some(route) = extension_route(path, &segs)? {
             return Ok(route);
         }
@@ -108,7 +125,11 @@ impl Route {
             Route::ClusterList { sub, rg } | Route::IdentityList { sub, rg } | Route::RegistryList { sub, rg } => {
                 (Some(sub), rg.as_deref())
             }
-            Route::ClusterOperation { sub, .. } => (Some(sub), None),
+            Route::ClusterOperation { sub, .. } | Route::ClusterOperationResult { sub, .. } => (Some(sub), None),
+            Route::ResourceGroup { sub, rg } => (Some(sub), Some(rg)),
+            Route::RoleDefinitionList { scope } | Route::RoleDefinition { scope, .. } => {
+                (Some(scope.subscription_id()), scope.resource_group())
+            }
             Route::Cluster(p) | Route::Identity(p) | Route::FicList(p) | Route::Fic(p, _) | Route::Registry(p) => {
                 (Some(&p.sub), Some(&p.rg))
             }
@@ -127,6 +148,10 @@ impl Route {
             Route::ClusterList { .. } => "the managedClusters list",
             Route::Cluster(_) => "a managed cluster",
             Route::ClusterOperation { .. } => "an AKS operation status",
+            Route::ClusterOperationResult { .. } => "an AKS operation result",
+            Route::ResourceGroup { .. } => "a resource group",
+            Route::RoleDefinitionList { .. } => "the roleDefinitions list",
+            Route::RoleDefinition { .. } => "a role definition",
             Route::IdentityList { .. } => "the userAssignedIdentities list",
             Route::Identity(_) => "a user-assigned identity",
             Route::FicList(_) => "the federatedIdentityCredentials list",
@@ -155,7 +180,11 @@ fn no_route(path: &str) -> SimResponse {
 
 /// `{scope}/providers/Microsoft.Authorization/roleAssignments[/{name}]` and `{scope}/providers/Microsoft.Security/pricings[/{name}]`.
 fn extension_route(path: &str, segs: &[&str]) -> Result<Option<Route>, SimResponse> {
-    let kinds = [("Microsoft.Authorization", "roleAssignments"), ("Microsoft.Security", "pricings")];
+    let kinds = [
+        ("Microsoft.Authorization", "roleAssignments"),
+        ("Microsoft.Security", "pricings"),
+        ("Microsoft.Authorization", "roleDefinitions"),
+    ];
     let Some((i, kind)) = (2..segs.len().saturating_sub(2)).rev().find_map(|i| {
         kinds.iter().position(|(ns, ty)| lit(segs[i], "providers") && lit(segs[i + 1], ns) && lit(segs[i + 2], ty)).map(|k| (i, k))
     }) else {
@@ -169,6 +198,8 @@ fn extension_route(path: &str, segs: &[&str]) -> Result<Option<Route>, SimRespon
         (0, [name]) => Route::RoleAssignment { scope, name: (*name).to_string() },
         (1, []) => Route::PricingList { scope },
         (1, [name]) => Route::Pricing { scope, name: (*name).to_string() },
+        (2, []) => Route::RoleDefinitionList { scope },
+        (2, [id]) => Route::RoleDefinition { scope, id: (*id).to_string() },
         _ => return Err(no_route(path)),
     };
     Ok(Some(route))
@@ -194,6 +225,9 @@ fn resource_route(path: &str, segs: &[&str]) -> Result<Route, SimResponse> {
         match &rest[3..] {
             [loc, ops, id] if lit(ops, "operations") => {
                 Some(Route::ClusterOperation { sub: sub.clone(), location: (*loc).to_string(), id: (*id).to_string() })
+            }
+            [loc, ops, id] if lit(ops, "operationresults") => {
+                Some(Route::ClusterOperationResult { sub: sub.clone(), location: (*loc).to_string(), id: (*id).to_string() })
             }
             _ => None,
         }
@@ -257,6 +291,18 @@ mod tests {
         assert!(matches!(r, Route::RoleAssignmentList { .. }));
         let r = Route::parse(&format!("/subscriptions/{S}/providers/Microsoft.Security/pricings/Containers")).unwrap();
         assert!(matches!(r, Route::Pricing { ref name, .. } if name == "Containers"));
+        let r = Route::parse(&format!(
+            "/subscriptions/{S}/providers/Microsoft.Authorization/roleDefinitions/7f951dda-4ed3-4680-a7ca-43fe172d538d"
+        ))
+        .unwrap();
+        assert!(matches!(r, Route::RoleDefinition { ref id, .. } if id.starts_with("7f951dda")));
+        let r = Route::parse(&format!("{acr}/providers/Microsoft.Authorization/roleDefinitions")).unwrap();
+        assert!(matches!(r, Route::RoleDefinitionList { .. }));
+        let r = Route::parse(&format!("/subscriptions/{S}/resourcegroups/rg-1")).unwrap();
+        assert_eq!(r, Route::ResourceGroup { sub: S.into(), rg: "rg-1".into() });
+        let r =
+            Route::parse(&format!("/subscriptions/{S}/providers/Microsoft.ContainerService/locations/westus2/operationresults/x")).unwrap();
+        assert!(matches!(r, Route::ClusterOperationResult { .. }));
     }
 
     #[test]

@@ -115,7 +115,7 @@ fn seed_identity(state: &mut SimState, i: usize, spec: &IdentitySpec) -> Result<
         client_id: spec.client_id.clone(),
         created: None,
     };
-    let id = p.id();
+    let id = p.answer_id();
     let record = identities::insert(state, &p, new);
     for fic in &spec.federated_credentials {
         let doc = fics::document(&id, &fic.name, &fic.issuer, &fic.subject, &fic.audiences);

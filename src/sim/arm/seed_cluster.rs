@@ -9,10 +9,12 @@ use crate::id::ResourceId;
 use crate::sim::fleet::{ClusterSpec, DefenderState, Fleet, FleetError};
 use crate::sim::state::SimState;
 
+use super::cluster_fields::{NODE_IMAGE_VERSION, cluster_id};
 use super::clusters::{CLUSTER_TYPE, ClusterRecord, issuer_url};
 use super::common::{object_entry, str_at};
 use super::identities::{self, NewIdentity};
 use super::operations::normalize_location;
+use super::operations::{self, OpKind};
 use super::route::ResPath;
 use super::seed::{attach_acr, res_path};
 use super::{fics, registries, roles};
@@ -45,7 +47,12 @@ pub fn seed_cluster(state: &mut SimState, fleet: &Fleet, i: usize, spec: &Cluste
     if spec.compliant {
         make_compliant(state, &entry, &mut doc, &p, &registry_ids)?;
     }
-    state.clusters.insert(p.key(), ClusterRecord { doc, op: None, outcome: spec.lro_outcome });
+    let op = spec.creating_for.map(|d| {
+        let location = str_at(&doc, "/location").unwrap_or("westeurope").to_string();
+        let (now, duration) = (state.epoch, state.options.scaled(d));
+        operations::start_for(state, &p.sub, &location, OpKind::Create, spec.lro_outcome, now, duration)
+    });
+    state.clusters.insert(p.key(), ClusterRecord { doc, op, outcome: spec.lro_outcome });
     Ok(())
 }
 
@@ -93,7 +100,7 @@ fn raw_document(state: &mut SimState, entry: &str, doc: &Value, p: &ResPath, spe
         return Err(FleetError::entry(entry, "`compliant` cannot be combined with a raw `document`; put securityGating in the document"));
     }
     let mut map = map.clone();
-    map.entry("id").or_insert_with(|| json!(p.id()));
+    map.entry("id").or_insert_with(|| json!(cluster_id(p)));
     map.entry("name").or_insert_with(|| json!(p.name));
     map.entry("type").or_insert_with(|| json!(CLUSTER_TYPE));
     if !map.contains_key("eTag") {
@@ -111,7 +118,7 @@ fn build_document(state: &mut SimState, fleet: &Fleet, spec: &ClusterSpec, p: &R
     let k = spec.kubelet_identity.clone().unwrap_or_default();
     let kubelet = json!({
         "resourceId": k.resource_id.unwrap_or_else(|| format!(
-            "/subscriptions/{}/resourceGroups/{node_rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{}-agentpool", p.sub, p.name)),
+            "/subscriptions/{}/resourcegroups/{node_rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{}-agentpool", p.sub, p.name)),
         "clientId": k.client_id.unwrap_or_else(|| state.new_guid()),
         "objectId": k.object_id.unwrap_or_else(|| state.new_guid()),
     });
@@ -149,12 +156,15 @@ fn build_document(state: &mut SimState, fleet: &Fleet, spec: &ClusterSpec, p: &R
         "currentKubernetesVersion": v,
         "dnsPrefix": format!("{}-dns", p.name),
         "fqdn": format!("{}-dns-{fqdn_suffix}.hcp.{loc}.azmk8s.io", p.name),
+        "azurePortalFQDN": format!("{}-dns-{fqdn_suffix}.portal.hcp.{loc}.azmk8s.io", p.name),
         "agentPoolProfiles": [{
             "name": "nodepool1", "count": 3, "vmSize": "Standard_D4ds_v5", "osType": "Linux", "mode": "System",
             "type": "VirtualMachineScaleSets", "orchestratorVersion": v, "currentOrchestratorVersion": v,
-            "provisioningState": "Succeeded", "eTag": pool_etag
+            "provisioningState": "Succeeded", "powerState": {"code": "Running"}, "nodeImageVersion": NODE_IMAGE_VERSION,
+            "eTag": pool_etag
         }],
         "nodeResourceGroup": node_rg,
+        "maxAgentPools": 100,
         "enableRBAC": true,
         "identityProfile": {"kubeletidentity": kubelet},
         "oidcIssuerProfile": oidc,
@@ -164,7 +174,7 @@ fn build_document(state: &mut SimState, fleet: &Fleet, spec: &ClusterSpec, p: &R
     let identity_principal = state.new_guid();
     let etag = state.new_guid();
     json!({
-        "id": p.id(), "name": p.name, "type": CLUSTER_TYPE, "location": spec.location,
+        "id": cluster_id(p), "name": p.name, "type": CLUSTER_TYPE, "location": spec.location,
         "tags": spec.tags, "sku": {"name": "Base", "tier": "Free"},
         "identity": {"type": "SystemAssigned", "principalId": identity_principal, "tenantId": state.options.tenant_id},
         "properties": props, "eTag": etag,
@@ -227,7 +237,7 @@ fn make_compliant(state: &mut SimState, entry: &str, doc: &mut Value, p: &ResPat
     }
     let (principal, client) = match state.identities.get_mut(&ip.key()) {
         Some(rec) => {
-            let fic = fics::document(&ip.id(), "defender-admission-controller", &issuer, GATING_SUBJECT, &[AUDIENCE.to_string()]);
+            let fic = fics::document(&ip.answer_id(), "defender-admission-controller", &issuer, GATING_SUBJECT, &[AUDIENCE.to_string()]);
             rec.fics.insert("defender-admission-controller".into(), fic);
             (rec.principal_id.clone(), str_at(&rec.doc, "/properties/clientId").unwrap_or_default().to_string())
         }

@@ -142,8 +142,8 @@ fn demo_fleet(speed: DemoSpeed) -> Result<Fleet, DemoError> {
     let mut fleet = Fleet::from_toml_str(DEMO_FLEET).map_err(|e| DemoError::Setup(format!("built-in demo fleet: {e}")))?;
     if speed == DemoSpeed::Instant {
         fleet.sim.latency = LatencyPreset::Zero;
-        fleet.sim.lro_duration = Duration::ZERO;
-        fleet.sim.lro_retry_after_secs = 0;
+        fleet.sim.lro_duration = Some(Duration::ZERO);
+        fleet.sim.lro_retry_after_secs = Some(0);
         fleet.sim.replication_delay = Duration::ZERO;
         fleet.sim.fic_write_duration = Duration::ZERO;
     }
