@@ -286,3 +286,124 @@ fn without_etags_only_if_match_star_matches() {
     let gone = with_header(req("PUT", &cluster_path("aks-gone"), Some(json!({"location": "westeurope"}))), "If-Match", "*");
     assert_eq!(s.handle_arm(&gone, t0).status, 412, "If-Match: * never creates");
 }
+
+/// An SDK-style PUT (writable fields only, as the official SDKs serialize it) keeps what AKS computes.
+#[test]
+fn read_only_fields_survive_a_put_that_leaves_them_out() {
+    let (mut s, t0) = state();
+    let before = get(&mut s, "aks-1", t0);
+    let mut writable = before.clone();
+    let props = writable["properties"].as_object_mut().unwrap();
+    for key in ["fqdn", "azurePortalFQDN", "powerState", "currentKubernetesVersion", "maxAgentPools", "provisioningState", "identityProfile"] {
+        props.remove(key);
+    }
+    for pool in props["agentPoolProfiles"].as_array_mut().unwrap() {
+        let pool = pool.as_object_mut().unwrap();
+        for key in ["currentOrchestratorVersion", "provisioningState", "powerState", "nodeImageVersion", "eTag"] {
+            pool.remove(key);
+        }
+    }
+    let identity = writable["identity"].as_object_mut().unwrap();
+    identity.remove("principalId");
+    identity.remove("tenantId");
+    writable.as_object_mut().unwrap().remove("eTag");
+    assert_eq!(put(&mut s, "aks-1", &writable, t0).status, 200);
+    let after = get(&mut s, "aks-1", t0);
+    for pointer in [
+        "/properties/fqdn",
+        "/properties/azurePortalFQDN",
+        "/properties/powerState",
+        "/properties/currentKubernetesVersion",
+        "/properties/identityProfile",
+        "/identity/principalId",
+        "/identity/tenantId",
+        "/properties/agentPoolProfiles/0/currentOrchestratorVersion",
+        "/properties/agentPoolProfiles/0/nodeImageVersion",
+        "/properties/agentPoolProfiles/0/powerState",
+    ] {
+        assert_eq!(after.pointer(pointer), before.pointer(pointer), "{pointer}");
+    }
+    assert_eq!(after["properties"]["agentPoolProfiles"][0]["provisioningState"], json!("Succeeded"));
+}
+
+#[test]
+fn a_create_computes_what_aks_computes_and_pools_follow_the_operation() {
+    let (mut s, t0) = slow();
+    let body = json!({
+        "location": "westeurope",
+        "identity": {"type": "SystemAssigned"},
+        "properties": {"dnsPrefix": "newdns", "agentPoolProfiles": [{"name": "np1", "count": 1, "vmSize": "Standard_D2s_v5", "mode": "System"}]}
+    });
+    let created = put(&mut s, "aks-new", &body, t0).body.unwrap();
+    assert_eq!(created["properties"]["agentPoolProfiles"][0]["provisioningState"], json!("Creating"));
+    assert!(created["properties"].get("identityProfile").is_none(), "no kubelet identity while Creating, as recorded");
+    let fqdn = created["properties"]["fqdn"].as_str().unwrap();
+    assert!(fqdn.starts_with("newdns-") && fqdn.ends_with(".hcp.westeurope.azmk8s.io"), "{fqdn}");
+    assert_eq!(created["properties"]["azurePortalFQDN"], json!(fqdn.replace(".hcp.", ".portal.hcp.")));
+    assert_eq!(created["properties"]["currentKubernetesVersion"], created["properties"]["kubernetesVersion"]);
+    assert!(crate::id::is_guid(created["identity"]["principalId"].as_str().unwrap()));
+    assert_eq!(created["identity"]["tenantId"], json!(s.options.tenant_id));
+    let done = get(&mut s, "aks-new", t0 + Duration::from_secs(10));
+    assert_eq!(done["properties"]["agentPoolProfiles"][0]["provisioningState"], json!("Succeeded"));
+    assert!(done["properties"]["identityProfile"]["kubeletidentity"]["objectId"].is_string(), "the kubelet identity after the create");
+}
+
+#[test]
+fn create_and_update_run_their_own_durations_and_retry_after_is_off_by_default() {
+    let opts = SimOptions {
+        create_duration: Some(Duration::from_secs(300)),
+        update_duration: Some(Duration::from_secs(120)),
+        time_scale: 0.1,
+        ..SimOptions::default()
+    };
+    let (mut s, t0) = state_with(opts);
+    let created = put(&mut s, "aks-new", &json!({"location": "westeurope", "properties": {}}), t0);
+    assert!(created.headers.iter().all(|(k, _)| k != "Retry-After"), "no Retry-After unless asked, as recorded");
+    let state_at = |s: &mut SimState, name: &str, secs| get(s, name, t0 + Duration::from_secs(secs))["properties"]["provisioningState"].clone();
+    assert_eq!(state_at(&mut s, "aks-new", 29), json!("Creating"));
+    assert_eq!(state_at(&mut s, "aks-new", 30), json!("Succeeded"));
+    let doc = get(&mut s, "aks-1", t0);
+    put(&mut s, "aks-1", &doc, t0);
+    assert_eq!(state_at(&mut s, "aks-1", 11), json!("Updating"));
+    assert_eq!(state_at(&mut s, "aks-1", 12), json!("Succeeded"));
+}
+
+#[test]
+fn the_location_knob_adds_operationresults_which_answers_202_then_204() {
+    let (mut s, t0) = state_with(SimOptions {
+        lro_duration: Some(Duration::from_secs(10)),
+        lro_location_header: true,
+        ..SimOptions::default()
+    });
+    let doc = get(&mut s, "aks-1", t0);
+    let r = put(&mut s, "aks-1", &doc, t0);
+    let location = header(&r, "Location").to_string();
+    let async_op = header(&r, "Azure-AsyncOperation").to_string();
+    assert_eq!(location.replace("/operationresults/", "/operations/"), async_op, "same operation, same signature");
+    let (path, query) = location.trim_start_matches("http://127.0.0.1:1").split_once('?').unwrap();
+    let mut poll = req("GET", path, None);
+    poll.query = query.split('&').map(|kv| kv.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())).unwrap()).collect();
+    let running = s.handle_arm(&poll, t0 + Duration::from_secs(1));
+    assert_eq!(running.status, 202);
+    assert_eq!(header(&running, "Location"), location);
+    assert_eq!(s.handle_arm(&poll, t0 + Duration::from_secs(10)).status, 204);
+}
+
+#[test]
+fn a_cluster_seeded_creating_stays_creating_then_succeeds() {
+    let toml = format!(
+        "[sim]\ntime_scale = 0.5\n\n[[subscriptions]]\nid = \"{SUB1}\"\n\n[[clusters]]\nsubscription = \"{SUB1}\"\nresource_group = \"rg-aks\"\nname = \"aks-burst\"\ncreating_for = \"120s\"\n"
+    );
+    let fleet = Fleet::from_toml_str(&toml).unwrap();
+    let mut s = SimState::from_fleet(&fleet, &fleet.sim).unwrap();
+    let t0 = s.epoch;
+    let doc = get(&mut s, "aks-burst", t0 + Duration::from_secs(59));
+    assert_eq!(doc["properties"]["provisioningState"], json!("Creating"));
+    assert!(doc["properties"].get("identityProfile").is_none());
+    let busy = put(&mut s, "aks-burst", &doc, t0 + Duration::from_secs(59));
+    assert_eq!((busy.status, busy.error_code()), (409, Some("OperationNotAllowed")));
+    assert!(busy.body.unwrap()["error"]["message"].as_str().unwrap().contains("in progress create managed cluster operation"));
+    let ready = get(&mut s, "aks-burst", t0 + Duration::from_secs(60));
+    assert_eq!(ready["properties"]["provisioningState"], json!("Succeeded"));
+    assert!(ready["properties"]["identityProfile"]["kubeletidentity"].is_object());
+}

@@ -134,3 +134,22 @@ fn if_none_match_star_creates_only() {
         "without it: an update"
     );
 }
+
+#[test]
+fn identity_and_fic_answers_are_shaped_as_recorded() {
+    let (mut s, t0) = crate::sim::arm::test_support::state();
+    let recorded_identity = crate::sim::arm::test_support::recorded("identity-put-201.json");
+    let recorded_fic = crate::sim::arm::test_support::recorded("fic-put-201.json");
+    let mi = format!("/subscriptions/{SUB1}/resourceGroups/rg-a/providers/Microsoft.ManagedIdentity/userAssignedIdentities/gate");
+    let old = s.handle_arm(&req_v("PUT", &mi, Some(json!({"location": "westeurope"})), "2023-01-31"), t0).body.unwrap();
+    let keys = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(&old), keys(&recorded_identity), "no systemData");
+    assert_eq!(keys(&old["properties"]), keys(&recorded_identity["properties"]), "no isolationScope before 2024-11-30");
+    assert!(old["id"].as_str().unwrap().contains("/resourcegroups/rg-a/"), "{}", old["id"]);
+    let new = s.handle_arm(&req_v("GET", &mi, None, "2024-11-30"), t0).body.unwrap();
+    assert_eq!(new["properties"]["isolationScope"], json!("None"));
+    let fic = json!({"properties": {"issuer": "https://issuer.example/", "subject": "s", "audiences": ["api://AzureADTokenExchange"]}});
+    let created = s.handle_arm(&req_v("PUT", &format!("{mi}/federatedIdentityCredentials/fic1"), Some(fic), "2023-01-31"), t0).body.unwrap();
+    assert_eq!(keys(&created), keys(&recorded_fic), "no systemData");
+    assert_eq!(created["id"], json!(format!("{}/federatedIdentityCredentials/fic1", old["id"].as_str().unwrap())));
+}

@@ -11,7 +11,7 @@ use crate::sim::http::SimResponse;
 use crate::sim::options::SimOptions;
 use crate::sim::state::SimState;
 
-use super::test_support::{req_v, with_query};
+use super::test_support::{recorded, req_v, with_query};
 
 /// The fixture directory; a missing one fails the test.
 fn fixtures() -> PathBuf {
@@ -273,12 +273,6 @@ fn assert_recorded_extras(doc: &mut Value, seeded: bool) {
     }
 }
 
-/// A recorded snippet from tests/fixtures/recorded/sim.
-fn recorded(name: &str) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/recorded/sim").join(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap()
-}
 
 #[test]
 fn pricing_put_and_get_match_the_examples() {

@@ -226,3 +226,18 @@ fn principal_filtered_lists_follow_creates_and_deletes() {
     let unfiltered = list(&mut s, &sub, None);
     assert!(unfiltered.iter().all(|v| !v["properties"]["principalId"].as_str().unwrap().eq_ignore_ascii_case(principal)));
 }
+
+#[test]
+fn created_assignments_carry_the_recorded_properties_in_the_recorded_order() {
+    let (mut s, t0) = state();
+    let principal = "33333333-3333-3333-3333-333333333333";
+    s.principals.insert(principal.into(), None);
+    let r = s.handle_arm(&req("PUT", &ra_path(&acr_one(), NAME), Some(acr_pull_body(principal, true))), t0);
+    let doc = r.body.unwrap();
+    let recorded = recorded("role-assignment-put.json");
+    let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(&doc["properties"]), keys(&recorded["properties"]));
+    assert_eq!(keys(&doc), keys(&recorded));
+    assert!(doc["properties"]["createdBy"].is_null() && doc["properties"]["condition"].is_null());
+    assert_eq!(doc["properties"]["createdOn"], doc["properties"]["updatedOn"]);
+}

@@ -104,3 +104,10 @@ pub fn cluster_path(name: &str) -> String {
 pub fn acr_one() -> String {
     format!("/subscriptions/{SUB1}/resourceGroups/rg-acr/providers/Microsoft.ContainerRegistry/registries/acrOne")
 }
+
+/// A recorded answer from tests/fixtures/recorded/sim (see SOURCES.md there).
+pub fn recorded(name: &str) -> Value {
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/recorded/sim").join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
