@@ -263,6 +263,18 @@ impl ServiceBusQueue {
         self.client.send_message(&message.body, Some(options)).await.map_err(|e| QueueError::from_crate(&self.name, "send", e))
     }
 
+    /// Sends one message that Service Bus keeps invisible until `at` (`ScheduledEnqueueTimeUtc` in its
+    /// `BrokerProperties`, as the REST API takes it), then delivers like any other. Duplicate detection
+    /// applies at send: a second schedule with the same `MessageId` within the queue's window is dropped.
+    pub async fn send_scheduled(&self, message: &OutgoingMessage, at: OffsetDateTime) -> Result<(), QueueError> {
+        let broker =
+            SettableBrokerProperties { message_id: message.message_id.clone(), scheduled_enqueue_time_utc: Some(at), ..Default::default() };
+        let custom = (!message.properties.is_empty()).then(|| message.properties.iter().cloned().collect());
+        let options =
+            SendMessageOptions { content_type: message.content_type.clone(), broker_properties: Some(broker), custom_properties: custom };
+        self.client.send_message(&message.body, Some(options)).await.map_err(|e| QueueError::from_crate(&self.name, "send scheduled", e))
+    }
+
     /// Sends several messages in one request (`application/vnd.microsoft.servicebus.json`; the service
     /// takes all or none). Keep a batch under the tier's size limit (256 KB on Standard). Empty = no request.
     pub async fn send_batch(&self, messages: &[OutgoingMessage]) -> Result<(), QueueError> {

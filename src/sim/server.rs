@@ -229,6 +229,11 @@ impl SimHandle {
         self.core.service_bus.depth(name, Sub::Main)
     }
 
+    /// Scheduled messages of queue `name` not yet due (`None`: no such queue).
+    pub fn scheduled_count(&self, name: &str) -> Option<usize> {
+        self.core.service_bus.scheduled_count(name)
+    }
+
     /// The dead-lettered messages of queue `name` with their reasons (`None`: no such queue).
     pub fn dead_letters(&self, name: &str) -> Option<Vec<DeadLetter>> {
         self.core.service_bus.dead_letters(name)

@@ -10,5 +10,6 @@ mod faults;
 mod lifecycle;
 mod malformed;
 mod polling;
+mod scheduled;
 mod sending;
 mod support;

@@ -294,7 +294,9 @@ fn read_only_fields_survive_a_put_that_leaves_them_out() {
     let before = get(&mut s, "aks-1", t0);
     let mut writable = before.clone();
     let props = writable["properties"].as_object_mut().unwrap();
-    for key in ["fqdn", "azurePortalFQDN", "powerState", "currentKubernetesVersion", "maxAgentPools", "provisioningState", "identityProfile"] {
+    for key in
+        ["fqdn", "azurePortalFQDN", "powerState", "currentKubernetesVersion", "maxAgentPools", "provisioningState", "identityProfile"]
+    {
         props.remove(key);
     }
     for pool in props["agentPoolProfiles"].as_array_mut().unwrap() {
@@ -359,7 +361,8 @@ fn create_and_update_run_their_own_durations_and_retry_after_is_off_by_default()
     let (mut s, t0) = state_with(opts);
     let created = put(&mut s, "aks-new", &json!({"location": "westeurope", "properties": {}}), t0);
     assert!(created.headers.iter().all(|(k, _)| k != "Retry-After"), "no Retry-After unless asked, as recorded");
-    let state_at = |s: &mut SimState, name: &str, secs| get(s, name, t0 + Duration::from_secs(secs))["properties"]["provisioningState"].clone();
+    let state_at =
+        |s: &mut SimState, name: &str, secs| get(s, name, t0 + Duration::from_secs(secs))["properties"]["provisioningState"].clone();
     assert_eq!(state_at(&mut s, "aks-new", 29), json!("Creating"));
     assert_eq!(state_at(&mut s, "aks-new", 30), json!("Succeeded"));
     let doc = get(&mut s, "aks-1", t0);
@@ -370,11 +373,8 @@ fn create_and_update_run_their_own_durations_and_retry_after_is_off_by_default()
 
 #[test]
 fn the_location_knob_adds_operationresults_which_answers_202_then_204() {
-    let (mut s, t0) = state_with(SimOptions {
-        lro_duration: Some(Duration::from_secs(10)),
-        lro_location_header: true,
-        ..SimOptions::default()
-    });
+    let (mut s, t0) =
+        state_with(SimOptions { lro_duration: Some(Duration::from_secs(10)), lro_location_header: true, ..SimOptions::default() });
     let doc = get(&mut s, "aks-1", t0);
     let r = put(&mut s, "aks-1", &doc, t0);
     let location = header(&r, "Location").to_string();

@@ -149,7 +149,8 @@ fn identity_and_fic_answers_are_shaped_as_recorded() {
     let new = s.handle_arm(&req_v("GET", &mi, None, "2024-11-30"), t0).body.unwrap();
     assert_eq!(new["properties"]["isolationScope"], json!("None"));
     let fic = json!({"properties": {"issuer": "https://issuer.example/", "subject": "s", "audiences": ["api://AzureADTokenExchange"]}});
-    let created = s.handle_arm(&req_v("PUT", &format!("{mi}/federatedIdentityCredentials/fic1"), Some(fic), "2023-01-31"), t0).body.unwrap();
+    let created =
+        s.handle_arm(&req_v("PUT", &format!("{mi}/federatedIdentityCredentials/fic1"), Some(fic), "2023-01-31"), t0).body.unwrap();
     assert_eq!(keys(&created), keys(&recorded_fic), "no systemData");
     assert_eq!(created["id"], json!(format!("{}/federatedIdentityCredentials/fic1", old["id"].as_str().unwrap())));
 }

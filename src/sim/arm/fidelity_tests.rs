@@ -273,7 +273,6 @@ fn assert_recorded_extras(doc: &mut Value, seeded: bool) {
     }
 }
 
-
 #[test]
 fn pricing_put_and_get_match_the_examples() {
     let sub_put = fixture("Microsoft.Security/PutPricingByName_example.json");

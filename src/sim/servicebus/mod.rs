@@ -13,13 +13,14 @@
 //! message available again with `DeliveryCount` + 1; when a message's deliveries reach
 //! `max_delivery_count` it moves to the dead-letter queue with the user properties `DeadLetterReason:
 //! "MaxDeliveryCountExceeded"` and `DeadLetterErrorDescription`. Duplicate detection drops a send whose
-//! `MessageId` was seen within the window (still 201). Errors use the service's XML shape.
+//! `MessageId` was seen within the window (still 201). A message with `ScheduledEnqueueTimeUtc` in its
+//! `BrokerProperties` stays invisible until then (see `queue`). Errors use the service's XML shape.
 //!
 //! Pipeline for `/sb/`: auth (SAS with a real HMAC-SHA256 check, or a simulator-issued Bearer token for
 //! `https://servicebus.azure.net`) → fault rules (same globs as ARM, e.g. `/sb/*/messages/head`) →
 //! latency (the `read` figure of the preset for every operation) → handler; the journal records each
-//! request like ARM ones. Not simulated: sessions, scheduled messages, TTL expiry (TTL is reported
-//! only), topics, SAS rights (every rule may send and listen), management (Atom) operations.
+//! request like ARM ones. Not simulated: sessions, cancelling a scheduled message, TTL expiry (TTL is
+//! reported only), topics, SAS rights (every rule may send and listen), management (Atom) operations.
 
 mod auth;
 mod entity;

@@ -143,6 +143,11 @@ impl ServiceBus {
         self.with_queue(name, Instant::now(), |q| (q.depth(sub, Instant::now()), false))
     }
 
+    /// Scheduled messages of the queue not yet due.
+    pub fn scheduled_count(&self, name: &str) -> Option<usize> {
+        self.with_queue(name, Instant::now(), |q| (q.scheduled_len(), false))
+    }
+
     /// Every message without taking a lock.
     pub fn peek_all(&self, name: &str, sub: Sub) -> Option<Vec<Peeked>> {
         self.with_queue(name, Instant::now(), |q| (q.peek_all(sub, Instant::now()), false))

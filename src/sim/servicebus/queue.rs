@@ -1,8 +1,16 @@
-//! A queue: its main entity, its `$deadletterqueue`, sequence numbers and duplicate detection (pure).
+//! A queue: its main entity, its `$deadletterqueue`, sequence numbers, duplicate detection and
+//! scheduled messages (pure).
+//!
+//! A message sent with `ScheduledEnqueueTimeUtc` (RFC 1123 / RFC 2822 in `BrokerProperties`, as the REST
+//! API takes it) in the future gets its sequence number at once but stays invisible — not received, not
+//! counted, not peeked — until that time; then it is enqueued like any message (`EnqueuedTimeUtc` = the
+//! scheduled time). Duplicate detection applies at send, so a second send with the same `MessageId` within
+//! the window is dropped, also while the first is still scheduled.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 
 use serde_json::Value;
+use time::OffsetDateTime;
 use tokio::time::Instant;
 use uuid::Uuid;
 
@@ -69,6 +77,17 @@ pub struct Queue {
     /// `(first seen, MessageId)` in arrival order, for the duplicate-detection window.
     seen: VecDeque<(Instant, String)>,
     seen_ids: HashSet<String>,
+    /// Scheduled messages by (due, sequence number), with their due time in UTC.
+    scheduled: BTreeMap<(Instant, u64), (Message, OffsetDateTime)>,
+}
+
+/// The `ScheduledEnqueueTimeUtc` of a sent message, if it has a readable one.
+pub fn scheduled_time(broker: &serde_json::Map<String, Value>) -> Option<Result<OffsetDateTime, String>> {
+    let raw = broker.get("ScheduledEnqueueTimeUtc")?;
+    let text = raw.as_str().map(str::trim).unwrap_or_default();
+    Some(OffsetDateTime::parse(text, &time::format_description::well_known::Rfc2822).map_err(|e| {
+        format!("BrokerProperties.ScheduledEnqueueTimeUtc must be an RFC 1123 date like 'Sun, 06 Nov 1994 08:49:37 GMT', not {raw}: {e}")
+    }))
 }
 
 impl Queue {
@@ -80,6 +99,7 @@ impl Queue {
             next_seq: spec.first_sequence_number,
             seen: VecDeque::new(),
             seen_ids: HashSet::new(),
+            scheduled: BTreeMap::new(),
             spec,
         }
     }
@@ -110,8 +130,36 @@ impl Queue {
         }
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.main.insert(Message::from_new(new, seq, clock.utc), 0);
+        let due = scheduled_time(&new.broker).and_then(Result::ok).filter(|due| *due > clock.utc);
+        let message = Message::from_new(new, seq, clock.utc);
+        match due {
+            Some(due_utc) => {
+                let wait = (due_utc - clock.utc).unsigned_abs();
+                self.scheduled.insert((clock.now + wait, seq), (message, due_utc));
+            }
+            None => self.main.insert(message, 0),
+        }
         Sent::Accepted(seq)
+    }
+
+    /// Enqueues the scheduled messages that are due at `now`; true when any was.
+    fn promote_due(&mut self, now: Instant) -> bool {
+        let mut any = false;
+        while let Some(entry) = self.scheduled.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            let (mut message, due_utc) = entry.remove();
+            message.enqueued_utc = due_utc;
+            self.main.insert(message, 0);
+            any = true;
+        }
+        any
+    }
+
+    /// Scheduled messages not yet due.
+    pub fn scheduled_len(&self) -> usize {
+        self.scheduled.len()
     }
 
     fn forget_old_ids(&mut self, now: Instant) {
@@ -124,10 +172,11 @@ impl Queue {
         }
     }
 
-    /// Releases expired locks in both entities, dead-lettering what reached the maximum; true when
-    /// anything became available.
+    /// Releases expired locks in both entities, dead-lettering what reached the maximum, and enqueues due
+    /// scheduled messages; true when anything became available.
     pub fn expire(&mut self, now: Instant) -> bool {
-        let any_expired = self.next_lock_expiry().is_some_and(|t| t <= now);
+        let promoted = self.promote_due(now);
+        let any_expired = promoted || self.next_lock_expiry().is_some_and(|t| t <= now);
         let dead = self.main.expire_locks(now);
         self.dlq.expire_locks(now);
         for (message, count) in dead {
@@ -147,6 +196,11 @@ impl Queue {
     /// When the next lock in either entity expires.
     pub fn next_lock_expiry(&self) -> Option<Instant> {
         [self.main.next_lock_expiry(), self.dlq.next_lock_expiry()].into_iter().flatten().min()
+    }
+
+    /// When something next becomes available without a request: a lock expiry or a scheduled message.
+    pub fn next_wakeup(&self) -> Option<Instant> {
+        [self.next_lock_expiry(), self.scheduled.keys().next().map(|(due, _)| *due)].into_iter().flatten().min()
     }
 
     /// Peek-lock on `sub`.
@@ -236,6 +290,38 @@ mod tests {
         let mut off = Queue::new(QueueSpec::new("q"));
         off.send(NewMessage::new("a").message_id("m"), &clock(t0));
         assert_eq!(off.send(NewMessage::new("a").message_id("m"), &clock(t0)), Sent::Accepted(2));
+    }
+
+    fn scheduled(body: &str, id: &str, at: OffsetDateTime) -> NewMessage {
+        let mut m = NewMessage::new(body).message_id(id);
+        m.broker.insert("ScheduledEnqueueTimeUtc".into(), Value::String(super::super::message::http_date(at)));
+        m
+    }
+
+    #[test]
+    fn a_scheduled_message_is_invisible_until_due_then_delivered_like_any() {
+        let t0 = Instant::now();
+        let utc0 = time::macros::datetime!(2026-12-07 04:00:00 UTC);
+        let at = |secs: u64| SbClock { now: t0 + Duration::from_secs(secs), utc: utc0 + Duration::from_secs(secs) };
+        let mut q = Queue::new(QueueSpec::new("q").duplicate_detection(Duration::from_secs(600)));
+        assert_eq!(q.send(scheduled("later", "m1", utc0 + Duration::from_secs(90)), &at(0)), Sent::Accepted(1));
+        assert_eq!(q.send(NewMessage::new("now").message_id("m2"), &at(0)), Sent::Accepted(2));
+        assert_eq!((q.depth(Sub::Main, at(0).now), q.scheduled_len()), (1, 1), "not counted while scheduled");
+        assert_eq!(q.next_wakeup(), Some(t0 + Duration::from_secs(90)));
+        let first = q.lock_next(Sub::Main, at(1).now).unwrap();
+        assert_eq!(first.message.message_id, "m2");
+        q.complete(Sub::Main, "2", first.lock.unwrap().token, at(1).now).unwrap();
+        assert!(q.lock_next(Sub::Main, at(89).now).is_none(), "not visible before it is due");
+        assert!(q.peek_all(Sub::Main, at(89).now).is_empty());
+        assert_eq!(q.send(scheduled("again", "m1", utc0 + Duration::from_secs(95)), &at(30)), Sent::Duplicate, "dedup while scheduled");
+        assert!(q.expire(at(90).now), "becoming due wakes receivers");
+        let due = q.lock_next(Sub::Main, at(90).now).unwrap();
+        assert_eq!((due.message.message_id.as_str(), due.message.sequence_number, due.delivery_count), ("m1", 1, 1));
+        assert_eq!(due.message.enqueued_utc, utc0 + Duration::from_secs(90));
+        assert_eq!(q.scheduled_len(), 0);
+        let past = scheduled("past", "m3", utc0);
+        assert_eq!(q.send(past, &at(100)), Sent::Accepted(3));
+        assert_eq!(q.depth(Sub::Main, at(100).now), 2, "a time in the past enqueues at once");
     }
 
     #[test]

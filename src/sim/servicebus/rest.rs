@@ -1,6 +1,7 @@
 //! The REST operations over the namespace: send → 201; peek-lock → 201 with `BrokerProperties`,
 //! `Location` and user-property headers, or 204 after a real long poll (woken by a send, an abandon or a
-//! lock expiry); complete/abandon/renew → 200, or 404 when the lock is lost; unknown queue → 410.
+//! lock expiry or a scheduled message coming due); complete/abandon/renew → 200, or 404 when the lock
+//! is lost; unknown queue → 410.
 
 use std::time::Duration;
 
@@ -102,7 +103,7 @@ async fn receive(sb: &ServiceBus, req: &SimRequest, target: &Target, timeout: Du
         let clock = SbClock::current();
         let attempt = sb.with_queue(&target.queue, clock.now, |q| {
             let delivery = if delete { q.take_next(target.sub, clock.now) } else { q.lock_next(target.sub, clock.now) };
-            ((delivery, q.next_lock_expiry()), false)
+            ((delivery, q.next_wakeup()), false)
         });
         let next_expiry = match attempt {
             None => return gone(&target.queue),

@@ -100,6 +100,9 @@ fn with_broker(mut message: NewMessage, mut broker: Map<String, Value>) -> Resul
     {
         return Err(bad(format!("BrokerProperties.TimeToLive must be a positive number of seconds, not {ttl}.")));
     }
+    if let Some(Err(detail)) = super::queue::scheduled_time(&broker) {
+        return Err(bad(detail));
+    }
     if let Some(Value::String(ct)) = broker.get("ContentType") {
         message.content_type = Some(ct.clone());
     }
