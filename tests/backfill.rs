@@ -123,7 +123,7 @@ async fn resource_graph_pages_are_followed_across_a_thousand_clusters() {
     };
     let fleet: Fleet = generate(&spec);
     let subs: Vec<String> = fleet.subscriptions.iter().map(|s| s.id.clone()).collect();
-    let sim = Simulator::start(fleet, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let sim = Simulator::start(common::fast_polls(fleet), "127.0.0.1:0".parse().unwrap()).await.unwrap();
     let sub_refs: Vec<&str> = subs.iter().map(String::as_str).collect();
     let mut settings = settings_for(&sim, &sub_refs);
     settings.backfill.concurrency = 4;

@@ -128,7 +128,7 @@ async fn start_with(docs: &[(&str, Value)], tweak: impl FnOnce(&mut Settings)) -
         "clusters": clusters,
     }))
     .expect("fleet");
-    let sim = Simulator::start(fleet, "127.0.0.1:0".parse().unwrap()).await.expect("simulator starts");
+    let sim = Simulator::start(fast_polls(fleet), "127.0.0.1:0".parse().unwrap()).await.expect("simulator starts");
     let mut settings = settings_for(&sim, &[SUB1, SUB2]);
     tweak(&mut settings);
     let engine = Engine::new(arm_client(&settings), Arc::new(settings)).expect("engine");

@@ -68,12 +68,15 @@ impl FleetToml {
         self
     }
 
-    /// The fleet file.
+    /// The fleet file. `[sim]` gets `lro_retry_after_secs = 0` unless the test set it (see
+    /// [`super::fast_polls`]): fleet files also go to `fleetgate sim` child processes.
     pub fn build(&self) -> String {
         let mut out = self.top.clone();
-        if let Some(sim) = &self.sim {
-            let _ = write!(out, "\n[sim]\n{sim}");
+        let mut sim = self.sim.clone().unwrap_or_default();
+        if !sim.contains("lro_retry_after_secs") {
+            push_line(&mut sim, "lro_retry_after_secs = 0");
         }
+        let _ = write!(out, "\n[sim]\n{sim}");
         out.push_str(&self.tables);
         out
     }

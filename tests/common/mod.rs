@@ -58,8 +58,16 @@ pub fn arm_client(settings: &Settings) -> ArmClient {
 
 /// Starts the simulator for `fleet_toml` on a free loopback port.
 pub async fn start_sim(fleet_toml: &str) -> SimHandle {
-    let fleet = Fleet::from_toml_str(fleet_toml).expect("fleet parses");
+    let fleet = fast_polls(Fleet::from_toml_str(fleet_toml).expect("fleet parses"));
     Simulator::start(fleet, "127.0.0.1:0".parse().expect("addr")).await.expect("simulator starts")
+}
+
+/// `fleet` with `Retry-After: 0` on LRO answers unless it sets its own: the explicit kinder knob that
+/// keeps tests fast (recorded AKS answers carry no `Retry-After`, so fleetgate would wait its default
+/// poll interval of 5 s per operation).
+pub fn fast_polls(mut fleet: Fleet) -> Fleet {
+    fleet.sim.lro_retry_after_secs.get_or_insert(0);
+    fleet
 }
 
 /// Starts the simulator for `fleet_toml` and builds an engine; `tweak` adjusts settings first.

@@ -201,14 +201,16 @@ fn put_inner(state: &mut SimState, req: &SimRequest, now: Instant, version: &Api
     Ok(resp)
 }
 
-/// `id`, `name`, `type` first (with the casing of the first PUT), then the body, then `eTag`.
+/// `id`, `name`, `type` first (as first stored: a raw seeded document keeps its own spelling), then the
+/// body, then `eTag`.
 fn with_read_only(body: Map<String, Value>, p: &ResPath, old: Option<&Value>, etag: &str) -> Value {
     let mut doc = Map::new();
     let id = old.and_then(|d| str_at(d, "/id")).map_or_else(|| cluster_id(p), str::to_string);
     let name = old.and_then(|d| str_at(d, "/name")).map_or_else(|| p.name.clone(), str::to_string);
+    let ty = old.and_then(|d| str_at(d, "/type")).unwrap_or(CLUSTER_TYPE);
     doc.insert("id".into(), json!(id));
     doc.insert("name".into(), json!(name));
-    doc.insert("type".into(), json!(CLUSTER_TYPE));
+    doc.insert("type".into(), json!(ty));
     for (k, v) in body {
         if !matches!(k.as_str(), "id" | "name" | "type" | "eTag") {
             doc.insert(k, v);
