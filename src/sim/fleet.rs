@@ -1,8 +1,9 @@
 //! The fleet file: what the simulated Azure contains at start (TOML or JSON; unknown keys are errors).
 //!
 //! ```toml
-//! [sim]                      # SimOptions
-//! lro_duration = "3s"
+//! [sim]                      # SimOptions: the knobs below
+//! latency = "aks"            # request latencies + minutes-long AKS operations
+//! time_scale = 0.01          # … scaled down for a test: a create runs 3 s, an update 1.2 s
 //!
 //! [[subscriptions]]
 //! id = "00000000-0000-0000-0000-000000000001"
@@ -19,16 +20,51 @@
 //! name = "aks-1"
 //! kubernetes_version = "1.31.5"
 //! attached_registries = ["acrshared"]   # registry name or ARM ID; kubelet gets AcrPull (random name)
+//! creating_for = "5m"                   # `Creating` at start, as right after its create PUT
 //!
 //! [generator]                # optional: thousands of clusters for benchmarks
 //! count = 5000
+//! creating_for = "2m"        # every generated non-compliant cluster starts `Creating` (event bursts)
 //! ```
 //!
 //! Besides these: `[[identities]]` (with `[[identities.federated_credentials]]`), `[[role_assignments]]`,
 //! `principals` (extra directory object IDs that exist), and per cluster `oidc_issuer`, `issuer_url`,
 //! `workload_identity`, `kubelet_identity`, `tags`, `provisioning_state`, `extra_properties` (merged into
 //! `properties` verbatim), `security_gating`, `compliant` (seed everything fleetgate would create),
-//! `lro_outcome` and `document` (a whole raw cluster document used as is).
+//! `lro_outcome`, `creating_for` and `document` (a whole raw cluster document used as is).
+//!
+//! # `[sim]` knobs
+//!
+//! Defaults follow recorded Azure traffic (tests/fixtures/recorded/sim/SOURCES.md) or the official specs;
+//! where a default is kinder than Azure, the table says so and which knob makes it real.
+//!
+//! | knob | default | what the default follows |
+//! |---|---|---|
+//! | `create_duration` | unset → `lro_duration` → the latency preset (`aks`: 5 min; else 0) | `aks`: recorded create read back `Succeeded` after 4 min 37 s. 0 is kinder (tests) |
+//! | `update_duration` | unset → `lro_duration` → the preset (`aks`: 2 min; else 0) | `aks`: recorded update operation took 1 min 36 s. 0 is kinder (tests) |
+//! | `lro_duration` | unset | shorthand for both durations (older fleet files) |
+//! | `time_scale` | `1.0` | multiplies the durations above and `creating_for` |
+//! | `lro_retry_after_secs` | unset: no `Retry-After` | recorded AKS PUT answers and polls carry none; set `0` for fast tests (kinder) |
+//! | `lro_location_header` | `false` | recorded AKS PUT answers carry only `Azure-AsyncOperation` (the `operationresults` URL is served anyway) |
+//! | `latency` | `zero` | kinder (tests); `realistic` (ARM-like ms) and `aks` (= `realistic` + AKS durations) |
+//! | `throttling` | `true` | ARM's per-subscription token buckets (reads 250 + 25/s, writes 200 + 10/s) |
+//! | `replication_delay` | `0` | kinder: a new principal is visible to role assignments at once; real Entra takes seconds (`PrincipalNotFound`) |
+//! | `fic_write_duration` | `0` | kinder: real FIC writes on one identity conflict while one runs (409 `Concurrent…`) |
+//! | `gating_exists_status` / `_code` / `_message` | `409` / `Conflict` / "…already exists…" | not recorded; what a re-installed gating pricing answers |
+//! | `list_page_size` | `100` | items per ARM list page before a `nextLink` |
+//! | `cluster_etags` | see `SimOptions` | the AKS eTag feature (owned by the engine work of issue 11) |
+//! | `tenant_id`, `identity_header`, `client_secret`, `seed`, `faults`, `journal_bodies` | — | simulator plumbing |
+//!
+//! Always as recorded, without a knob: managed clusters answer `type`
+//! `Microsoft.ContainerService/ManagedClusters` and IDs with `resourcegroups` (identities and FICs too);
+//! a create answers 201 `Creating` without `identityProfile` until done; the `Azure-AsyncOperation` URL is
+//! `…/locations/{region}/operations/{id}?api-version=2025-03-01&t=…&c=…&s=…&h=…`; computed fields
+//! (`fqdn`, `azurePortalFQDN`, `powerState`, `currentKubernetesVersion`, `identity.principalId`/`tenantId`,
+//! pools' `currentOrchestratorVersion`/`provisioningState`/…) survive a PUT that leaves them out;
+//! role assignments carry `condition`, `conditionVersion`, `createdBy`, `delegatedManagedIdentityResourceId`,
+//! `description`; `RoleAssignmentExists` names the existing assignment without hyphens; identities and FICs
+//! have no `systemData`. Service Bus: a message sent with `ScheduledEnqueueTimeUtc` in its
+//! `BrokerProperties` stays invisible until due (duplicate detection applies while scheduled).
 
 use std::collections::BTreeMap;
 use std::path::Path;
