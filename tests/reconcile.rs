@@ -284,7 +284,7 @@ fn toml_inline(v: &Value) -> String {
 
 #[tokio::test]
 async fn a_cluster_mid_operation_is_waited_for_not_reported_blocked() {
-    let fleet = fleet().replacen("[[subscriptions]]", "[sim]\nlro_duration = \"1500ms\"\n\n[[subscriptions]]", 1);
+    let fleet = fleet().replacen("[sim]\n", "[sim]\nlro_duration = \"1500ms\"\n", 1);
     let env = start(&fleet, &[SUB1, SUB2], |_| {}).await;
     let arm = arm_client(&env.settings);
     let current = arm.get(fresh().as_str(), "2026-01-02-preview").await.unwrap().unwrap();
