@@ -61,8 +61,9 @@ pub struct Operation {
     pub deadline: Instant,
     /// Terminal status.
     pub outcome: LroOutcome,
-    /// The signed query after `api-version` (`t=…&c=…&s=…&h=…`), fixed at start.
-    pub signature: String,
+    /// .NET ticks of the start (`t=`) and the seed of the signed query's `c`/`s`/`h` values: fixed at
+    /// start, rebuilt on demand (a fleet's worth of 3 kB URLs is not kept in memory).
+    pub signature: (i128, u64),
 }
 
 /// The api-version AKS puts on its operation URLs (recorded 2026-04-24; older recordings show
@@ -121,15 +122,21 @@ pub fn start_for(
     id
 }
 
-/// `t=…&c=…&s=…&h=…` shaped like ARM's signed async-operation URLs (sizes as recorded: a ~1.9 kB
-/// certificate, a 256-byte signature, a 32-byte hash, all base64url without padding).
-fn signature(state: &mut SimState, now: Instant) -> String {
+/// The `t` ticks and the seed of an operation's signed query.
+fn signature(state: &mut SimState, now: Instant) -> (i128, u64) {
     let wall = state.wall(now);
     // .NET ticks: 100 ns since 0001-01-01.
-    let ticks = (wall.unix_timestamp() + 62_135_596_800) as i128 * 10_000_000 + i128::from(wall.nanosecond() / 100);
+    let ticks = i128::from(wall.unix_timestamp() + 62_135_596_800) * 10_000_000 + i128::from(wall.nanosecond() / 100);
+    (ticks, state.rng.u64(..))
+}
+
+/// `t=…&c=…&s=…&h=…` shaped like ARM's signed async-operation URLs (sizes as recorded: a ~1.9 kB
+/// certificate, a 256-byte signature, a 32-byte hash, all base64url without padding).
+fn signed_query((ticks, seed): (i128, u64)) -> String {
+    let mut rng = fastrand::Rng::with_seed(seed);
     let mut blob = |len: usize| {
         let mut bytes = vec![0u8; len];
-        state.rng.fill(&mut bytes);
+        rng.fill(&mut bytes);
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
     };
     let (c, s, h) = (blob(1912), blob(256), blob(32));
@@ -149,7 +156,10 @@ pub fn result_url(base_url: &str, op: &Operation) -> String {
 fn op_url(base_url: &str, op: &Operation, kind: &str) -> String {
     format!(
         "{base_url}/subscriptions/{}/providers/Microsoft.ContainerService/locations/{}/{kind}/{}?api-version={OPERATION_API_VERSION}&{}",
-        op.subscription, op.location, op.id, op.signature
+        op.subscription,
+        op.location,
+        op.id,
+        signed_query(op.signature)
     )
 }
 
