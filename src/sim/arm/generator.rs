@@ -51,7 +51,7 @@ pub struct GeneratorSpec {
     pub defender_off: f64,
     /// Share of cluster subscriptions with the plan partially on (no gating).
     pub defender_partial: f64,
-    /// Every generated cluster that is not compliant starts `Creating` for this long (see
+    /// Every generated cluster that is neither compliant nor `Failed` starts `Creating` for this long (see
     /// `ClusterSpec::creating_for`): a fleet that was just created, for event-burst benchmarks.
     #[serde(with = "humantime_serde")]
     pub creating_for: Option<std::time::Duration>,
@@ -232,7 +232,7 @@ fn cluster(spec: &GeneratorSpec, i: usize, kind: Kind, sub: &str, attached: Vec<
         provisioning_state: if kind == Kind::Failed { "Failed".into() } else { "Succeeded".into() },
         attached_registries: attached,
         compliant: kind == Kind::Compliant,
-        creating_for: if kind == Kind::Compliant { None } else { spec.creating_for },
+        creating_for: if matches!(kind, Kind::Compliant | Kind::Failed) { None } else { spec.creating_for },
         ..ClusterSpec::default()
     }
 }

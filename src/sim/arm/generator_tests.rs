@@ -51,3 +51,27 @@ fn invalid_ratios_are_rejected_with_the_key() {
     assert!(err.contains("cross_subscription_registry"), "{err}");
     assert!(Fleet::from_toml_str("[generator]\ncoutn = 3\n").is_err(), "unknown keys are errors");
 }
+
+#[test]
+fn creating_for_puts_every_non_compliant_generated_cluster_in_creating() {
+    let spec = GeneratorSpec { count: 40, creating_for: Some(std::time::Duration::from_secs(120)), ..GeneratorSpec::default() };
+    let fleet: Fleet = toml::from_str("[generator]\ncount = 40\ncreating_for = \"2m\"\n").unwrap();
+    assert_eq!(fleet.generator.as_ref(), Some(&spec), "the fleet file spells it as a duration");
+    let state = SimState::from_fleet(&fleet, &SimOptions::default()).unwrap();
+    let generated = generate(&spec);
+    let t0 = state.epoch;
+    let at = |secs: u64| t0 + std::time::Duration::from_secs(secs);
+    let provisioning = |id: &str, secs| state.cluster_document_at(id, at(secs)).unwrap()["properties"]["provisioningState"].clone();
+    let mut creating = 0;
+    for c in &generated.clusters {
+        let (sub, rg, name) = (c.subscription.as_deref().unwrap(), c.resource_group.as_deref().unwrap(), c.name.as_deref().unwrap());
+        let id = format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.ContainerService/managedClusters/{name}");
+        if c.compliant || c.provisioning_state == "Failed" {
+            assert_ne!(provisioning(&id, 0), "Creating", "{id}");
+        } else {
+            assert_eq!((provisioning(&id, 119), provisioning(&id, 120)), ("Creating".into(), "Succeeded".into()), "{id}");
+            creating += 1;
+        }
+    }
+    assert!(creating > 20, "{creating} of 40 generated clusters start Creating");
+}
