@@ -2,7 +2,10 @@
 //!
 //! `fleetgate sim` runs it as a process; tests start it in-process on port 0. It answers with the paths,
 //! api-version query, status codes, headers and JSON bodies of the real services (see
-//! `../shared/reference/azure-arm.md`), so the production client code is what the tests exercise.
+//! `../shared/reference/azure-arm.md`), so the production client code is what the tests exercise. Its
+//! defaults follow recorded live traffic (`tests/fixtures/recorded/sim/SOURCES.md`); kinder behaviour is
+//! an explicit knob (the table in [`fleet`]), and the official Azure SDK for Python drives it in
+//! `tests/python_sdk.rs`.
 //!
 //! - `http`: request/response values passed from the pipeline to the handlers.
 //! - `server`: the axum server and its pipeline (journal → auth → faults → throttling → latency → handler).
