@@ -15,12 +15,13 @@ use tracing::Instrument;
 use url::Url;
 
 use super::auth::{self, CachedCredential};
-use super::endpoint::Endpoint;
+use super::endpoint::{Endpoint, redact_query};
 use super::error::{ArmError, Call, TimeoutKind};
 use super::error_body::ErrorBody;
 use super::headers;
 use super::response::{ArmResponse, header, retry_after};
 use super::retry::{RetryPolicy, with_retry};
+use super::scope::ArmScope;
 use super::stats::{ArmStats, Counters};
 use crate::config::AzureSettings;
 use crate::telemetry::metrics;
@@ -34,7 +35,12 @@ pub struct ArmClient {
 pub(super) struct Inner {
     http: reqwest::Client,
     pub(super) endpoint: Endpoint,
+    /// The token scope.
     scope: String,
+    /// Where requests may go (`scope.subscriptions`, Resource Graph).
+    pub(super) arm_scope: ArmScope,
+    /// Largest response body read (`azure.max_response_bytes`).
+    max_response_bytes: u64,
     credential: Arc<dyn TokenCredential>,
     retry: RetryPolicy,
     request_timeout: Duration,
@@ -87,18 +93,20 @@ impl<'a> Req<'a> {
 }
 
 impl ArmClient {
-    /// Builds the client and its credential from `[azure]` (see [`auth::credential_from_settings`]).
-    pub fn from_settings(settings: &AzureSettings) -> Result<Self, ArmError> {
+    /// Builds the client and its credential from `[azure]` (see [`auth::credential_from_settings`]). It
+    /// sends requests only inside `subscriptions` (normally `scope.subscriptions`) and to Resource Graph.
+    pub fn from_settings(settings: &AzureSettings, subscriptions: &[String]) -> Result<Self, ArmError> {
         let credential = auth::credential_from_settings(settings)?;
-        Self::build(settings, credential)
+        Self::build(settings, subscriptions, credential)
     }
 
-    /// Builds the client with a given credential, which is wrapped in the token cache.
-    pub fn new(settings: &AzureSettings, credential: Arc<dyn TokenCredential>) -> Result<Self, ArmError> {
-        Self::build(settings, Arc::new(CachedCredential::new(credential)))
+    /// Builds the client with a given credential, which is wrapped in the token cache. It sends
+    /// requests only inside `subscriptions` (normally `scope.subscriptions`) and to Resource Graph.
+    pub fn new(settings: &AzureSettings, subscriptions: &[String], credential: Arc<dyn TokenCredential>) -> Result<Self, ArmError> {
+        Self::build(settings, subscriptions, Arc::new(CachedCredential::new(credential)))
     }
 
-    fn build(settings: &AzureSettings, credential: Arc<dyn TokenCredential>) -> Result<Self, ArmError> {
+    fn build(settings: &AzureSettings, subscriptions: &[String], credential: Arc<dyn TokenCredential>) -> Result<Self, ArmError> {
         let endpoint = Endpoint::parse(&settings.resource_manager_endpoint)?;
         let http = reqwest::Client::builder()
             .user_agent(concat!("fleetgate/", env!("CARGO_PKG_VERSION")))
@@ -111,6 +119,8 @@ impl ArmClient {
                 http,
                 scope: endpoint.scope(),
                 endpoint,
+                arm_scope: ArmScope::new(subscriptions),
+                max_response_bytes: settings.max_response_bytes,
                 credential,
                 retry: RetryPolicy::from(&settings.retry),
                 request_timeout: settings.request_timeout,
@@ -222,15 +232,17 @@ impl ArmClient {
         Fut: Future<Output = Result<T, ArmError>> + 'a,
     {
         let after = self.inner.operation_timeout;
-        let deadline = Instant::now() + after;
+        let deadline = crate::deadline::from_now(after);
         match tokio::time::timeout_at(deadline, op(deadline)).await {
             Ok(out) => out,
             Err(_) => Err(ArmError::Timeout { call: call.clone(), kind: TimeoutKind::Operation, after }),
         }
     }
 
-    /// Sends `req` with the retry policy, giving up before `deadline`.
+    /// Sends `req` with the retry policy, giving up before `deadline`. Refused without a request when
+    /// its URL is outside the scope (see [`ArmScope`]).
     pub(super) async fn execute(&self, req: &Req<'_>, deadline: Instant) -> Result<ArmResponse, ArmError> {
+        self.check_scope(&req.call, &req.url)?;
         let inner = &self.inner;
         with_retry(&inner.retry, deadline, &inner.counters, |attempt| self.send_once(req, attempt)).await
     }
@@ -272,7 +284,7 @@ impl ArmClient {
             metrics().arm_request(status);
             let hdrs = resp.headers().clone();
             self.note_graph_quota(&hdrs);
-            let bytes = resp.bytes().await.map_err(|e| self.transport_error(&req.call, e))?;
+            let bytes = self.read_body(req, resp).await?;
             if (200..300).contains(&status) {
                 let mut ok = ArmResponse::from_parts(&req.call, req.url.as_str(), status, &hdrs, &bytes)?;
                 ok.attempts = attempt;
@@ -288,6 +300,45 @@ impl ArmClient {
         }
         .instrument(span)
         .await
+    }
+
+    /// An absolute URL from a response (`nextLink`, `Azure-AsyncOperation`, `Location`), refused at once
+    /// unless it is on the endpoint and inside the scope (query string kept as given).
+    pub(super) fn follow(&self, call: &Call, link: &str) -> Result<Url, ArmError> {
+        let url = self.inner.endpoint.follow(call, link)?;
+        self.check_scope(call, &url)?;
+        Ok(url)
+    }
+
+    /// Refuses a URL that is not on the endpoint or whose path is outside the scope.
+    pub(super) fn check_scope(&self, call: &Call, url: &Url) -> Result<(), ArmError> {
+        let endpoint = &self.inner.endpoint;
+        let Some(path) = endpoint.arm_path(url) else {
+            return Err(ArmError::ForeignUrl { call: call.clone(), url: redact_query(url.as_str()), expected: endpoint.origin() });
+        };
+        self.inner.arm_scope.check(path).map_err(|refusal| {
+            tracing::warn!(call = %call, url = %redact_query(url.as_str()), reason = %refusal.describe(), "refused an ARM request outside the scope");
+            ArmError::OutOfScope { call: call.clone(), url: redact_query(url.as_str()), reason: refusal.describe() }
+        })
+    }
+
+    /// Reads a response body, refusing (without reading further) one announced or found to be larger
+    /// than `azure.max_response_bytes`.
+    async fn read_body(&self, req: &Req<'_>, mut resp: reqwest::Response) -> Result<Vec<u8>, ArmError> {
+        let limit = self.inner.max_response_bytes;
+        let too_large = || ArmError::ResponseTooLarge { call: req.call.clone(), url: redact_query(req.url.as_str()), limit };
+        let announced = resp.content_length().unwrap_or(0);
+        if announced > limit {
+            return Err(too_large());
+        }
+        let mut body = Vec::with_capacity(usize::try_from(announced.min(64 * 1024)).unwrap_or(0));
+        while let Some(chunk) = resp.chunk().await.map_err(|e| self.transport_error(&req.call, e))? {
+            if (body.len() as u64).saturating_add(chunk.len() as u64) > limit {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
     }
 
     /// The `Authorization` header value (marked sensitive so it never shows in debug output).
@@ -333,7 +384,68 @@ impl ArmClient {
         let remaining = header(hdrs, headers::USER_QUOTA_REMAINING);
         let resets = header(hdrs, headers::USER_QUOTA_RESETS_AFTER);
         if let Some(wait) = headers::graph_quota_wait(remaining.as_deref(), resets.as_deref()) {
-            *self.inner.graph_gate.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now() + wait);
+            *self.inner.graph_gate.lock().unwrap_or_else(|p| p.into_inner()) = Some(crate::deadline::from_now(wait));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use azure_core::credentials::{AccessToken, TokenRequestOptions};
+    use reqwest::header::HeaderMap;
+
+    #[derive(Debug)]
+    struct NoCredential;
+
+    #[async_trait::async_trait]
+    impl TokenCredential for NoCredential {
+        async fn get_token(&self, _: &[&str], _: Option<TokenRequestOptions<'_>>) -> azure_core::Result<AccessToken> {
+            Err(azure_core::Error::with_message(azure_core::error::ErrorKind::Credential, "these tests send nothing"))
+        }
+    }
+
+    fn client() -> ArmClient {
+        let settings = crate::config::load(&crate::config::ConfigSource { file: None, env: Some(Default::default()) }).unwrap();
+        ArmClient::new(&settings.azure, &[], Arc::new(NoCredential)).unwrap()
+    }
+
+    fn quota(remaining: &str, resets_after: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(headers::USER_QUOTA_REMAINING, HeaderValue::from_str(remaining).unwrap());
+        h.insert(headers::USER_QUOTA_RESETS_AFTER, HeaderValue::from_str(resets_after).unwrap());
+        h
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_99_hour_quota_reset_gates_graph_queries_for_at_most_the_ceiling() {
+        let c = client();
+        c.note_graph_quota(&quota("0", "99:00:00"));
+        let started = Instant::now();
+        c.wait_for_graph_quota().await;
+        assert_eq!(started.elapsed(), headers::MAX_GRAPH_QUOTA_WAIT);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_absurd_quota_reset_neither_panics_nor_gates_for_long() {
+        let c = client();
+        c.note_graph_quota(&quota("0", "99999999999999999999:59:59"));
+        let started = Instant::now();
+        c.wait_for_graph_quota().await;
+        assert_eq!(started.elapsed(), headers::MAX_GRAPH_QUOTA_WAIT);
+        c.note_graph_quota(&quota("3", "99999999999999999999:59:59"));
+        let started = Instant::now();
+        c.wait_for_graph_quota().await;
+        assert_eq!(started.elapsed(), Duration::ZERO, "quota left: no gate");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_enormous_operation_timeout_does_not_overflow_the_deadline() {
+        let settings = crate::config::load(&crate::config::ConfigSource { file: None, env: Some(Default::default()) }).unwrap();
+        let mut azure = settings.azure;
+        azure.operation_timeout = Duration::MAX;
+        let c = ArmClient::new(&azure, &[], Arc::new(NoCredential)).unwrap();
+        let out = c.within_deadline(&Call::new("GET", "/x"), |deadline| async move { Ok::<_, ArmError>(deadline > Instant::now()) }).await;
+        assert!(out.unwrap());
     }
 }

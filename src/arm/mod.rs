@@ -15,7 +15,12 @@
 //! - [`permissions`]: the one list of RBAC actions these calls need (deployment, docs and tests derive from it).
 //!
 //! Request paths are plain ARM paths (`/subscriptions/…`); absolute URLs from responses (`nextLink`,
-//! `Azure-AsyncOperation`, `Location`) are followed only on the configured endpoint's origin.
+//! `Azure-AsyncOperation`, `Location`) are followed only on the configured endpoint's origin. Every
+//! request — built or followed — first passes the [`scope`] guard: its path must be inside
+//! `scope.subscriptions` or be Resource Graph, else it is refused unsent ([`ArmError::OutOfScope`]).
+//! Response bodies are read as they stream in, up to `azure.max_response_bytes`
+//! ([`ArmError::ResponseTooLarge`]); server-provided waits are clamped ([`MAX_RETRY_AFTER`],
+//! [`MAX_GRAPH_QUOTA_WAIT`], [`MAX_POLL_INTERVAL`]). The HTTP client never follows redirects.
 
 pub mod auth;
 pub mod classify;
@@ -31,6 +36,7 @@ mod paging;
 pub mod permissions;
 mod response;
 mod retry;
+pub mod scope;
 mod stats;
 
 pub use classify::{Disposition, classify, classify_code};
@@ -39,7 +45,9 @@ pub use endpoint::{Endpoint, PUBLIC_ARM_SCOPE};
 pub use error::{ApiError, ArmError, Call, TimeoutKind};
 pub use error_body::ErrorBody;
 pub use graph::{GRAPH_PATH, GraphScope};
-pub use lro::{DEFAULT_POLL_INTERVAL, LroOutcome};
+pub use headers::{MAX_GRAPH_QUOTA_WAIT, MAX_RETRY_AFTER};
+pub use lro::{DEFAULT_POLL_INTERVAL, LroOutcome, MAX_POLL_INTERVAL};
 pub use response::ArmResponse;
 pub use retry::RetryPolicy;
+pub use scope::ArmScope;
 pub use stats::ArmStats;

@@ -49,7 +49,7 @@ impl CachedCredential {
 
 /// True when `token` can still be handed out at `now`.
 fn is_fresh(token: &AccessToken, now: OffsetDateTime) -> bool {
-    token.expires_on - REFRESH_MARGIN > now
+    token.expires_on.checked_sub(REFRESH_MARGIN).is_some_and(|t| t > now)
 }
 
 #[async_trait::async_trait]
