@@ -65,3 +65,40 @@ async fn item5_peak_rss_under_a_hostile_body() {
     println!("fleetgate plan under a {HOSTILE_BYTES}-byte cluster GET: exit {:?}; {}", out.status.code(), rss.trim());
     println!("bytes the hostile server managed to hand over: {}", proxy.streamed());
 }
+
+/// 16 MiB: possible on Premium (100 MB messages), or from anyone with send rights.
+const HUGE_MESSAGE: usize = 16 * 1024 * 1024;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item5_a_huge_queue_message_is_cut_at_4_mib_and_parked() {
+    use fleetgate::sim::servicebus::{EVENTS_QUEUE, POISON_QUEUE, QueueSpec};
+    let sim = start_sim(&sub1_with_acrone().sim(&[]).build()).await;
+    sim.create_queue(QueueSpec::new(EVENTS_QUEUE).lock_duration(std::time::Duration::from_secs(5))).unwrap();
+    let body = format!("{{\"padding\": \"{}\"}}", "x".repeat(HUGE_MESSAGE));
+    sim.send_message(EVENTS_QUEUE, body, &[]).expect("queue exists");
+    let mut child = crate::common::child::FleetgateCommand::new(&sim, &[SUB1])
+        .queue(&sim, crate::common::child::TEST_NAMESPACE)
+        .env("FLEETGATE__RESYNC__ENABLED", "false")
+        .args(["run"])
+        .tokio()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while sim.peek_all(POISON_QUEUE).unwrap().is_empty() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "the message was never parked");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+    let parked = sim.peek_all(POISON_QUEUE).unwrap().remove(0);
+    let reason = parked.message.property(fleetgate::source::REASON_PROPERTY).and_then(serde_json::Value::as_str).unwrap_or("").to_string();
+    assert!(reason.contains("1048576"), "rejected as larger than the 1 MiB event limit: {reason}");
+    assert_eq!(
+        parked.message.property(fleetgate::source::BODY_TRUNCATED_PROPERTY),
+        Some(&serde_json::json!(fleetgate::queue::MAX_RECEIVED_BODY_BYTES)),
+        "the receive read 4 MiB, not the whole 16 MiB"
+    );
+    assert_eq!(sim.queue_depth(EVENTS_QUEUE), Some(0));
+}

@@ -1,5 +1,5 @@
 //! Item 6: server-provided waits. A hostile ARM adds Resource Graph quota headers saying "no queries
-//! left, reset in 5,000,000,000,000 hours" to every answer. `plan` used to panic ("overflow when adding
+//! left, reset in 4,000,000,000,000,000 hours" to every answer. `plan` used to panic ("overflow when adding
 //! duration to instant", exit 101) and `run` lost the message whose task panicked; now the wait is
 //! clamped (`MAX_GRAPH_QUOTA_WAIT`), nothing panics, and every message gets an outcome. (That
 //! `99:00:00` gates queries for at most the ceiling, not 99 hours, is shown on paused time in
@@ -16,7 +16,8 @@ use crate::common::fleet::{attached, sub1_with_acrone};
 use crate::common::{SUB1, cluster_id, start_sim};
 use crate::proxy::{Answer, Exchange, Proxy};
 
-const ABSURD_RESET: &str = "5000000000000:00:00";
+/// 4e15 hours: 1.44e19 seconds fit a u64 but not an `Instant` (the panic the issue saw).
+const ABSURD_RESET: &str = "4000000000000000:00:00";
 
 fn absurd_quota(x: &Exchange) -> Answer {
     let mut headers = x.headers.clone();
