@@ -15,7 +15,7 @@ use tracing::Instrument;
 use url::Url;
 
 use super::auth::{self, CachedCredential};
-use super::endpoint::{Endpoint, redact_query};
+use super::endpoint::Endpoint;
 use super::error::{ArmError, Call, TimeoutKind};
 use super::error_body::ErrorBody;
 use super::headers;
@@ -40,7 +40,7 @@ pub(super) struct Inner {
     /// Where requests may go (`scope.subscriptions`, Resource Graph).
     pub(super) arm_scope: ArmScope,
     /// Largest response body read (`azure.max_response_bytes`).
-    max_response_bytes: u64,
+    pub(super) max_response_bytes: u64,
     credential: Arc<dyn TokenCredential>,
     retry: RetryPolicy,
     request_timeout: Duration,
@@ -302,45 +302,6 @@ impl ArmClient {
         .await
     }
 
-    /// An absolute URL from a response (`nextLink`, `Azure-AsyncOperation`, `Location`), refused at once
-    /// unless it is on the endpoint and inside the scope (query string kept as given).
-    pub(super) fn follow(&self, call: &Call, link: &str) -> Result<Url, ArmError> {
-        let url = self.inner.endpoint.follow(call, link)?;
-        self.check_scope(call, &url)?;
-        Ok(url)
-    }
-
-    /// Refuses a URL that is not on the endpoint or whose path is outside the scope.
-    pub(super) fn check_scope(&self, call: &Call, url: &Url) -> Result<(), ArmError> {
-        let endpoint = &self.inner.endpoint;
-        let Some(path) = endpoint.arm_path(url) else {
-            return Err(ArmError::ForeignUrl { call: call.clone(), url: redact_query(url.as_str()), expected: endpoint.origin() });
-        };
-        self.inner.arm_scope.check(path).map_err(|refusal| {
-            tracing::warn!(call = %call, url = %redact_query(url.as_str()), reason = %refusal.describe(), "refused an ARM request outside the scope");
-            ArmError::OutOfScope { call: call.clone(), url: redact_query(url.as_str()), reason: refusal.describe() }
-        })
-    }
-
-    /// Reads a response body, refusing (without reading further) one announced or found to be larger
-    /// than `azure.max_response_bytes`.
-    async fn read_body(&self, req: &Req<'_>, mut resp: reqwest::Response) -> Result<Vec<u8>, ArmError> {
-        let limit = self.inner.max_response_bytes;
-        let too_large = || ArmError::ResponseTooLarge { call: req.call.clone(), url: redact_query(req.url.as_str()), limit };
-        let announced = resp.content_length().unwrap_or(0);
-        if announced > limit {
-            return Err(too_large());
-        }
-        let mut body = Vec::with_capacity(usize::try_from(announced.min(64 * 1024)).unwrap_or(0));
-        while let Some(chunk) = resp.chunk().await.map_err(|e| self.transport_error(&req.call, e))? {
-            if (body.len() as u64).saturating_add(chunk.len() as u64) > limit {
-                return Err(too_large());
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body)
-    }
-
     /// The `Authorization` header value (marked sensitive so it never shows in debug output).
     async fn token(&self, call: &Call) -> Result<HeaderValue, ArmError> {
         let scope = self.inner.scope.as_str();
@@ -352,7 +313,7 @@ impl ArmClient {
         Ok(value)
     }
 
-    fn transport_error(&self, call: &Call, e: reqwest::Error) -> ArmError {
+    pub(super) fn transport_error(&self, call: &Call, e: reqwest::Error) -> ArmError {
         if e.is_timeout() {
             return ArmError::Timeout { call: call.clone(), kind: TimeoutKind::Request, after: self.inner.request_timeout };
         }
@@ -390,62 +351,4 @@ impl ArmClient {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use azure_core::credentials::{AccessToken, TokenRequestOptions};
-    use reqwest::header::HeaderMap;
-
-    #[derive(Debug)]
-    struct NoCredential;
-
-    #[async_trait::async_trait]
-    impl TokenCredential for NoCredential {
-        async fn get_token(&self, _: &[&str], _: Option<TokenRequestOptions<'_>>) -> azure_core::Result<AccessToken> {
-            Err(azure_core::Error::with_message(azure_core::error::ErrorKind::Credential, "these tests send nothing"))
-        }
-    }
-
-    fn client() -> ArmClient {
-        let settings = crate::config::load(&crate::config::ConfigSource { file: None, env: Some(Default::default()) }).unwrap();
-        ArmClient::new(&settings.azure, &[], Arc::new(NoCredential)).unwrap()
-    }
-
-    fn quota(remaining: &str, resets_after: &str) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        h.insert(headers::USER_QUOTA_REMAINING, HeaderValue::from_str(remaining).unwrap());
-        h.insert(headers::USER_QUOTA_RESETS_AFTER, HeaderValue::from_str(resets_after).unwrap());
-        h
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_99_hour_quota_reset_gates_graph_queries_for_at_most_the_ceiling() {
-        let c = client();
-        c.note_graph_quota(&quota("0", "99:00:00"));
-        let started = Instant::now();
-        c.wait_for_graph_quota().await;
-        assert_eq!(started.elapsed(), headers::MAX_GRAPH_QUOTA_WAIT);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn an_absurd_quota_reset_neither_panics_nor_gates_for_long() {
-        let c = client();
-        c.note_graph_quota(&quota("0", "99999999999999999999:59:59"));
-        let started = Instant::now();
-        c.wait_for_graph_quota().await;
-        assert_eq!(started.elapsed(), headers::MAX_GRAPH_QUOTA_WAIT);
-        c.note_graph_quota(&quota("3", "99999999999999999999:59:59"));
-        let started = Instant::now();
-        c.wait_for_graph_quota().await;
-        assert_eq!(started.elapsed(), Duration::ZERO, "quota left: no gate");
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn an_enormous_operation_timeout_does_not_overflow_the_deadline() {
-        let settings = crate::config::load(&crate::config::ConfigSource { file: None, env: Some(Default::default()) }).unwrap();
-        let mut azure = settings.azure;
-        azure.operation_timeout = Duration::MAX;
-        let c = ArmClient::new(&azure, &[], Arc::new(NoCredential)).unwrap();
-        let out = c.within_deadline(&Call::new("GET", "/x"), |deadline| async move { Ok::<_, ArmError>(deadline > Instant::now()) }).await;
-        assert!(out.unwrap());
-    }
-}
+mod tests;

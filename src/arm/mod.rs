@@ -9,6 +9,7 @@
 //! - [`classify`](mod@classify): the one error classifier table (status + ARM code → [`Disposition`]).
 //! - [`ArmError`] (`error`, `hints`, `error_body`): what failed, on which resource, and what to do.
 //! - `retry`: backon exponential backoff with jitter; `Retry-After` always wins (the attempt cap holds).
+//! - [`scope`] + `guard`: the scope guard every request passes and the streamed response size cap.
 //! - [`auth`]: credentials chosen by `azure.credential`, cached until 5 minutes before expiry.
 //! - [`ArmStats`] (`stats`): reads, writes, retries, 429s and answers by status.
 //! - [`RequestHook`]: an optional hook consulted before every attempt (a backfill's budget).
@@ -29,6 +30,7 @@ mod endpoint;
 mod error;
 mod error_body;
 mod graph;
+mod guard;
 pub mod headers;
 mod hints;
 mod lro;

@@ -166,4 +166,11 @@ mod tests {
         let t = ok.get_token(SCOPE, None).await.unwrap();
         assert!(!format!("{ok:?} {t:?}").contains(t.token.secret()));
     }
+
+    #[test]
+    fn a_token_expiring_at_the_start_of_time_is_stale_not_a_panic() {
+        let min = time::PrimitiveDateTime::MIN.assume_utc();
+        assert!(!is_fresh(&AccessToken::new("t", min), OffsetDateTime::now_utc()));
+        assert!(!is_fresh(&AccessToken::new("t", min), min), "expires_on - margin underflows: stale");
+    }
 }
