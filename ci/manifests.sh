@@ -39,6 +39,7 @@ mutations=(
     's/azure.workload.identity\/use: "true"/azure.workload.identity\/use: "false"/'
     's/port: 443/port: 8443/'
     's/queueName: fleetgate-events/queueName: other-queue/'
+    's/kubernetes.io\/metadata.name: contoso-monitoring/team: contoso-monitoring/'   # ingress by a label anyone can set
 )
 for m in "${mutations[@]}"; do
     sed "$m" "$good" > "$out/mutant.yaml"

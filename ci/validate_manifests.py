@@ -5,7 +5,8 @@
 3. fleetgate's invariants: workload identity (pod label, service-account annotation), hardened
    securityContext, probes on the health port, resources, terminationGracePeriodSeconds > shutdown.grace,
    the config file mounted where FLEETGATE_CONFIG points, KEDA on the configured queue with
-   workload identity, PodDisruptionBudget and NetworkPolicy (DNS + 443 out, health port in).
+   workload identity, PodDisruptionBudget and NetworkPolicy (DNS + 443 out, health port in from named
+   namespaces only).
 
 Exit status 1 with one line per problem.
 """
@@ -180,6 +181,14 @@ class Checker:
         self.check(egress_ports == {("UDP", 53), ("TCP", 53), ("TCP", 443)}, f"egress is DNS + 443 only: {egress_ports}")
         ingress_ports = {p["port"] for rule in spec.get("ingress", []) for p in rule.get("ports", [])}
         self.check(ingress_ports == {8080}, f"ingress is the health port only: {ingress_ports}")
+        # Who may reach it: named namespaces only (kubelet probes from the pod's node are never blocked).
+        for rule in spec.get("ingress", []):
+            peers = rule.get("from", [])
+            self.check(bool(peers), "an ingress rule without `from` admits every source")
+            for peer in peers:
+                labels = peer.get("namespaceSelector", {}).get("matchLabels", {})
+                named = set(peer) <= {"namespaceSelector"} and list(labels) == ["kubernetes.io/metadata.name"]
+                self.check(named and not peer["namespaceSelector"].get("matchExpressions"), f"ingress peer {peer} is not one namespace by kubernetes.io/metadata.name")
 
     def placeholders(self, text):
         if not self.allow_placeholders:

@@ -33,11 +33,13 @@
 //! - [`telemetry`]: logs, traces and metrics.
 //! - [`health`]: `/healthz` and `/readyz` for the worker.
 //! - [`sim`]: the embedded Azure simulator the whole product is tested and demonstrated against.
+//! - [`deadline`]: time arithmetic that saturates instead of panicking (every deadline is computed there).
 //! - `cli` (binary side, `src/cli/`): the `fleetgate` commands.
 
 pub mod arm;
 pub mod config;
 pub mod core;
+pub mod deadline;
 pub mod dispatch;
 pub mod events;
 pub mod fleet;

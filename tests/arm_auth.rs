@@ -17,6 +17,8 @@ use fleetgate::config::{AzureSettings, CredentialKind};
 use serde_json::json;
 
 const ARM_SCOPE: &str = "https://management.azure.com/.default";
+/// The subscription the ARM calls read (in the client's scope).
+const SUB1: &str = "00000000-0000-0000-0000-000000000001";
 
 #[derive(Default)]
 struct Aad {
@@ -95,7 +97,7 @@ async fn client_secret_through_loopback_authority_is_cached_and_used_by_arm() {
     }
     assert!(!format!("{credential:?}").contains("sp-secret"));
 
-    let c = ArmClient::new(&s, credential).unwrap();
+    let c = ArmClient::new(&s, &[SUB1.to_string()], credential).unwrap();
     assert!(c.get("/subscriptions/00000000-0000-0000-0000-000000000001", "2022-12-01").await.unwrap().is_some());
     assert_eq!(aad.arm_auth.lock().unwrap().as_slice(), ["Bearer aad-token-1"]);
 }
@@ -123,7 +125,7 @@ async fn rejected_credential_becomes_an_arm_credential_error_without_secrets() {
     let (base, aad) = start(true).await;
     let env = CredentialEnv { client_secret: Some(Secret::from("wrong-secret")), ..Default::default() };
     let s = settings(CredentialKind::ClientSecret, &base);
-    let c = ArmClient::new(&s, credential_with_env(&s, &env).unwrap()).unwrap();
+    let c = ArmClient::new(&s, &[SUB1.to_string()], credential_with_env(&s, &env).unwrap()).unwrap();
     let e = c.get("/subscriptions/00000000-0000-0000-0000-000000000001", "2022-12-01").await.unwrap_err();
     let text = e.to_string();
     assert_eq!(e.metric_label(), "credential");

@@ -2,153 +2,13 @@
 //! dispositions, LROs (Azure-AsyncOperation and Location), paging, Resource Graph, foreign links,
 //! timeouts.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+mod arm_support;
+
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
-use azure_core::credentials::{AccessToken, TokenCredential, TokenRequestOptions};
-use fleetgate::arm::{ArmClient, ArmError, Disposition, TimeoutKind};
-use fleetgate::config::AzureSettings;
+use arm_support::*;
+use fleetgate::arm::{ArmError, Disposition, TimeoutKind};
 use serde_json::{Value, json};
-
-const CLUSTER: &str =
-    "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/c1";
-const API: &str = "2026-01-02-preview";
-
-/// One scripted answer.
-#[derive(Clone)]
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-    delay: Duration,
-}
-
-fn reply(status: u16, body: Value) -> Reply {
-    Reply { status, headers: Vec::new(), body: if body.is_null() { String::new() } else { body.to_string() }, delay: Duration::ZERO }
-}
-
-impl Reply {
-    fn header(mut self, name: &str, value: impl Into<String>) -> Self {
-        self.headers.push((name.into(), value.into()));
-        self
-    }
-}
-
-/// One request the server saw.
-#[derive(Clone, Debug)]
-struct Seen {
-    method: String,
-    path: String,
-    query: String,
-    headers: HeaderMap,
-    body: String,
-    at: Instant,
-}
-
-/// A server answering `METHOD /path` from queues; the last reply of a queue repeats.
-#[derive(Default)]
-struct Script {
-    routes: Mutex<HashMap<String, VecDeque<Reply>>>,
-    seen: Mutex<Vec<Seen>>,
-}
-
-struct Server {
-    base: String,
-    script: Arc<Script>,
-}
-
-impl Server {
-    async fn start() -> Self {
-        let script = Arc::new(Script::default());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let app = Router::new().fallback(handle).with_state(script.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Self { base, script }
-    }
-
-    fn on(&self, method: &str, path: &str, replies: Vec<Reply>) {
-        self.script.routes.lock().unwrap().insert(format!("{method} {path}"), replies.into());
-    }
-
-    fn seen(&self) -> Vec<Seen> {
-        self.script.seen.lock().unwrap().clone()
-    }
-
-    fn count(&self, method: &str, path: &str) -> usize {
-        self.seen().iter().filter(|s| s.method == method && s.path == path).count()
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-}
-
-async fn handle(State(script): State<Arc<Script>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
-    let path = uri.path().to_string();
-    script.seen.lock().unwrap().push(Seen {
-        method: method.to_string(),
-        path: path.clone(),
-        query: uri.query().unwrap_or("").to_string(),
-        headers,
-        body: String::from_utf8_lossy(&body).into(),
-        at: Instant::now(),
-    });
-    let next = {
-        let mut routes = script.routes.lock().unwrap();
-        routes.get_mut(&format!("{method} {path}")).and_then(|q| if q.len() > 1 { q.pop_front() } else { q.front().cloned() })
-    };
-    let Some(r) = next else {
-        return (StatusCode::NOT_FOUND, r#"{"error":{"code":"ResourceNotFound","message":"not scripted"}}"#).into_response();
-    };
-    tokio::time::sleep(r.delay).await;
-    let mut hm = HeaderMap::new();
-    for (k, v) in &r.headers {
-        hm.insert(HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap());
-    }
-    (StatusCode::from_u16(r.status).unwrap(), hm, r.body).into_response()
-}
-
-#[derive(Debug)]
-struct FakeCredential;
-
-#[async_trait::async_trait]
-impl TokenCredential for FakeCredential {
-    async fn get_token(&self, scopes: &[&str], _: Option<TokenRequestOptions<'_>>) -> azure_core::Result<AccessToken> {
-        assert_eq!(scopes, ["https://management.azure.com/.default"], "loopback endpoints use the public ARM scope");
-        Ok(AccessToken::new("fake-arm-token", time::OffsetDateTime::now_utc() + time::Duration::hours(1)))
-    }
-}
-
-fn settings(base: &str) -> AzureSettings {
-    let mut s = fleetgate::config::load(&fleetgate::config::ConfigSource { file: None, env: Some(Default::default()) }).unwrap().azure;
-    s.resource_manager_endpoint = base.to_string();
-    s.request_timeout = Duration::from_secs(5);
-    s.operation_timeout = Duration::from_secs(30);
-    s.retry.max_attempts = 4;
-    s.retry.initial_backoff = Duration::from_millis(10);
-    s.retry.max_backoff = Duration::from_millis(40);
-    s.retry.principal_not_found_window = Duration::from_millis(400);
-    s
-}
-
-fn client(server: &Server) -> ArmClient {
-    client_with(&settings(&server.base))
-}
-
-fn client_with(s: &AzureSettings) -> ArmClient {
-    ArmClient::new(s, Arc::new(FakeCredential)).unwrap()
-}
-
-fn gap(a: &Seen, b: &Seen) -> Duration {
-    b.at.duration_since(a.at)
-}
 
 #[tokio::test]
 async fn throttled_with_retry_after_then_ok() {
@@ -458,7 +318,7 @@ async fn connection_refused_is_a_retryable_transport_error() {
 #[tokio::test]
 async fn garbage_success_body_is_a_decode_error() {
     let server = Server::start().await;
-    server.on("GET", CLUSTER, vec![Reply { status: 200, headers: vec![], body: "<html>proxy</html>".into(), delay: Duration::ZERO }]);
+    server.on("GET", CLUSTER, vec![Reply { body: "<html>proxy</html>".into(), ..reply(200, Value::Null) }]);
     let e = client(&server).get(CLUSTER, API).await.unwrap_err();
     assert!(matches!(e, ArmError::Decode { status: 200, .. }), "{e}");
     assert_eq!(e.disposition(), Disposition::Fatal);

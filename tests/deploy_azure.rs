@@ -1,12 +1,13 @@
 //! Invariants of the Azure template `deploy/azure/fleetgate.json` (ARM JSON, subscription scope):
-//! the custom role's actions are exactly `arm::permissions`, role-assignment writes come only from RBAC
+//! the custom roles' actions are exactly `arm::permissions` (identity writes only on the identity
+//! resource group when `identityResourceGroup` is set), role-assignment writes come only from RBAC
 //! Administrator with a condition that allows exactly AcrPull for service principals, the queue and
 //! the Event Grid subscriptions are set up as the worker expects, and every nested template is closed
 //! (each `parameters('…')`/`variables('…')` it uses is declared in it, each declared parameter is used).
 
 use std::collections::BTreeSet;
 
-use fleetgate::arm::permissions::{self, custom_role_actions, delegation_condition};
+use fleetgate::arm::permissions::{self, IDENTITY_WRITE_ACTIONS, custom_role_actions, delegation_condition, subscription_role_actions};
 use fleetgate::core::names::ACR_PULL_ROLE_GUID;
 use fleetgate::events::{
     CLUSTER_DELETE_OPERATION, CLUSTER_WRITE_OPERATION, DELETE_SUCCESS, ROLE_ASSIGNMENT_WRITE_OPERATION, WRITE_SUCCESS,
@@ -99,22 +100,86 @@ fn every_template_is_closed_and_its_expressions_balanced() {
     assert!(expressions > 50, "{expressions} expressions checked");
 }
 
+fn strings(v: &Value) -> Vec<&str> {
+    v.as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect()
+}
+
 #[test]
 fn custom_role_actions_equal_the_permissions_list() {
     let t = template();
-    let actions: Vec<&str> = t["variables"]["customRoleActions"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
-    assert_eq!(actions, custom_role_actions(), "regenerate the template's customRoleActions from src/arm/permissions.rs");
+    let subscription = strings(&t["variables"]["subscriptionRoleActions"]);
+    let identity = strings(&t["variables"]["identityWriteActions"]);
+    assert_eq!(subscription, subscription_role_actions(), "regenerate subscriptionRoleActions from src/arm/permissions.rs");
+    assert_eq!(identity, IDENTITY_WRITE_ACTIONS, "regenerate identityWriteActions from src/arm/permissions.rs");
+    let mut all: Vec<&str> = subscription.iter().chain(&identity).copied().collect();
+    let mut listed = custom_role_actions();
+    all.sort_unstable();
+    listed.sort_unstable();
+    assert_eq!(all, listed, "together they are the custom-role actions");
+    assert_eq!(
+        t["variables"]["customRoleActions"],
+        "[if(empty(parameters('identityResourceGroup')), concat(variables('subscriptionRoleActions'), variables('identityWriteActions')), variables('subscriptionRoleActions'))]",
+        "identity writes leave the subscription-wide role exactly when the identity resource group is set"
+    );
     let defs = of_type(&t, "Microsoft.Authorization/roleDefinitions");
-    assert_eq!(defs.len(), 1);
-    let perms = &defs[0]["properties"]["permissions"];
-    assert_eq!(perms.as_array().unwrap().len(), 1);
-    assert_eq!(perms[0]["actions"], "[variables('customRoleActions')]");
-    for k in ["notActions", "dataActions", "notDataActions"] {
-        assert_eq!(perms[0][k], serde_json::json!([]), "{k}");
+    assert_eq!(defs.len(), 2, "fleetgate operator and its identity writer");
+    for (def, actions) in defs.iter().zip(["[variables('customRoleActions')]", "[variables('identityWriteActions')]"]) {
+        let perms = &def["properties"]["permissions"];
+        assert_eq!(perms.as_array().unwrap().len(), 1);
+        assert_eq!(perms[0]["actions"], actions);
+        for k in ["notActions", "dataActions", "notDataActions"] {
+            assert_eq!(perms[0][k], serde_json::json!([]), "{k}");
+        }
+        assert_eq!(def["properties"]["type"], "CustomRole");
     }
-    assert_eq!(defs[0]["properties"]["type"], "CustomRole");
-    assert!(actions.iter().all(|a| !a.contains('*')), "no wildcards");
-    assert!(!actions.iter().any(|a| a.starts_with("Microsoft.Authorization/roleAssignments/") && !a.ends_with("/read")));
+    assert_eq!(defs[1]["condition"], "[not(empty(parameters('identityResourceGroup')))]");
+    assert!(all.iter().all(|a| !a.contains('*')), "no wildcards");
+    assert!(!all.iter().any(|a| a.starts_with("Microsoft.Authorization/roleAssignments/") && !a.ends_with("/read")));
+}
+
+#[test]
+fn identity_writes_are_granted_only_on_the_identity_resource_group() {
+    let t = template();
+    assert_eq!(
+        t["parameters"]["identityResourceGroup"]["defaultValue"], "",
+        "empty = the cluster's resource group, as gating.identity_resource_group"
+    );
+    let per_sub = per_subscription_deployment(&t);
+    assert_eq!(per_sub["properties"]["parameters"]["identityResourceGroup"]["value"], "[parameters('identityResourceGroup')]");
+    let inner = per_sub["properties"]["template"]["resources"].as_array().unwrap();
+    let set = "[not(empty(parameters('identityResourceGroup')))]";
+    let group = "[if(empty(parameters('identityResourceGroup')), 'unused', parameters('identityResourceGroup'))]";
+    let rg = inner
+        .iter()
+        .find(|r| r["type"] == "Microsoft.Resources/resourceGroups" && r["name"] == group)
+        .expect("the identity resource group");
+    assert_eq!(rg["condition"], set);
+    let writer = inner.iter().find(|r| r["name"] == "fleetgate-identity-writer").expect("the identity writer deployment");
+    assert_eq!((&writer["condition"], &writer["resourceGroup"]), (&Value::from(set), &Value::from(group)), "deployed into that group only");
+    let assignments = writer["properties"]["template"]["resources"].as_array().unwrap();
+    assert_eq!(assignments.len(), 1);
+    let a = &assignments[0];
+    assert_eq!(a["type"], "Microsoft.Authorization/roleAssignments");
+    assert!(a.get("scope").is_none(), "at the deployment's resource group, nowhere else");
+    assert_eq!(
+        a["properties"]["roleDefinitionId"],
+        "[subscriptionResourceId('Microsoft.Authorization/roleDefinitions', parameters('identityRoleGuid'))]"
+    );
+    assert_eq!(a["properties"]["principalId"], "[parameters('workerPrincipalId')]");
+    // No other assignment in the tree uses the identity writer role.
+    let uses = of_type(&t, "Microsoft.Authorization/roleAssignments")
+        .iter()
+        .filter(|a| a["properties"]["roleDefinitionId"].as_str().unwrap().contains("identityRoleGuid"))
+        .count();
+    assert_eq!(uses, 1);
+    // The example deploys the recommended setup, and the example worker config names the same group.
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/azure/fleetgate.parameters.example.json");
+    let example: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let chosen = example["parameters"]["identityResourceGroup"]["value"].as_str().expect("the example sets identityResourceGroup");
+    let overlay = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/kubernetes/overlays/example/fleetgate.toml");
+    let config =
+        fleetgate::config::load(&fleetgate::config::ConfigSource { file: Some(overlay.into()), env: Some(Default::default()) }).unwrap();
+    assert_eq!(config.gating.identity_resource_group, chosen, "gating.identity_resource_group = identityResourceGroup");
 }
 
 #[test]
@@ -132,7 +197,7 @@ fn role_guids_are_the_built_in_roles_and_nothing_broader_is_assigned() {
         assert!(!text.contains(broad), "{broad} must not be assigned");
     }
     let assignments = of_type(&t, "Microsoft.Authorization/roleAssignments");
-    assert_eq!(assignments.len(), 7, "worker: receiver, 2 senders, custom role, RBAC admin; scaler owner; topic sender");
+    assert_eq!(assignments.len(), 8, "worker: receiver, 2 senders, custom role, identity writer, RBAC admin; scaler owner; topic sender");
     for a in &assignments {
         let p = &a["properties"];
         assert_eq!(p["principalType"], "ServicePrincipal", "{a}");

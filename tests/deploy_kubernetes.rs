@@ -108,3 +108,25 @@ fn image_matches_the_pod() {
         assert!(ignore.lines().any(|l| l == needed), ".dockerignore lets {needed} through");
     }
 }
+
+#[test]
+fn health_port_ingress_admits_one_named_namespace_set_by_the_overlay() {
+    let np = read("deploy/kubernetes/base/networkpolicy.yaml");
+    let ingress = np.split("  ingress:\n").nth(1).unwrap().split("  egress:\n").next().unwrap();
+    let rules: Vec<&str> = ingress.lines().filter(|l| l.starts_with("    - ")).collect();
+    assert_eq!(rules, ["    - from:"], "one ingress rule, and it names its sources:\n{ingress}");
+    assert!(
+        ingress.contains(
+            "        - namespaceSelector:\n            matchLabels:\n              kubernetes.io/metadata.name: monitoring\n      ports:\n        - protocol: TCP\n          port: 8080\n"
+        ),
+        "the monitoring namespace, by its immutable name label, on the health port only:\n{ingress}"
+    );
+    assert!(!ingress.contains("ipBlock") && !ingress.contains("podSelector"), "{ingress}");
+    let overlay = read("deploy/kubernetes/overlays/example/kustomization.yaml");
+    assert!(
+        overlay.contains(
+            "path: /spec/ingress/0/from/0/namespaceSelector/matchLabels/kubernetes.io~1metadata.name\n        value: contoso-monitoring"
+        ),
+        "the example overlay sets its monitoring namespace"
+    );
+}

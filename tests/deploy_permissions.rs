@@ -56,9 +56,15 @@ fn fleet() -> String {
             "aks-gone-defender-gating",
             &[&format!("principal_id = \"{GONE_OID}\""), &fleet::fleetgate_tags(&cluster_id(SUB1, "rg-aks", "aks-gone"))],
         )
-        .acr_pull(&acrone, GONE_OID, &[r#"principal_type = "ServicePrincipal""#])
+        // Under fleetgate's deterministic name: garbage collection deletes only assignments it made.
+        .acr_pull(&acrone, GONE_OID, &[r#"principal_type = "ServicePrincipal""#, &format!("name = \"{}\"", gc_assignment_name(&acrone))])
         .acr_pull(&acrone, KUBELET_OID, &[&format!("name = \"{ATTACH_NAME}\"")])
         .build()
+}
+
+/// The name fleetgate gives the gone cluster's gating identity's AcrPull assignment on `registry`.
+fn gc_assignment_name(registry: &str) -> String {
+    fleetgate::core::names::acr_pull_assignment_id(&id(registry), GONE_OID).unwrap().name().to_string()
 }
 
 fn id(s: &str) -> ResourceId {

@@ -27,9 +27,15 @@ fn fleet() -> String {
         .acr_pull(
             &registry_id(SUB1, "rg-acr", "acrone"),
             "33333333-3333-3333-3333-333333333333",
-            &[r#"principal_type = "ServicePrincipal""#],
+            // Under fleetgate's deterministic name: garbage collection deletes only assignments it made.
+            &[r#"principal_type = "ServicePrincipal""#, &format!("name = \"{}\"", ghost_assignment().name())],
         )
         .build()
+}
+
+/// The AcrPull assignment fleetgate made for the ghost cluster's gating identity on `acrone`.
+fn ghost_assignment() -> ResourceId {
+    fleetgate::core::names::acr_pull_assignment_id(&registry("acrone"), "33333333-3333-3333-3333-333333333333").unwrap()
 }
 
 fn registry(name: &str) -> ResourceId {

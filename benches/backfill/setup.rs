@@ -102,7 +102,7 @@ pub fn settings(sim: &SimHandle, subscriptions: &[String]) -> anyhow::Result<Set
 pub fn arm_client(settings: &Settings) -> anyhow::Result<ArmClient> {
     let env = CredentialEnv { client_secret: Some(Secret::new(CLIENT_SECRET)), ..Default::default() };
     let credential = credential_with_env(&settings.azure, &env)?;
-    Ok(ArmClient::new(&settings.azure, credential)?)
+    Ok(ArmClient::new(&settings.azure, &settings.scope.subscriptions, credential)?)
 }
 
 /// The environment of a child `fleetgate` process aimed at `sim` (the same settings as [`settings`]).

@@ -21,6 +21,7 @@ use super::error_body::ErrorBody;
 use super::headers;
 use super::response::{ArmResponse, header, retry_after};
 use super::retry::{RetryPolicy, with_retry};
+use super::scope::ArmScope;
 use super::stats::{ArmStats, Counters};
 use crate::config::AzureSettings;
 use crate::telemetry::metrics;
@@ -34,7 +35,12 @@ pub struct ArmClient {
 pub(super) struct Inner {
     http: reqwest::Client,
     pub(super) endpoint: Endpoint,
+    /// The token scope.
     scope: String,
+    /// Where requests may go (`scope.subscriptions`, Resource Graph).
+    pub(super) arm_scope: ArmScope,
+    /// Largest response body read (`azure.max_response_bytes`).
+    pub(super) max_response_bytes: u64,
     credential: Arc<dyn TokenCredential>,
     retry: RetryPolicy,
     request_timeout: Duration,
@@ -87,18 +93,20 @@ impl<'a> Req<'a> {
 }
 
 impl ArmClient {
-    /// Builds the client and its credential from `[azure]` (see [`auth::credential_from_settings`]).
-    pub fn from_settings(settings: &AzureSettings) -> Result<Self, ArmError> {
+    /// Builds the client and its credential from `[azure]` (see [`auth::credential_from_settings`]). It
+    /// sends requests only inside `subscriptions` (normally `scope.subscriptions`) and to Resource Graph.
+    pub fn from_settings(settings: &AzureSettings, subscriptions: &[String]) -> Result<Self, ArmError> {
         let credential = auth::credential_from_settings(settings)?;
-        Self::build(settings, credential)
+        Self::build(settings, subscriptions, credential)
     }
 
-    /// Builds the client with a given credential, which is wrapped in the token cache.
-    pub fn new(settings: &AzureSettings, credential: Arc<dyn TokenCredential>) -> Result<Self, ArmError> {
-        Self::build(settings, Arc::new(CachedCredential::new(credential)))
+    /// Builds the client with a given credential, which is wrapped in the token cache. It sends
+    /// requests only inside `subscriptions` (normally `scope.subscriptions`) and to Resource Graph.
+    pub fn new(settings: &AzureSettings, subscriptions: &[String], credential: Arc<dyn TokenCredential>) -> Result<Self, ArmError> {
+        Self::build(settings, subscriptions, Arc::new(CachedCredential::new(credential)))
     }
 
-    fn build(settings: &AzureSettings, credential: Arc<dyn TokenCredential>) -> Result<Self, ArmError> {
+    fn build(settings: &AzureSettings, subscriptions: &[String], credential: Arc<dyn TokenCredential>) -> Result<Self, ArmError> {
         let endpoint = Endpoint::parse(&settings.resource_manager_endpoint)?;
         let http = reqwest::Client::builder()
             .user_agent(concat!("fleetgate/", env!("CARGO_PKG_VERSION")))
@@ -111,6 +119,8 @@ impl ArmClient {
                 http,
                 scope: endpoint.scope(),
                 endpoint,
+                arm_scope: ArmScope::new(subscriptions),
+                max_response_bytes: settings.max_response_bytes,
                 credential,
                 retry: RetryPolicy::from(&settings.retry),
                 request_timeout: settings.request_timeout,
@@ -222,15 +232,17 @@ impl ArmClient {
         Fut: Future<Output = Result<T, ArmError>> + 'a,
     {
         let after = self.inner.operation_timeout;
-        let deadline = Instant::now() + after;
+        let deadline = crate::deadline::from_now(after);
         match tokio::time::timeout_at(deadline, op(deadline)).await {
             Ok(out) => out,
             Err(_) => Err(ArmError::Timeout { call: call.clone(), kind: TimeoutKind::Operation, after }),
         }
     }
 
-    /// Sends `req` with the retry policy, giving up before `deadline`.
+    /// Sends `req` with the retry policy, giving up before `deadline`. Refused without a request when
+    /// its URL is outside the scope (see [`ArmScope`]).
     pub(super) async fn execute(&self, req: &Req<'_>, deadline: Instant) -> Result<ArmResponse, ArmError> {
+        self.check_scope(&req.call, &req.url)?;
         let inner = &self.inner;
         with_retry(&inner.retry, deadline, &inner.counters, |attempt| self.send_once(req, attempt)).await
     }
@@ -272,7 +284,7 @@ impl ArmClient {
             metrics().arm_request(status);
             let hdrs = resp.headers().clone();
             self.note_graph_quota(&hdrs);
-            let bytes = resp.bytes().await.map_err(|e| self.transport_error(&req.call, e))?;
+            let bytes = self.read_body(req, resp).await?;
             if (200..300).contains(&status) {
                 let mut ok = ArmResponse::from_parts(&req.call, req.url.as_str(), status, &hdrs, &bytes)?;
                 ok.attempts = attempt;
@@ -301,7 +313,7 @@ impl ArmClient {
         Ok(value)
     }
 
-    fn transport_error(&self, call: &Call, e: reqwest::Error) -> ArmError {
+    pub(super) fn transport_error(&self, call: &Call, e: reqwest::Error) -> ArmError {
         if e.is_timeout() {
             return ArmError::Timeout { call: call.clone(), kind: TimeoutKind::Request, after: self.inner.request_timeout };
         }
@@ -333,7 +345,10 @@ impl ArmClient {
         let remaining = header(hdrs, headers::USER_QUOTA_REMAINING);
         let resets = header(hdrs, headers::USER_QUOTA_RESETS_AFTER);
         if let Some(wait) = headers::graph_quota_wait(remaining.as_deref(), resets.as_deref()) {
-            *self.inner.graph_gate.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now() + wait);
+            *self.inner.graph_gate.lock().unwrap_or_else(|p| p.into_inner()) = Some(crate::deadline::from_now(wait));
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -62,8 +62,18 @@ impl Endpoint {
         Ok(url)
     }
 
+    /// The ARM path of a URL on this endpoint: its path without the endpoint's own path prefix (e.g.
+    /// `/arm` of `http://127.0.0.1:9/arm`). `None` when the URL is not under the endpoint.
+    pub fn arm_path<'u>(&self, url: &'u Url) -> Option<&'u str> {
+        if url.origin() != self.base.origin() {
+            return None;
+        }
+        let prefix = self.base.path().trim_end_matches('/');
+        url.path().strip_prefix(prefix).filter(|rest| rest.starts_with('/'))
+    }
+
     /// Parses an absolute URL from a response and refuses it unless it has the endpoint's scheme, host
-    /// and port.
+    /// and port. (Its path is checked against the scope before any request is sent.)
     pub fn follow(&self, call: &Call, link: &str) -> Result<Url, ArmError> {
         let refuse = |url: String| ArmError::ForeignUrl { call: call.clone(), url, expected: self.origin() };
         let url = Url::parse(link.trim()).map_err(|_| refuse(redact_query(link)))?;
@@ -175,5 +185,18 @@ mod tests {
         }
         let text = e.follow(&call, "http://evil.example/x?sig=SECRET").unwrap_err().to_string();
         assert!(!text.contains("SECRET") && text.contains("evil.example"), "{text}");
+    }
+
+    #[test]
+    fn arm_paths_strip_the_endpoint_prefix() {
+        let prefixed = Endpoint::parse("http://127.0.0.1:9/arm").unwrap();
+        let url = Url::parse("http://127.0.0.1:9/arm/subscriptions/s?api-version=1").unwrap();
+        assert_eq!(prefixed.arm_path(&url), Some("/subscriptions/s"));
+        assert_eq!(prefixed.arm_path(&Url::parse("http://127.0.0.1:9/other/subscriptions/s").unwrap()), None);
+        assert_eq!(prefixed.arm_path(&Url::parse("http://127.0.0.1:9/armx/subscriptions/s").unwrap()), None);
+        assert_eq!(prefixed.arm_path(&Url::parse("http://127.0.0.2:9/arm/subscriptions/s").unwrap()), None);
+        let plain = Endpoint::parse("https://management.azure.com").unwrap();
+        let link = Url::parse("https://management.azure.com/subscriptions/s/providers/Microsoft.ContainerService/locations/westeurope/operations/o?api-version=2016-03-30&t=1&c=2&s=3&h=4").unwrap();
+        assert_eq!(plain.arm_path(&link), Some("/subscriptions/s/providers/Microsoft.ContainerService/locations/westeurope/operations/o"));
     }
 }

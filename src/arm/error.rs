@@ -130,6 +130,30 @@ pub enum ArmError {
         /// The configured endpoint's origin.
         expected: String,
     },
+    /// A request (built or taken from a response) that would leave `scope.subscriptions`.
+    #[error(
+        "{call}: refusing to send a request to {url}: {reason}; fleetgate sends requests only inside scope.subscriptions (and to Resource Graph)"
+    )]
+    OutOfScope {
+        /// The request, or the request whose response carried the URL.
+        call: Call,
+        /// The refused URL (scheme, host and path only).
+        url: String,
+        /// Why it is out of scope.
+        reason: String,
+    },
+    /// A response body larger than `azure.max_response_bytes` (announced or while streaming).
+    #[error(
+        "{call}: the response from {url} is larger than {limit} bytes (azure.max_response_bytes); it was not read further. Check that azure.resource_manager_endpoint points at ARM, or raise the limit if such answers are expected"
+    )]
+    ResponseTooLarge {
+        /// The request.
+        call: Call,
+        /// The URL read (scheme, host and path only).
+        url: String,
+        /// The limit in bytes.
+        limit: u64,
+    },
     /// A request path that is not a plain ARM path.
     #[error("invalid ARM request path {path:?}: {reason}; pass a path like /subscriptions/<id>/resourceGroups/<rg>/providers/…")]
     InvalidPath {
@@ -167,14 +191,19 @@ impl ArmError {
 
     /// What to do about this error (see [`Disposition`]). Transport errors and per-request timeouts are
     /// retryable; an expired operation deadline and credential failures are `Slow` (retry the whole
-    /// operation later); decode, URL and setup errors are fatal.
+    /// operation later); decode, URL, scope, size and setup errors are fatal.
     pub fn disposition(&self) -> Disposition {
         match self {
             ArmError::Api(e) => e.disposition,
             ArmError::Transport { .. } => TRANSPORT,
             ArmError::Timeout { kind: TimeoutKind::Request, .. } => TRANSPORT,
             ArmError::Timeout { kind: TimeoutKind::Operation, .. } | ArmError::Credential { .. } => Disposition::Slow,
-            ArmError::Decode { .. } | ArmError::ForeignUrl { .. } | ArmError::InvalidPath { .. } | ArmError::Setup(_) => Disposition::Fatal,
+            ArmError::Decode { .. }
+            | ArmError::ForeignUrl { .. }
+            | ArmError::OutOfScope { .. }
+            | ArmError::ResponseTooLarge { .. }
+            | ArmError::InvalidPath { .. }
+            | ArmError::Setup(_) => Disposition::Fatal,
         }
     }
 
@@ -224,7 +253,9 @@ impl ArmError {
             | ArmError::Timeout { call, .. }
             | ArmError::Credential { call, .. }
             | ArmError::Decode { call, .. }
-            | ArmError::ForeignUrl { call, .. } => Some(call),
+            | ArmError::ForeignUrl { call, .. }
+            | ArmError::OutOfScope { call, .. }
+            | ArmError::ResponseTooLarge { call, .. } => Some(call),
             ArmError::InvalidPath { .. } | ArmError::Setup(_) => None,
         }
     }
@@ -240,6 +271,8 @@ impl ArmError {
             ArmError::Credential { .. } => "credential",
             ArmError::Decode { .. } => "decode",
             ArmError::ForeignUrl { .. } => "foreign_url",
+            ArmError::OutOfScope { .. } => "out_of_scope",
+            ArmError::ResponseTooLarge { .. } => "response_too_large",
             ArmError::InvalidPath { .. } => "invalid_path",
             ArmError::Setup(_) => "setup",
         }

@@ -1,5 +1,5 @@
 //! Azure Resource Graph: `POST /providers/Microsoft.ResourceGraph/resources`, following `$skipToken`
-//! pages. Queries wait while the `x-ms-user-quota-remaining` header says the window is used up (until
+//! pages. A query over subscriptions names only subscriptions in scope (else it is refused unsent). Queries wait while the `x-ms-user-quota-remaining` header says the window is used up (until
 //! `x-ms-user-quota-resets-after`); 429s are retried like any other call.
 
 use std::collections::HashSet;
@@ -52,6 +52,15 @@ impl ArmClient {
         }
         let url = self.inner.endpoint.url(GRAPH_PATH, &[("api-version", &self.inner.graph_api_version)])?;
         let call = Call::new("POST", GRAPH_PATH);
+        if scope_key == "subscriptions"
+            && let Some(outside) = scope.iter().find(|s| !self.inner.arm_scope.allows_subscription(s))
+        {
+            let reason = format!(
+                "the query names subscription {} which is not in scope.subscriptions",
+                outside.chars().take(64).collect::<String>()
+            );
+            return Err(ArmError::OutOfScope { call, url: GRAPH_PATH.to_string(), reason });
+        }
         let outer = call.clone();
         self.within_deadline(&outer, |deadline| async move {
             let mut count = 0;

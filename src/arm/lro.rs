@@ -1,7 +1,9 @@
 //! Long-running operations: poll `Azure-AsyncOperation` when present, else `Location`, else (a PUT
 //! whose body says `provisioningState: Updating` without either header) the resource itself. Each poll
-//! waits for the last `Retry-After` (a default interval when there is none) and goes through the same
-//! retry policy as any GET. Stops on `Succeeded`, `Failed` or `Canceled`; the latter two are errors.
+//! waits for the last `Retry-After` (a default interval when there is none; clamped to
+//! [`MIN_POLL_INTERVAL`]..=[`MAX_POLL_INTERVAL`]) and goes through the same retry policy and scope guard
+//! as any GET: an operation URL is followed unchanged (signed query string and its own api-version
+//! included) only when its path is inside `scope.subscriptions`. Stops on `Succeeded`, `Failed` or `Canceled`; the latter two are errors.
 
 use std::time::Duration;
 
@@ -19,6 +21,9 @@ use super::response::ArmResponse;
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5);
 /// Floor for `Retry-After: 0`, so a zero hint cannot become a busy loop.
 const MIN_POLL_INTERVAL: Duration = Duration::from_millis(50);
+/// Ceiling for a poll interval: a longer `Retry-After` on an operation is clamped to this, so a broken or
+/// hostile hint cannot stall a reconcile until `azure.operation_timeout`.
+pub const MAX_POLL_INTERVAL: Duration = Duration::from_secs(60);
 
 /// A long-running operation that ended `Succeeded`.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,7 +84,7 @@ impl ArmClient {
 
     /// Polls an `Azure-AsyncOperation` URL until its `status` is terminal.
     async fn poll_operation(&self, initial: &ArmResponse, call: &Call, op: &str, deadline: Instant) -> Result<u32, ArmError> {
-        let url = self.inner.endpoint.follow(call, op)?;
+        let url = self.follow(call, op)?;
         let poll_call = Call::new("GET", redact_query(url.path()));
         let mut wait = initial.retry_after;
         for polls in 1.. {
@@ -101,7 +106,7 @@ impl ArmClient {
 
     /// Polls a `Location` URL while it answers 202; returns the final body.
     async fn poll_location(&self, initial: &ArmResponse, call: &Call, location: &str, deadline: Instant) -> Result<(Value, u32), ArmError> {
-        let url = self.inner.endpoint.follow(call, location)?;
+        let url = self.follow(call, location)?;
         let poll_call = Call::new("GET", redact_query(url.path()));
         let mut wait = initial.retry_after;
         for polls in 1.. {
@@ -117,7 +122,7 @@ impl ArmClient {
 
     /// Re-reads the resource until its `provisioningState` is terminal.
     async fn poll_resource(&self, initial: &ArmResponse, call: &Call, deadline: Instant) -> Result<LroOutcome, ArmError> {
-        let url = self.inner.endpoint.follow(call, &initial.url)?;
+        let url = self.follow(call, &initial.url)?;
         let mut wait = initial.retry_after;
         for polls in 1.. {
             pause(wait).await;
@@ -133,15 +138,20 @@ impl ArmClient {
 
     /// GETs the resource a PUT/PATCH wrote, at the same URL and api-version.
     async fn reread(&self, initial: &ArmResponse, call: &Call, deadline: Instant) -> Result<Value, ArmError> {
-        let url = self.inner.endpoint.follow(call, &initial.url)?;
+        let url = self.follow(call, &initial.url)?;
         let r = self.execute(&Req::get(url, Call::new("GET", call.resource.clone())), deadline).await?;
         Ok(r.body)
     }
 }
 
-/// Sleeps for the service's hint, the default interval without one, never less than the floor.
+/// Sleeps for the service's hint, the default interval without one, within the floor and the ceiling.
 async fn pause(retry_after: Option<Duration>) {
-    tokio::time::sleep(retry_after.unwrap_or(DEFAULT_POLL_INTERVAL).max(MIN_POLL_INTERVAL)).await;
+    tokio::time::sleep(poll_interval(retry_after)).await;
+}
+
+/// The wait before the next poll.
+fn poll_interval(retry_after: Option<Duration>) -> Duration {
+    retry_after.unwrap_or(DEFAULT_POLL_INTERVAL).clamp(MIN_POLL_INTERVAL, MAX_POLL_INTERVAL)
 }
 
 /// The error for an operation that ended `Failed`/`Canceled`, with the code and message of its body's
@@ -176,6 +186,25 @@ mod tests {
         for running in ["InProgress", "Updating", "Creating", "Accepted", "Running", ""] {
             assert_eq!(progress(running), Progress::Running, "{running}");
         }
+    }
+
+    #[test]
+    fn poll_intervals_are_clamped() {
+        assert_eq!(poll_interval(None), DEFAULT_POLL_INTERVAL);
+        assert_eq!(poll_interval(Some(Duration::ZERO)), MIN_POLL_INTERVAL);
+        assert_eq!(poll_interval(Some(Duration::from_secs(7))), Duration::from_secs(7));
+        assert_eq!(poll_interval(Some(Duration::from_secs(3600))), MAX_POLL_INTERVAL);
+        assert_eq!(poll_interval(Some(Duration::MAX)), MAX_POLL_INTERVAL);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_absurd_operation_retry_after_waits_at_most_the_ceiling() {
+        let started = Instant::now();
+        pause(Some(Duration::from_secs(86_400))).await;
+        assert_eq!(started.elapsed(), MAX_POLL_INTERVAL);
+        let started = Instant::now();
+        pause(Some(Duration::MAX)).await;
+        assert_eq!(started.elapsed(), MAX_POLL_INTERVAL);
     }
 
     #[test]

@@ -28,7 +28,7 @@ impl ArmClient {
                 let Some(next) = page.body.get("nextLink").and_then(Value::as_str).filter(|s| !s.is_empty()) else {
                     return Ok(items);
                 };
-                url = self.inner.endpoint.follow(&call, next)?;
+                url = self.follow(&call, next)?;
                 if !seen.insert(url.to_string()) {
                     return Err(ArmError::Decode { call, status: page.status, message: "nextLink repeats an earlier page".into() });
                 }

@@ -9,7 +9,9 @@
 //!
 //! Role-assignment writes and deletes are not in the custom role: they come only from
 //! *Role Based Access Control Administrator* with [`delegation_condition`], which lets fleetgate
-//! assign or remove **only** AcrPull, and only for service principals.
+//! assign or remove **only** AcrPull, and only for service principals. Identity writes
+//! ([`IDENTITY_WRITE_ACTIONS`]) move to a second custom role assigned on the identity resource group
+//! only, when the template's `identityResourceGroup` is set.
 
 use crate::core::names::ACR_PULL_ROLE_GUID;
 
@@ -143,6 +145,22 @@ pub const PERMISSIONS: &[Permission] = &[
 /// The custom role's `actions`, in list order.
 pub fn custom_role_actions() -> Vec<&'static str> {
     PERMISSIONS.iter().filter(|p| p.grant == Grant::CustomRole).map(|p| p.action).collect()
+}
+
+/// Custom-role actions that create, change or delete identities and their federated credentials.
+/// With `gating.identity_resource_group` set (the template's `identityResourceGroup`), they are
+/// granted only on that resource group (role *fleetgate operator (identity writer)*), so a compromised
+/// worker cannot federate or replace any other identity in the subscription.
+pub const IDENTITY_WRITE_ACTIONS: [&str; 3] = [
+    "Microsoft.ManagedIdentity/userAssignedIdentities/write",
+    "Microsoft.ManagedIdentity/userAssignedIdentities/delete",
+    "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/write",
+];
+
+/// The custom role's actions without [`IDENTITY_WRITE_ACTIONS`]: what the subscription-wide role
+/// keeps when the identity resource group is set, in list order.
+pub fn subscription_role_actions() -> Vec<&'static str> {
+    custom_role_actions().into_iter().filter(|a| !IDENTITY_WRITE_ACTIONS.contains(a)).collect()
 }
 
 /// The actions granted only through the conditioned RBAC Administrator assignment.
@@ -296,6 +314,15 @@ mod tests {
         assert_eq!(action_for_request("GET", "/sb/fleetgate-events/messages/head"), None);
         assert_eq!(action_for_request("POST", &format!("{rg}/providers/Microsoft.Storage/storageAccounts")), None);
         assert_eq!(action_for_request("GET", "/providers/Microsoft.ResourceGraph"), None);
+    }
+
+    #[test]
+    fn identity_writes_are_custom_role_actions_and_split_off_cleanly() {
+        let custom = custom_role_actions();
+        assert!(IDENTITY_WRITE_ACTIONS.iter().all(|a| custom.contains(a)), "{IDENTITY_WRITE_ACTIONS:?}");
+        let sub = subscription_role_actions();
+        assert_eq!(sub.len() + IDENTITY_WRITE_ACTIONS.len(), custom.len());
+        assert!(sub.iter().all(|a| !a.starts_with("Microsoft.ManagedIdentity/") || a.ends_with("/read")), "{sub:?}");
     }
 
     #[test]

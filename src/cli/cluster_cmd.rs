@@ -34,7 +34,7 @@ pub struct ClusterArgs {
 
 /// Builds the engine from settings (credential, ARM client, policy).
 pub fn engine(settings: &Settings) -> anyhow::Result<Engine> {
-    let arm = ArmClient::from_settings(&settings.azure)?;
+    let arm = ArmClient::from_settings(&settings.azure, &settings.scope.subscriptions)?;
     Ok(Engine::new(arm, Arc::new(settings.clone()))?)
 }
 

@@ -74,7 +74,7 @@ async fn online_checks(settings: &Settings) -> Vec<Check> {
             )];
         }
     };
-    let arm = match ArmClient::new(&settings.azure, credential.clone()) {
+    let arm = match ArmClient::new(&settings.azure, &settings.scope.subscriptions, credential.clone()) {
         Ok(a) => a,
         Err(e) => return vec![Check::fail(format!("ARM client: {e}"), "check azure.resource_manager_endpoint")],
     };

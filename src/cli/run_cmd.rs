@@ -60,7 +60,7 @@ pub async fn run(args: RunArgs, settings: &Settings) -> anyhow::Result<Exit> {
     };
     let credential = auth::credential_from_settings(&settings.azure)?;
     let shared = Arc::new(settings.clone());
-    let engine = Engine::new(ArmClient::new(&settings.azure, credential.clone())?, Arc::clone(&shared))?;
+    let engine = Engine::new(ArmClient::new(&settings.azure, &settings.scope.subscriptions, credential.clone())?, Arc::clone(&shared))?;
     let mut options = WorkerOptions::from_settings(settings);
     let serve_health = matches!(spec, SourceSpec::ServiceBus);
     let replay = matches!(spec, SourceSpec::File(_));

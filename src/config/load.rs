@@ -73,6 +73,7 @@ pub fn load(source: &ConfigSource) -> Result<Settings, ConfigError> {
     let raw = builder.add_source(env).build().map_err(|e| ConfigError::Parse(e.to_string()))?;
     let settings: Settings = raw.try_deserialize().map_err(|e| ConfigError::Parse(e.to_string()))?;
     validate(&settings)?;
+    super::limits::check(&settings, source)?;
     Ok(settings)
 }
 
@@ -123,13 +124,26 @@ pub fn check_endpoint(key: &str, value: &str, optional: bool) -> Result<(), Conf
     if value.is_empty() && optional {
         return Ok(());
     }
-    let expected = "an https:// URL (http:// only for 127.0.0.1, [::1] or localhost)";
+    let expected = "an https:// URL without credentials, query or fragment (http:// only for 127.0.0.1, [::1] or localhost)";
     let url = url::Url::parse(value).map_err(|_| invalid(key, value, expected))?;
+    if !url.username().is_empty() || url.password().is_some() || url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid(key, redact_userinfo(&url), expected));
+    }
     match url.scheme() {
         "https" => Ok(()),
         "http" if is_loopback(&url) => Ok(()),
         _ => Err(invalid(key, value, expected)),
     }
+}
+
+/// The URL with any user-info replaced, so a password never reaches an error message.
+fn redact_userinfo(url: &url::Url) -> String {
+    let mut shown = url.clone();
+    if !shown.username().is_empty() || shown.password().is_some() {
+        let _ = shown.set_username("redacted");
+        let _ = shown.set_password(None);
+    }
+    shown.to_string()
 }
 
 /// True when the URL's host is a loopback address or `localhost`.
@@ -226,6 +240,22 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("azure.resource_manager_endpoint") && err.contains("http://example.com") && err.contains("https://"), "{err}");
+    }
+
+    #[test]
+    fn endpoints_with_credentials_query_or_fragment_are_configuration_errors() {
+        for (var, value) in [
+            ("FLEETGATE__AZURE__RESOURCE_MANAGER_ENDPOINT", "http://user:s3cret@127.0.0.1:8080"),
+            ("FLEETGATE__AZURE__RESOURCE_MANAGER_ENDPOINT", "https://u@management.azure.com"),
+            ("FLEETGATE__AZURE__RESOURCE_MANAGER_ENDPOINT", "https://management.azure.com/?x=1"),
+            ("FLEETGATE__AZURE__AUTHORITY_HOST", "https://login.microsoftonline.com/#f"),
+            ("FLEETGATE__QUEUE__ENDPOINT", "https://a:b@ns.servicebus.windows.net"),
+        ] {
+            let err = load(&ConfigSource { file: None, env: env(&[(var, value)]) }).unwrap_err();
+            assert!(matches!(err, ConfigError::Invalid { .. }), "{value}: {err}");
+            let text = err.to_string();
+            assert!(text.contains("without credentials") && !text.contains("s3cret"), "{text}");
+        }
     }
 
     #[test]

@@ -1,11 +1,14 @@
 //! Typed configuration, layered from the compiled-in `config/default.toml`, an optional file
 //! (`--config PATH` or `FLEETGATE_CONFIG`) and `FLEETGATE__SECTION__KEY` environment variables.
 //!
-//! Every section denies unknown keys, so a typo fails at start with a message naming the key.
+//! Every section denies unknown keys, so a typo fails at start with a message naming the key; every
+//! duration has a minimum and a maximum (`limits`).
 
+mod limits;
 mod load;
 mod redact;
 
+pub use limits::{DURATION_RANGES, DurationRange, MAX_RESPONSE_BYTES, MIN_RESPONSE_BYTES};
 pub use load::{ConfigError, ConfigSource, is_loopback, load, parse_major_minor};
 pub use redact::redacted_toml;
 
@@ -173,6 +176,8 @@ pub struct AzureSettings {
     /// Deadline for one operation including its retries and LRO polling.
     #[serde(with = "humantime_serde")]
     pub operation_timeout: Duration,
+    /// Largest ARM response body read, in bytes (checked against `Content-Length` and while streaming).
+    pub max_response_bytes: u64,
     /// api-version per resource type.
     pub api_versions: ApiVersions,
     /// Retry policy for ARM calls.

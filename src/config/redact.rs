@@ -23,9 +23,12 @@ pub fn redacted_toml(settings: &Settings) -> String {
     out
 }
 
+/// Suffixes of keys that name or locate a secret without holding one (`sas_key_name`, `token_scope`).
+const NOT_SECRET_SUFFIXES: &[&str] = &["_name", "_file", "_env", "_scope", "_endpoint", "_url", "_host"];
+
 fn is_secret_key(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
-    SECRET_MARKERS.iter().any(|m| k.contains(m)) && !k.ends_with("_name") && !k.ends_with("_file") && !k.ends_with("_env")
+    SECRET_MARKERS.iter().any(|m| k.contains(m)) && !NOT_SECRET_SUFFIXES.iter().any(|s| k.ends_with(s))
 }
 
 fn redact(value: &mut toml::Value, key: &str) {
@@ -56,10 +59,21 @@ mod tests {
     }
 
     #[test]
+    fn names_scopes_and_endpoints_of_secrets_are_not_secrets() {
+        for shown in ["token_scope", "sas_key_name", "client_secret_file", "token_endpoint", "secret_url", "password_env"] {
+            assert!(!is_secret_key(shown), "{shown}");
+        }
+        for hidden in ["client_secret", "sas_key", "token", "access_token", "password", "connection_string", "signature"] {
+            assert!(is_secret_key(hidden), "{hidden}");
+        }
+    }
+
+    #[test]
     fn renders_effective_settings() {
         let s = crate::config::load(&crate::config::ConfigSource { file: None, env: Some(Default::default()) }).unwrap();
         let text = redacted_toml(&s);
         assert!(text.contains("resource_manager_endpoint = \"https://management.azure.com\""), "{text}");
         assert!(text.contains("AZURE_CLIENT_SECRET"), "{text}");
+        assert!(text.contains(r#"token_scope = "https://servicebus.azure.net/.default""#), "{text}");
     }
 }

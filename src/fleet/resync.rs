@@ -16,6 +16,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::commands::{command_message, resync_message_id};
+use crate::deadline::datetime_after as after;
 use crate::id::ResourceId;
 use crate::queue::OutgoingMessage;
 
@@ -53,12 +54,12 @@ pub fn next_resync(
     let offset = interval.mul_f64(0.375 + 0.25 * r.clamp(0.0, 1.0));
     let mut window = window_start(now, interval);
     if let Some(fired) = last_fired.filter(|f| *f >= window) {
-        window = fired + interval;
+        window = after(fired, interval);
     }
-    if window + offset <= now {
-        window += interval;
+    if after(window, offset) <= now {
+        window = after(window, interval);
     }
-    (window + offset, window)
+    (after(window, offset), window)
 }
 
 #[cfg(test)]

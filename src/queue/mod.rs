@@ -10,6 +10,7 @@
 //! - `sas`: [`SasKey`], signing over the URL really requested.
 //! - `error`: [`QueueError`], one variant per thing the operator can act on.
 //! - `utf8`: received bodies that are not UTF-8 are made valid before the crate reads them.
+//! - `limit`: bounds on response bodies (received messages cut at 4 MiB, anything else over 1 MiB refused).
 //!
 //! ```no_run
 //! # async fn demo(endpoint: &str, key: &str) -> Result<(), Box<dyn std::error::Error>> {
@@ -26,12 +27,14 @@
 //! ```
 
 mod error;
+mod limit;
 mod receive;
 mod sas;
 pub mod transport;
 mod utf8;
 
 pub use error::QueueError;
+pub use limit::{MAX_RECEIVED_BODY_BYTES, MAX_RESPONSE_BYTES};
 pub use receive::{BATCH_CONTENT_TYPE, OutgoingMessage, Received, ReceivedMessage, ServiceBusQueue};
 pub use sas::{SAS_TTL_SECS, SasKey};
 pub use transport::{DEFAULT_REQUEST_TIMEOUT, QueueAuth, SERVICE_BUS_SCOPE, ServiceBusTransport, TransportError};

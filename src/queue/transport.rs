@@ -11,7 +11,10 @@
 //!   requested (the crate's signature names the windows.net URL); [`QueueAuth::PassThrough`] keeps the
 //!   crate's header (right when the endpoint is not rewritten).
 //! - **HTTP**: a reqwest 0.12 client with a request timeout (keep it above the long-poll `timeout`) and
-//!   connection reuse (the crate's default client has neither).
+//!   connection reuse (the crate's default client has neither), that never follows a redirect (a 307
+//!   to another host would otherwise carry a message body there); a 3xx is an error like any non-2xx.
+//! - **size**: response bodies are bounded (see `limit`): a received message body is cut at 4 MiB (four
+//!   times what the dispatcher accepts), any other body over 1 MiB fails the operation.
 //! - **BrokerProperties**: the crate reads `EnqueuedSequenceNumber` as i32, so any message on an entity
 //!   whose sequence numbers passed 2^31 fails to parse *after* the service locked it. The transport drops
 //!   that one field (the crate makes it optional and fleetgate does not use it) when it does not fit;
@@ -33,6 +36,7 @@ use azure_messaging_servicebus::service_bus::BrokerProperties;
 use serde_json::Value;
 use url::Host;
 
+use super::limit::{MAX_RECEIVED_BODY_BYTES, MAX_RESPONSE_BYTES, capped};
 use super::sas::{SAS_TTL_SECS, SasKey};
 
 /// Entra scope of the Service Bus data plane (public cloud and the national clouds alike).
@@ -112,6 +116,7 @@ impl ServiceBusTransport {
     pub fn new(endpoint: Option<&str>, auth: QueueAuth, request_timeout: Duration) -> Result<Self, TransportError> {
         let endpoint = endpoint.map(parse_endpoint).transpose()?;
         let mut builder = reqwest012::Client::builder()
+            .redirect(reqwest012::redirect::Policy::none())
             .timeout(request_timeout)
             .connect_timeout(Duration::from_secs(10))
             .pool_idle_timeout(Duration::from_secs(90));
@@ -179,7 +184,11 @@ impl HttpClient for ServiceBusTransport {
         *outgoing.url_mut() = self.target(request.url())?;
         self.authorize(&mut outgoing).await?;
         let response = repair_response(self.inner.execute_request(&outgoing).await?);
-        if is_receive(request) { super::utf8::lossy_body(response).await } else { Ok(response) }
+        if is_receive(request) {
+            super::utf8::lossy_body(response, MAX_RECEIVED_BODY_BYTES).await
+        } else {
+            capped(response, MAX_RESPONSE_BYTES, &outgoing.url().origin().ascii_serialization())
+        }
     }
 }
 

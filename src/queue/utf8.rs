@@ -1,4 +1,4 @@
-//! Received bodies that are not UTF-8.
+//! Received bodies that are not UTF-8 (or too large: they are cut first, see `limit`).
 //!
 //! The crate reads a received body with `collect_string`, which fails on invalid UTF-8 *after* the
 //! service has locked the message, and the lock URI is lost with the error. Such a message would come
@@ -12,10 +12,19 @@ use std::borrow::Cow;
 
 use azure_core_legacy::{BytesStream, Response};
 
-/// `response` with its body made valid UTF-8 (unchanged when it already is).
-pub async fn lossy_body(response: Response) -> azure_core_legacy::Result<Response> {
+/// `response` with its body cut to `limit` bytes (see `limit`) and made valid UTF-8 (unchanged when
+/// it already is).
+pub async fn lossy_body(response: Response, limit: usize) -> azure_core_legacy::Result<Response> {
+    let announced = super::limit::announced_length(&response);
     let (status, headers, body) = response.deconstruct();
-    let raw = body.collect().await?;
+    let (raw, cut) = super::limit::read_at_most(body, limit).await?;
+    if cut {
+        tracing::warn!(
+            kept_bytes = raw.len(),
+            announced_bytes = announced,
+            "a received message body is larger than fleetgate accepts; it was cut (it is rejected as too large and parked)"
+        );
+    }
     let stream = match String::from_utf8_lossy(&raw) {
         Cow::Borrowed(_) => BytesStream::new(raw),
         Cow::Owned(text) => {
@@ -34,7 +43,7 @@ mod tests {
 
     async fn through(body: Vec<u8>) -> String {
         let response = Response::new(StatusCode::Created, Headers::new(), Box::pin(BytesStream::new(body)));
-        lossy_body(response).await.unwrap().into_body().collect_string().await.unwrap()
+        lossy_body(response, 1024).await.unwrap().into_body().collect_string().await.unwrap()
     }
 
     #[tokio::test]

@@ -21,7 +21,7 @@ impl Engine {
     /// GETs the cluster until its `provisioningState` is terminal, within `azure.operation_timeout`.
     pub(super) async fn wait_cluster_terminal(&self, cluster: &ResourceId) -> Result<ArmResponse, ReconcileError> {
         let version = &self.settings.azure.api_versions.managed_clusters;
-        let deadline = tokio::time::Instant::now() + self.settings.azure.operation_timeout;
+        let deadline = crate::deadline::from_now(self.settings.azure.operation_timeout);
         loop {
             let resp = self
                 .arm
@@ -32,7 +32,7 @@ impl Engine {
             if is_terminal(state.as_deref()) {
                 return Ok(resp);
             }
-            if tokio::time::Instant::now() + SETTLE_POLL > deadline {
+            if crate::deadline::from_now(SETTLE_POLL) > deadline {
                 return Err(ReconcileError::ClusterBusy { cluster: cluster.to_string(), state: state.unwrap_or_default() });
             }
             tokio::time::sleep(SETTLE_POLL).await;

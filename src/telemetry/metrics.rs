@@ -28,6 +28,7 @@ struct Instruments {
     lock_renewals: Counter<u64>,
     queue_receives: Counter<u64>,
     memo_lookups: Counter<u64>,
+    message_panics: Counter<u64>,
 }
 
 impl Instruments {
@@ -58,6 +59,10 @@ impl Instruments {
             memo_lookups: meter
                 .u64_counter("fleetgate_unchanged_memo_total")
                 .with_description("Cluster-write events checked against the unchanged-cluster memo, by result (hit | changed | none)")
+                .build(),
+            message_panics: meter
+                .u64_counter("fleetgate_message_panics_total")
+                .with_description("Message handlers that panicked (the message was parked with the panic as its reason)")
                 .build(),
         }
     }
@@ -162,6 +167,11 @@ impl Metrics {
     /// cluster GET), `changed` (the document changed since the full check), `none` (no live entry).
     pub fn memo_lookup(&self, result: &'static str) {
         self.get().memo_lookups.add(1, &[KeyValue::new("result", result)]);
+    }
+
+    /// One message handler panicked (caught at the task boundary; the message was parked).
+    pub fn message_panic(&self) {
+        self.get().message_panics.add(1, &[]);
     }
 }
 

@@ -4,11 +4,13 @@
 //! periodic metric reader run on their own threads with `futures_executor::block_on`, where the async
 //! reqwest client panics for want of a Tokio reactor. Building, exporting and shutting down therefore
 //! never need a runtime; shutting down blocks until the last batch is sent (or the timeout passes).
+//! The client is fleetgate's own (`http_client`): like every client fleetgate owns, it never follows a
+//! redirect (the crate's default one follows up to ten, which would carry telemetry to another host).
 
 use std::time::Duration;
 
 use opentelemetry::KeyValue;
-use opentelemetry_otlp::{MetricExporter, Protocol, SpanExporter, WithExportConfig};
+use opentelemetry_otlp::{MetricExporter, Protocol, SpanExporter, WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
 use opentelemetry_sdk::trace::SdkTracerProvider;
@@ -50,9 +52,21 @@ fn exporter_error(signal: &'static str, endpoint: &str, e: impl std::fmt::Displa
     TelemetryError::Exporter { signal, endpoint: endpoint.to_string(), message: e.to_string() }
 }
 
+/// The exporters' blocking client: no redirects, the export timeout. Built on its own thread, because a
+/// blocking reqwest client cannot be created (or dropped) inside an async runtime.
+fn http_client(signal: &'static str, endpoint: &str) -> Result<reqwest::blocking::Client, TelemetryError> {
+    let built = std::thread::spawn(|| {
+        reqwest::blocking::Client::builder().redirect(reqwest::redirect::Policy::none()).timeout(EXPORT_TIMEOUT).build()
+    })
+    .join()
+    .map_err(|_| exporter_error(signal, endpoint, "the thread building the HTTP client panicked"))?;
+    built.map_err(|e| exporter_error(signal, endpoint, e))
+}
+
 fn tracer_provider(url: &str, resource: Resource) -> Result<SdkTracerProvider, TelemetryError> {
     let exporter = SpanExporter::builder()
         .with_http()
+        .with_http_client(http_client("traces", url)?)
         .with_protocol(Protocol::HttpBinary)
         .with_endpoint(url)
         .with_timeout(EXPORT_TIMEOUT)
@@ -65,6 +79,7 @@ fn tracer_provider(url: &str, resource: Resource) -> Result<SdkTracerProvider, T
 fn meter_provider(url: &str, resource: Resource) -> Result<SdkMeterProvider, TelemetryError> {
     let exporter = MetricExporter::builder()
         .with_http()
+        .with_http_client(http_client("metrics", url)?)
         .with_protocol(Protocol::HttpBinary)
         .with_endpoint(url)
         .with_timeout(EXPORT_TIMEOUT)

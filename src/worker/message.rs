@@ -1,13 +1,18 @@
 //! One message: handle it with the dispatcher while a ticker renews its lock, then settle it as the
 //! dispatcher says (complete, abandon — after a pause that grows with the delivery count, see
 //! `retry` — or park). When the worker's grace period runs out the work is
-//! dropped and the message abandoned, so it is delivered again.
+//! dropped and the message abandoned, so it is delivered again. A panic while handling is caught at
+//! this boundary: the message is parked with the panic as its reason (`guarded`).
 
+use std::any::Any;
 use std::convert::Infallible;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use futures::FutureExt;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::Instant;
 use tracing::Instrument;
@@ -105,7 +110,7 @@ async fn run(ctx: &Ctx, delivery: Delivery) -> MessageReport {
     let handled = tokio::select! {
         biased;
         _ = ctx.abort.requested() => None,
-        handled = handle(ctx, &delivery) => Some(handled),
+        handled = guarded(handle(ctx, &delivery)) => Some(handled),
         never = keep_lock(&delivery, ctx.renew_every, &renewals) => match never {},
     };
     let mut report = MessageReport {
@@ -160,6 +165,30 @@ async fn handle(ctx: &Ctx, delivery: &Delivery) -> Handled {
     handled
 }
 
+/// Runs the handling, turning a panic inside it into a `failed` outcome that parks the message with
+/// the panic as its reason (counted in `fleetgate_message_panics_total`): a message is never left
+/// without an outcome, and a message that crashes the handler is not redelivered into it again.
+async fn guarded(handling: impl Future<Output = Handled>) -> Handled {
+    match AssertUnwindSafe(handling).catch_unwind().await {
+        Ok(handled) => handled,
+        Err(payload) => {
+            metrics().message_panic();
+            let reason = format!(
+                "internal error: fleetgate panicked while handling this message ({}); it was parked so it can be replayed once fixed — please report it",
+                panic_text(payload.as_ref())
+            );
+            tracing::error!(reason = %reason, "a message handler panicked; the message is parked");
+            Handled { outcome: MessageOutcome::Failed, cluster: None, reason: Some(reason.clone()), settle: Settle::Park(reason) }
+        }
+    }
+}
+
+/// The panic message (cut to 300 characters), or a placeholder for a non-text payload.
+fn panic_text(payload: &(dyn Any + Send)) -> String {
+    let text = payload.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| payload.downcast_ref::<String>().cloned());
+    text.map_or_else(|| "no message".to_string(), |t| t.chars().take(300).collect())
+}
+
 /// Settles per the dispatcher's verdict; a failure is logged and reported, never retried here.
 async fn settle(delivery: &Delivery, settle: &Settle) -> Settled {
     let result = match settle {
@@ -177,7 +206,7 @@ async fn settle(delivery: &Delivery, settle: &Settle) -> Settled {
 /// (the result is still settled if the service allows it).
 async fn keep_lock(delivery: &Delivery, every: Duration, renewals: &AtomicU32) -> Infallible {
     if delivery.needs_renewal() && !every.is_zero() {
-        let mut ticker = tokio::time::interval_at(Instant::now() + every, every);
+        let mut ticker = tokio::time::interval_at(crate::deadline::from_now(every), every);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;

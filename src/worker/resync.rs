@@ -125,7 +125,7 @@ impl Resync {
                 Ok(fired) => return Some(fired),
                 Err(e) => tracing::error!(error = %e, "resync failed"),
             }
-            let next = OffsetDateTime::now_utc() + retry_every;
+            let next = crate::deadline::datetime_after(OffsetDateTime::now_utc(), retry_every);
             if window_start(next, self.interval) != window || !sleep_until(next, shutdown).await {
                 return None;
             }

@@ -127,7 +127,7 @@ impl Worker {
                 }
             }
         }
-        let deadline = Instant::now() + self.options.grace;
+        let deadline = crate::deadline::from_now(self.options.grace);
         if !tasks.is_empty() {
             tracing::info!(
                 in_flight = tasks.len(),
@@ -170,7 +170,7 @@ impl Worker {
 /// Tells the message tasks to abandon their messages and waits (bounded) for them.
 async fn abandon_in_flight(tasks: &mut JoinSet<MessageReport>, summary: &mut WorkerSummary, abort: &Shutdown) {
     abort.request();
-    let deadline = Instant::now() + ABANDON_DEADLINE;
+    let deadline = crate::deadline::from_now(ABANDON_DEADLINE);
     while let Ok(Some(joined)) = tokio::time::timeout_at(deadline, tasks.join_next()).await {
         summary.collect(joined);
     }

@@ -77,9 +77,28 @@ fn message(id: u64, body: &str, ops: &Ops) -> Result<Polled, SourceError> {
 
 const NOISE: &str = r#"{"id":"1","eventType":"Microsoft.Storage.BlobCreated","subject":"/blobServices/default/containers/x","eventTime":"2025-01-01T00:00:00Z","data":{},"dataVersion":"1","topic":"/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/s"}"#;
 
+/// Panics when asked for a token: a panic deep inside the dispatcher.
+#[derive(Debug)]
+struct PanickingCredential;
+
+#[async_trait::async_trait]
+impl TokenCredential for PanickingCredential {
+    async fn get_token(&self, _: &[&str], _: Option<TokenRequestOptions<'_>>) -> azure_core::Result<AccessToken> {
+        panic!("credential exploded")
+    }
+}
+
+const SUB: &str = "00000000-0000-0000-0000-000000000001";
+
 fn worker(steps: Vec<Result<Polled, SourceError>>) -> Worker {
-    let settings = Arc::new(config::load(&ConfigSource { file: None, env: Some(Default::default()) }).unwrap());
-    let arm = ArmClient::new(&settings.azure, Arc::new(NoCredential)).unwrap();
+    worker_with(steps, Arc::new(NoCredential), &[])
+}
+
+fn worker_with(steps: Vec<Result<Polled, SourceError>>, credential: Arc<dyn TokenCredential>, scope: &[&str]) -> Worker {
+    let mut settings = config::load(&ConfigSource { file: None, env: Some(Default::default()) }).unwrap();
+    settings.scope.subscriptions = scope.iter().map(|s| s.to_string()).collect();
+    let settings = Arc::new(settings);
+    let arm = ArmClient::new(&settings.azure, &settings.scope.subscriptions, credential).unwrap();
     let dispatcher = Dispatcher::new(Engine::new(arm, Arc::clone(&settings)).unwrap(), settings);
     let options = WorkerOptions {
         max_concurrency: 2,
@@ -137,4 +156,23 @@ async fn a_requested_shutdown_returns_without_receiving() {
     let summary = worker(vec![message(1, NOISE, &ops)]).run(shutdown).await.unwrap();
     assert_eq!((summary.stop, summary.finished()), (StopReason::Shutdown, 0));
     assert!(ops.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_panic_inside_the_handler_parks_the_message_and_the_loop_goes_on() {
+    let ops = Ops::default();
+    let cluster = crate::id::ResourceId::parse(&format!(
+        "/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/c1"
+    ))
+    .unwrap();
+    let event = crate::events::cluster_write_event(&cluster, crate::events::Schema::EventGrid).to_string();
+    let steps = vec![message(1, &event, &ops), message(2, NOISE, &ops)];
+    let summary = worker_with(steps, Arc::new(PanickingCredential), &[SUB]).run(Shutdown::new()).await.unwrap();
+    assert_eq!(summary.stop, StopReason::Exhausted);
+    assert_eq!((summary.count(MessageOutcome::Failed), summary.count(MessageOutcome::Ignored)), (1, 1), "{summary:?}");
+    let mut ops = ops.lock().unwrap().clone();
+    ops.sort();
+    assert_eq!(ops.len(), 2, "{ops:?}");
+    assert_eq!(ops[0], "complete 2");
+    assert!(ops[1].starts_with("park 1 internal error: fleetgate panicked") && ops[1].contains("credential exploded"), "{ops:?}");
 }

@@ -53,7 +53,7 @@ pub fn settings_for(sim: &SimHandle, subscriptions: &[&str]) -> Settings {
 pub fn arm_client(settings: &Settings) -> ArmClient {
     let env = CredentialEnv { client_secret: Some(Secret::new(CLIENT_SECRET)), ..Default::default() };
     let credential = credential_with_env(&settings.azure, &env).expect("credential");
-    ArmClient::new(&settings.azure, credential).expect("arm client")
+    ArmClient::new(&settings.azure, &settings.scope.subscriptions, credential).expect("arm client")
 }
 
 /// Starts the simulator for `fleet_toml` on a free loopback port.

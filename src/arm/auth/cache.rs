@@ -49,7 +49,7 @@ impl CachedCredential {
 
 /// True when `token` can still be handed out at `now`.
 fn is_fresh(token: &AccessToken, now: OffsetDateTime) -> bool {
-    token.expires_on - REFRESH_MARGIN > now
+    token.expires_on.checked_sub(REFRESH_MARGIN).is_some_and(|t| t > now)
 }
 
 #[async_trait::async_trait]
@@ -165,5 +165,12 @@ mod tests {
         let (_, _, ok) = setup(Duration::minutes(60), false);
         let t = ok.get_token(SCOPE, None).await.unwrap();
         assert!(!format!("{ok:?} {t:?}").contains(t.token.secret()));
+    }
+
+    #[test]
+    fn a_token_expiring_at_the_start_of_time_is_stale_not_a_panic() {
+        let min = time::PrimitiveDateTime::MIN.assume_utc();
+        assert!(!is_fresh(&AccessToken::new("t", min), OffsetDateTime::now_utc()));
+        assert!(!is_fresh(&AccessToken::new("t", min), min), "expires_on - margin underflows: stale");
     }
 }

@@ -13,16 +13,19 @@
 //! `AZURE_AUTHORITY_HOST`, else (authority only) `https://login.microsoftonline.com`. An `http://`
 //! authority is accepted only on a loopback host (the simulator): the credential is then configured for
 //! the public cloud and a [`LoopbackTransport`] sends its requests to the loopback host.
-//! Every credential is wrapped in [`CachedCredential`].
+//! Every credential is wrapped in [`CachedCredential`]; every azure_identity credential sends through
+//! [`credential_http_client`] (no redirects followed, response bodies bounded).
 
 mod cache;
 mod chain;
 mod cli;
+mod http;
 mod transport;
 
 pub use cache::{CachedCredential, Clock, REFRESH_MARGIN};
 pub use chain::{ChainCredential, Link};
 pub use cli::{CliCredential, parse_cli_token};
+pub use http::{BoundedClient, MAX_TOKEN_RESPONSE_BYTES, credential_http_client};
 pub use transport::{LoopbackTransport, TransportError};
 
 use std::path::PathBuf;
@@ -31,7 +34,7 @@ use std::time::Duration;
 
 use azure_core::cloud::{CloudConfiguration, CustomConfiguration};
 use azure_core::credentials::{Secret, TokenCredential};
-use azure_core::http::ClientOptions;
+use azure_core::http::{ClientOptions, Transport};
 use azure_identity::{
     ClientAssertionCredentialOptions, ClientSecretCredential, ClientSecretCredentialOptions, ManagedIdentityCredential,
     ManagedIdentityCredentialOptions, UserAssignedId, WorkloadIdentityCredential, WorkloadIdentityCredentialOptions,
@@ -98,8 +101,11 @@ pub fn build(plan: &CredentialPlan) -> Result<Arc<dyn TokenCredential>, ArmError
 }
 
 fn managed_identity(client_id: &Option<String>) -> azure_core::Result<Arc<dyn TokenCredential>> {
-    let options =
-        ManagedIdentityCredentialOptions { user_assigned_id: client_id.clone().map(UserAssignedId::ClientId), ..Default::default() };
+    let transport = credential_http_client().map_err(|m| azure_core::Error::with_message(azure_core::error::ErrorKind::Other, m))?;
+    let options = ManagedIdentityCredentialOptions {
+        user_assigned_id: client_id.clone().map(UserAssignedId::ClientId),
+        client_options: ClientOptions { transport: Some(Transport::new(transport)), ..Default::default() },
+    };
     Ok(ManagedIdentityCredential::new(Some(options))?)
 }
 
@@ -108,16 +114,26 @@ fn managed_identity(client_id: &Option<String>) -> azure_core::Result<Arc<dyn To
 fn client_options(authority: &Authority) -> Result<ClientOptions, ArmError> {
     let mut custom = CustomConfiguration::default();
     custom.authority_host = authority.https_host.clone();
+    let http = credential_http_client().map_err(ArmError::Setup)?;
     let transport = match &authority.loopback {
-        Some(base) => Some(LoopbackTransport::new(base.as_str()).map_err(|e| ArmError::Setup(e.to_string()))?.into_transport()),
-        None => None,
+        Some(base) => LoopbackTransport::with_client(base.as_str(), http).map_err(|e| ArmError::Setup(e.to_string()))?.into_transport(),
+        None => Transport::new(http),
     };
-    Ok(ClientOptions { cloud: Some(Arc::new(CloudConfiguration::Custom(custom))), transport, ..Default::default() })
+    Ok(ClientOptions { cloud: Some(Arc::new(CloudConfiguration::Custom(custom))), transport: Some(transport), ..Default::default() })
 }
 
-/// A credential error as one line of text (azure_identity messages carry no secrets).
+/// A credential error and its causes as one line of text (azure_identity messages carry no secrets).
 pub fn describe(e: &azure_core::Error) -> String {
-    let text = e.to_string();
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let next = c.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        cause = c.source();
+    }
     let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
     flat.chars().take(800).collect()
 }

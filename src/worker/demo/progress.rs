@@ -36,7 +36,7 @@ impl Watch {
 
     /// Prints reports until at least `expected` arrived, the queue is empty and nothing is in flight.
     pub(super) async fn until_drained(&mut self, sim: &SimHandle, expected: usize, out: &mut (dyn Write + Send)) -> Result<(), DemoError> {
-        let deadline = Instant::now() + self.timeout;
+        let deadline = crate::deadline::from_now(self.timeout);
         loop {
             let depth = sim.queue_depth(EVENTS_QUEUE).unwrap_or(0);
             if self.seen.len() >= expected && depth == 0 && self.status.in_flight() == 0 {

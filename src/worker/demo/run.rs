@@ -42,7 +42,7 @@ pub async fn run(options: DemoOptions, out: &mut (dyn Write + Send)) -> Result<D
     let settings = Arc::new(demo_settings(&sim, subscriptions.clone(), options.queue_auth)?);
     let env = CredentialEnv { client_secret: Some(Secret::new("fleetgate-demo")), ..Default::default() };
     let credential = credential_with_env(&settings.azure, &env)?;
-    let engine = Engine::new(ArmClient::new(&settings.azure, credential.clone())?, Arc::clone(&settings))
+    let engine = Engine::new(ArmClient::new(&settings.azure, &settings.scope.subscriptions, credential.clone())?, Arc::clone(&settings))
         .map_err(|e| DemoError::Setup(e.to_string()))?;
     declare_queues(&sim)?;
     let speed = if options.speed == DemoSpeed::Realistic { "realistic ARM latency and LRO timing" } else { "instant simulator" };
