@@ -50,6 +50,10 @@ pub struct SimOptions {
     /// Off, a cluster is still versioned internally, so only `If-Match: *` matches it (no client can
     /// know the hidden tag). Real GA responses recorded from live Azure carry none.
     pub cluster_etags: bool,
+    /// With `cluster_etags` off, answer `If-Match: *` on an existing cluster with 412 — a provider that
+    /// does not honour `*` without its eTag feature (unconfirmed for AKS; fleetgate's hedge is tested
+    /// against it).
+    pub cluster_if_match_star_412: bool,
 }
 
 impl Default for SimOptions {
@@ -72,6 +76,7 @@ impl Default for SimOptions {
             fic_write_duration: Duration::from_millis(0),
             list_page_size: 100,
             cluster_etags: true,
+            cluster_if_match_star_412: false,
         }
     }
 }

@@ -28,6 +28,7 @@ struct Instruments {
     lock_renewals: Counter<u64>,
     queue_receives: Counter<u64>,
     memo_lookups: Counter<u64>,
+    cluster_put_unconditional: Counter<u64>,
 }
 
 impl Instruments {
@@ -58,6 +59,10 @@ impl Instruments {
             memo_lookups: meter
                 .u64_counter("fleetgate_unchanged_memo_total")
                 .with_description("Cluster-write events checked against the unchanged-cluster memo, by result (hit | changed | none)")
+                .build(),
+            cluster_put_unconditional: meter
+                .u64_counter("fleetgate_cluster_put_unconditional_total")
+                .with_description("Cluster PUTs sent without If-Match because If-Match: * was answered 412 on a cluster without an eTag")
                 .build(),
         }
     }
@@ -162,6 +167,12 @@ impl Metrics {
     /// cluster GET), `changed` (the document changed since the full check), `none` (no live entry).
     pub fn memo_lookup(&self, result: &'static str) {
         self.get().memo_lookups.add(1, &[KeyValue::new("result", result)]);
+    }
+
+    /// One cluster PUT sent without `If-Match`: the hedge after `If-Match: *` was answered 412 on a
+    /// cluster that exists and serves no eTag.
+    pub fn cluster_put_unconditional(&self) {
+        self.get().cluster_put_unconditional.add(1, &[]);
     }
 }
 

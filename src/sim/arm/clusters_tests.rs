@@ -180,7 +180,9 @@ fn old_api_versions_drop_security_gating() {
     doc["properties"]["securityProfile"]["defender"]["securityGating"] = gating.clone();
     assert_eq!(put(&mut s, "aks-1", &doc, t0).status, 200);
     let path = cluster_path("aks-1");
-    for (version, has) in [("2026-05-01", true), ("2025-01-02-preview", true), ("2025-10-01", false), ("2024-10-02-preview", false)] {
+    for (version, has) in
+        [("2026-06-01", true), ("2025-01-02-preview", true), ("2026-05-01", false), ("2025-10-01", false), ("2024-10-02-preview", false)]
+    {
         let got = s.handle_arm(&req_v("GET", &path, None, version), t0).body.unwrap();
         let present = got.pointer("/properties/securityProfile/defender/securityGating").is_some();
         assert_eq!(present, has, "{version}");
@@ -270,4 +272,18 @@ fn without_etags_only_if_match_star_matches() {
     assert!(r.body.unwrap().get("eTag").is_none());
     let gone = with_header(req("PUT", &cluster_path("aks-gone"), Some(json!({"location": "westeurope"}))), "If-Match", "*");
     assert_eq!(s.handle_arm(&gone, t0).status, 412, "If-Match: * never creates");
+}
+
+#[test]
+fn star_412_knob_refuses_if_match_star_only_without_etags() {
+    let (mut s, t0) = state_with(SimOptions { cluster_etags: false, cluster_if_match_star_412: true, ..SimOptions::default() });
+    let doc = get(&mut s, "aks-1", t0);
+    let star = with_header(req("PUT", &cluster_path("aks-1"), Some(doc.clone())), "If-Match", "*");
+    let r = s.handle_arm(&star, t0);
+    assert_eq!((r.status, r.error_code()), (412, Some("PreconditionFailed")));
+    assert_eq!(s.handle_arm(&req("PUT", &cluster_path("aks-1"), Some(doc)), t0).status, 200, "a PUT without If-Match still works");
+    let (mut s, t0) = state_with(SimOptions { cluster_etags: true, cluster_if_match_star_412: true, ..SimOptions::default() });
+    let doc = get(&mut s, "aks-1", t0);
+    let star = with_header(req("PUT", &cluster_path("aks-1"), Some(doc)), "If-Match", "*");
+    assert_eq!(s.handle_arm(&star, t0).status, 200, "with eTags served, * matches as usual");
 }

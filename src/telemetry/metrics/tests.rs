@@ -87,6 +87,7 @@ fn every_method_records_under_its_name_and_labels() {
     m.lock_renewal(false);
     m.queue_receive(ReceiveResult::Empty);
     m.memo_lookup("hit");
+    m.cluster_put_unconditional();
     provider.force_flush().unwrap();
     let points = capture.0.lock().unwrap().clone();
     assert_eq!(value(&points, "fleetgate_messages_total", &["outcome=converged"]), Some(2.0), "{points:?}");
@@ -101,6 +102,7 @@ fn every_method_records_under_its_name_and_labels() {
     assert_eq!(value(&points, "fleetgate_lock_renewals_total", &["result=error"]), Some(1.0));
     assert_eq!(value(&points, "fleetgate_queue_receives_total", &["result=empty"]), Some(1.0));
     assert_eq!(value(&points, "fleetgate_unchanged_memo_total", &["result=hit"]), Some(1.0));
+    assert_eq!(value(&points, "fleetgate_cluster_put_unconditional_total", &[]), Some(1.0));
     provider.shutdown().unwrap();
 }
 
