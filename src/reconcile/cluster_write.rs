@@ -126,7 +126,10 @@ impl Engine {
         let finished = self.arm.wait_for_lro(resp).await?;
         let after = match finished.polls {
             // Not long-running: the PUT's own answer is not a read; read the cluster.
-            0 => self.arm.get(cluster.as_str(), self.cluster_api()).await?.map(|r| r.body).unwrap_or(Value::Null),
+            0 => match self.arm.get(cluster.as_str(), self.cluster_api()).await? {
+                Some(read) => read.body,
+                None => return Err(ReconcileError::ClusterGone { cluster: cluster.to_string() }),
+            },
             _ => finished.body,
         };
         let check = check_read_back(written, &after, edit, &self.policy.exclude_tag).map_err(|e| ReconcileError::model(cluster, e))?;
