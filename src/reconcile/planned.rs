@@ -55,8 +55,8 @@ impl Engine {
             };
             return Applied { report, error: None, compliant: None };
         }
-        let (current, now) = match self.wait_cluster_terminal(cluster).await.and_then(|c| Ok((self.guard_read(cluster, &c)?, c))) {
-            Ok((now, current)) => (current, now),
+        let (current, now) = match self.read_settled(cluster).await {
+            Ok(read) => read,
             Err(e) => return failed(cluster, Vec::new(), e),
         };
         if !same_cluster(&now, seen) {

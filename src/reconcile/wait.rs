@@ -43,6 +43,13 @@ impl Engine {
         }
     }
 
+    /// [`Engine::wait_cluster_terminal`] with the read's (guarded) view.
+    pub(super) async fn read_settled(&self, cluster: &ResourceId) -> Result<(ArmResponse, ClusterView), ReconcileError> {
+        let resp = self.wait_cluster_terminal(cluster).await?;
+        let view = self.guard_read(cluster, &resp)?;
+        Ok((resp, view))
+    }
+
     /// The checks on a cluster read that may precede a write: the answer is the cluster asked for and
     /// in scope, and it does not carry the opt-out tag (`scope.exclude_tag`, re-checked at the last
     /// moment: a cluster tagged after it was planned gets no further write). Returns its view.
