@@ -13,14 +13,17 @@
 //! - [`events`]: decoding Event Grid / CloudEvents message bodies and classifying them into triggers. No IO.
 //! - [`config`]: typed settings layered from defaults, a file and `FLEETGATE__…` variables.
 //! - [`core`]: the pure core. Typed views parsed from ARM JSON, the planner (actual state + policy →
-//!   status, blockers, ordered actions), the JSON edits fleetgate owns, and the compliance
-//!   fingerprint + bounded memo behind `gating.unchanged_cluster_ttl`. No IO.
+//!   status, blockers, ordered actions), the JSON edits fleetgate owns, the read-back check of a
+//!   cluster write, the managedClusters api-versions with and without `securityGating`, and the
+//!   compliance fingerprint + bounded memo behind `gating.unchanged_cluster_ttl`. No IO.
 //! - [`arm`]: the Azure Resource Manager client: credentials, retries driven by one error
 //!   classifier table, long-running operations, paging, Resource Graph.
 //! - [`queue`]: Service Bus queues through azure_messaging_servicebus 0.21 and a transport that adds
 //!   endpoint override, Entra tokens, timeouts and the status handling the crate lacks.
 //! - [`reconcile`]: the engine: observe (IO) → plan (core) → apply (IO), round after round until the
-//!   plan is empty; per-identity FIC serialization; "already exists" is success.
+//!   plan is empty; per-identity FIC serialization; "already exists" is success; the cluster PUT with
+//!   or without an eTag (fresh read, `If-Match: *`, read-back), the opt-out tag re-checked on every
+//!   read before a write.
 //! - [`dispatch`]: one message → decode → trigger → engine → outcome and how to settle the message;
 //!   a repeated cluster-write event for a cluster found compliant and unchanged costs one GET (memo).
 //! - [`source`]: where messages come from — the Service Bus queue (peek-lock, park in the poison queue)

@@ -46,23 +46,27 @@ fn fresh() -> ResourceId {
 
 #[tokio::test]
 async fn a_converging_cluster_reads_only_itself_and_the_identity_it_creates() {
-    let env = start(&mixed_fleet(), &[SUB1, SUB2], |_| {}).await;
-    let report = run(&backfill(&env), &selection(&env, &[]), &direct(), None).await;
-    assert_eq!(report.summary.converged, 3);
-    let journal = env.sim.journal();
-    let clusters = to_converge();
-    let reads_of = |path: &str| journal.iter().filter(|e| e.is_read() && e.path.eq_ignore_ascii_case(path)).count();
-    for c in &clusters {
-        assert_eq!(reads_of(c), 2, "{c}: the GET for the ETag and the update's final read");
-        let identity = c.replace("Microsoft.ContainerService/managedClusters/", "Microsoft.ManagedIdentity/userAssignedIdentities/")
-            + "-defender-gating";
-        assert_eq!(reads_of(&identity), 1, "{identity}: read once before it is created");
+    // Without an eTag the cluster is read again right before its PUT; with one, the first GET's eTag
+    // guards the PUT.
+    for (etags, cluster_reads) in [(false, 3), (true, 2)] {
+        let fleet = mixed_fleet().replacen("[sim]\n", &format!("[sim]\ncluster_etags = {etags}\n"), 1);
+        let env = start(&fleet, &[SUB1, SUB2], |_| {}).await;
+        let report = run(&backfill(&env), &selection(&env, &[]), &direct(), None).await;
+        assert_eq!(report.summary.converged, 3);
+        let journal = env.sim.journal();
+        let reads_of = |path: &str| journal.iter().filter(|e| e.is_read() && e.path.eq_ignore_ascii_case(path)).count();
+        for c in &to_converge() {
+            assert_eq!(reads_of(c), cluster_reads, "{c} (eTags {etags}): the first GET, [the fresh read before the PUT,] the final read");
+            let identity = c.replace("Microsoft.ContainerService/managedClusters/", "Microsoft.ManagedIdentity/userAssignedIdentities/")
+                + "-defender-gating";
+            assert_eq!(reads_of(&identity), 1, "{identity}: read once before it is created");
+        }
+        let k = kinds(&env);
+        for kind in ["GET roleAssignments", "GET registries", "GET federatedIdentityCredentials"] {
+            assert_eq!(k.get(kind), None, "no {kind}: the bulk observation has them: {k:?}");
+        }
+        assert_eq!(k["GET pricings"], 2 + 1, "the bulk pricing reads, and the GET before SUB2's plan write");
     }
-    let k = kinds(&env);
-    for kind in ["GET roleAssignments", "GET registries", "GET federatedIdentityCredentials"] {
-        assert_eq!(k.get(kind), None, "no {kind}: the bulk observation has them: {k:?}");
-    }
-    assert_eq!(k["GET pricings"], 2 + 1, "the bulk pricing reads, and the GET before SUB2's plan write");
 }
 
 #[tokio::test]

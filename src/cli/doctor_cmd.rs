@@ -3,6 +3,7 @@
 
 use fleetgate::arm::{ArmClient, auth};
 use fleetgate::config::Settings;
+use fleetgate::core::api_versions::{self, GatingSupport};
 
 use super::Exit;
 
@@ -31,12 +32,6 @@ impl Check {
     }
 }
 
-/// True for api-versions known to carry `securityProfile.defender.securityGating`.
-pub fn version_carries_gating(version: &str) -> bool {
-    let date = version.get(..10).unwrap_or("");
-    if version.ends_with("-preview") { date >= "2025-01-02" } else { date >= "2026-05-01" }
-}
-
 /// Runs every check; exit 0 only if all pass.
 pub async fn run(settings: &Settings) -> anyhow::Result<Exit> {
     let mut checks = vec![Check::pass("configuration loaded and valid")];
@@ -48,20 +43,23 @@ pub async fn run(settings: &Settings) -> anyhow::Result<Exit> {
     } else {
         Check::pass(format!("{} subscription(s) in scope", settings.scope.subscriptions.len()))
     });
-    let version = &settings.azure.api_versions.managed_clusters;
-    checks.push(if version_carries_gating(version) {
-        Check::pass(format!("azure.api_versions.managed_clusters = {version} carries securityGating"))
-    } else {
-        Check::fail(
-            format!(
-                "azure.api_versions.managed_clusters = {version} does not carry securityGating; a PUT with it would drop the gating block"
-            ),
-            "use 2026-01-02-preview (or 2026-05-01 once available in your cloud)",
-        )
-    });
+    checks.push(api_version_check(&settings.azure.api_versions.managed_clusters));
     checks.extend(online_checks(settings).await);
     checks.iter().for_each(Check::print);
     Ok(if checks.iter().all(|c| c.ok) { Exit::Success } else { Exit::Failure })
+}
+
+/// The configured managedClusters api-version against fleetgate's list (`core::api_versions`). It only
+/// ever recommends versions that carry securityGating.
+fn api_version_check(version: &str) -> Check {
+    let key = "azure.api_versions.managed_clusters";
+    match api_versions::check_managed_clusters(version) {
+        Ok(GatingSupport::Newer) => Check::pass(format!(
+            "{key} = {version} is newer than every version of its channel fleetgate has checked in the specs; assumed to carry securityGating"
+        )),
+        Ok(_) => Check::pass(format!("{key} = {version} carries securityGating")),
+        Err(e) => Check::fail(format!("{key} = {e}"), format!("set {key} = \"{}\"", api_versions::DEFAULT_MANAGED_CLUSTERS)),
+    }
 }
 
 async fn online_checks(settings: &Settings) -> Vec<Check> {
@@ -133,14 +131,23 @@ async fn api_version_probe(arm: &ArmClient, sub: &str, version: &str) -> Check {
 
 #[cfg(test)]
 mod tests {
-    use super::version_carries_gating;
+    use super::api_version_check;
+    use fleetgate::core::api_versions::{DEFAULT_MANAGED_CLUSTERS, KNOWN};
 
     #[test]
-    fn gating_versions() {
-        assert!(version_carries_gating("2026-01-02-preview"));
-        assert!(version_carries_gating("2025-01-02-preview"));
-        assert!(!version_carries_gating("2024-10-02-preview"));
-        assert!(!version_carries_gating("2025-10-01"));
-        assert!(version_carries_gating("2026-05-01"));
+    fn api_version_check_agrees_with_the_list_and_recommends_only_good_versions() {
+        for k in KNOWN {
+            let check = api_version_check(k.version);
+            assert_eq!(check.ok, k.security_gating, "{k:?}");
+            if let Some(fix) = &check.fix {
+                assert!(fix.contains(DEFAULT_MANAGED_CLUSTERS), "{fix}");
+                for bad in KNOWN.iter().filter(|b| !b.security_gating) {
+                    assert!(!fix.contains(bad.version), "{fix} recommends {}", bad.version);
+                }
+            }
+        }
+        assert!(!api_version_check("2026-02-01").ok, "older than the first stable with gating");
+        let newer = api_version_check("2027-01-01");
+        assert!(newer.ok && newer.what.contains("assumed"), "{}", newer.what);
     }
 }

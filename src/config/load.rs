@@ -113,10 +113,21 @@ fn validate(s: &Settings) -> Result<(), ConfigError> {
         let value = format!("{}s", s.gating.unchanged_cluster_ttl.as_secs());
         return Err(invalid("gating.unchanged_cluster_ttl", value, "a duration from \"0s\" (memo off) to \"1h\", such as \"60s\""));
     }
+    check_api_versions(s)?;
     if s.azure.retry.max_attempts == 0 {
         return Err(invalid("azure.retry.max_attempts", "0", "an integer of at least 1"));
     }
     Ok(())
+}
+
+/// `azure.api_versions.managed_clusters` must carry `securityGating` (see [`crate::core::api_versions`]):
+/// a known version without it is refused here, before any request.
+fn check_api_versions(s: &Settings) -> Result<(), ConfigError> {
+    let version = &s.azure.api_versions.managed_clusters;
+    match crate::core::api_versions::check_managed_clusters(version) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(invalid("azure.api_versions.managed_clusters", version, &format!("a version that carries securityGating: {e}"))),
+    }
 }
 
 /// Accepts `https://host[:port][/]`, or `http://` for loopback hosts only. Empty is allowed when `optional`.
@@ -284,6 +295,23 @@ mod tests {
         let err =
             load(&ConfigSource { file: None, env: env(&[("FLEETGATE__GATING__UNCHANGED_CLUSTER_TTL", "soon")]) }).unwrap_err().to_string();
         assert!(err.contains("unchanged_cluster_ttl") && err.contains("soon"), "{err}");
+    }
+
+    #[test]
+    fn managed_clusters_api_version_must_carry_security_gating() {
+        let s = load(&ConfigSource { file: None, env: env(&[]) }).unwrap();
+        assert_eq!(s.azure.api_versions.managed_clusters, crate::core::api_versions::DEFAULT_MANAGED_CLUSTERS);
+        for bad in ["2026-05-01", "2026-01-01", "2024-10-02-preview", "2025-10-01", "latest"] {
+            let err = load(&ConfigSource { file: None, env: env(&[("FLEETGATE__AZURE__API_VERSIONS__MANAGED_CLUSTERS", bad)]) })
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("azure.api_versions.managed_clusters") && err.contains(bad), "{err}");
+            assert!(err.contains("2026-08-01, 2026-07-01, 2026-06-01"), "the message lists the good ones: {err}");
+        }
+        for good in ["2026-06-01", "2026-01-02-preview", "2026-11-01"] {
+            let s = load(&ConfigSource { file: None, env: env(&[("FLEETGATE__AZURE__API_VERSIONS__MANAGED_CLUSTERS", good)]) }).unwrap();
+            assert_eq!(s.azure.api_versions.managed_clusters, good);
+        }
     }
 
     #[test]

@@ -35,6 +35,12 @@ pub enum BlockerCode {
     IdentityNameConflict,
     /// The identity already has Entra's maximum of federated credentials.
     FederatedCredentialLimit,
+    /// The gating identity (the kubelet identity, with `identity_strategy = "kubelet"`) is in a
+    /// subscription outside `scope.subscriptions`.
+    IdentityOutOfScope,
+    /// The cluster document has a shape the `securityGating` edit cannot be applied to without
+    /// replacing someone else's data.
+    UnsupportedClusterDocument,
 }
 
 impl BlockerCode {
@@ -53,6 +59,8 @@ impl BlockerCode {
             Self::IdentityNameInvalid => "identity_name_invalid",
             Self::IdentityNameConflict => "identity_name_conflict",
             Self::FederatedCredentialLimit => "federated_credential_limit",
+            Self::IdentityOutOfScope => "identity_out_of_scope",
+            Self::UnsupportedClusterDocument => "unsupported_cluster_document",
         }
     }
 }
@@ -207,6 +215,29 @@ impl Blocker {
         )
     }
 
+    /// The gating identity is outside the allowed subscriptions (nothing is read or written there).
+    pub fn identity_out_of_scope(identity: &ResourceId, cluster: &ResourceId) -> Self {
+        Self::new(
+            BlockerCode::IdentityOutOfScope,
+            format!(
+                "gating identity {identity} (the kubelet identity of cluster {}) is in subscription {}, which is not in scope.subscriptions, so nothing was read or written there; {ADD_SCOPE}, or use gating.identity_strategy = \"dedicated\" (an identity in the cluster's subscription)",
+                cluster.name(),
+                identity.subscription_id()
+            ),
+        )
+    }
+
+    /// The cluster document cannot take the edit without losing data.
+    pub fn unsupported_cluster_document(cluster: &ResourceId, issue: &str) -> Self {
+        Self::new(
+            BlockerCode::UnsupportedClusterDocument,
+            format!(
+                "cluster {cluster}: {issue}, so fleetgate cannot add securityGating without replacing it and wrote nothing; inspect it (`az aks show {}`) and repair the field with `az aks update`, or report this document shape",
+                az(cluster)
+            ),
+        )
+    }
+
     /// Too many FICs on the identity.
     pub fn federated_credential_limit(identity: &ResourceId, count: usize) -> Self {
         Self::new(
@@ -236,6 +267,17 @@ mod tests {
         let v = Blocker::kubernetes_version_unsupported(&c, Some("1.30.4"), (1, 31)).message;
         assert!(v.contains("1.30.4") && v.contains("1.31 or newer") && v.contains("az aks upgrade -g rg1 -n c1"), "{v}");
         assert!(Blocker::cluster_out_of_scope(&c).message.contains("scope.subscriptions"));
+        let foreign = ResourceId::parse(
+            "/subscriptions/00000000-0000-0000-0000-000000000009/resourceGroups/MC/providers/Microsoft.ManagedIdentity/userAssignedIdentities/k",
+        )
+        .unwrap();
+        let m = Blocker::identity_out_of_scope(&foreign, &c).message;
+        assert!(
+            m.contains(foreign.as_str()) && m.contains("00000000-0000-0000-0000-000000000009") && m.contains("identity_strategy"),
+            "{m}"
+        );
+        let m = Blocker::unsupported_cluster_document(&c, "`properties.securityProfile` is a string, not an object").message;
+        assert!(m.contains("is a string") && m.contains("az aks show -g rg1 -n c1") && m.contains("wrote nothing"), "{m}");
     }
 
     #[test]
@@ -246,7 +288,13 @@ mod tests {
         assert_eq!(BlockerCode::RegistryOutOfScope.to_string(), "registry_out_of_scope");
         let back: Blocker = serde_json::from_value(json).unwrap();
         assert_eq!(back, b);
-        for code in [BlockerCode::KubernetesVersionUnsupported, BlockerCode::OidcIssuerUrlMissing, BlockerCode::FederatedCredentialLimit] {
+        for code in [
+            BlockerCode::KubernetesVersionUnsupported,
+            BlockerCode::OidcIssuerUrlMissing,
+            BlockerCode::FederatedCredentialLimit,
+            BlockerCode::IdentityOutOfScope,
+            BlockerCode::UnsupportedClusterDocument,
+        ] {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
         }
     }

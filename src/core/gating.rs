@@ -160,7 +160,52 @@ fn set_true(obj: &mut Map<String, Value>) -> bool {
     was != Some(Value::Bool(true))
 }
 
-/// The object at `path`, creating it (and replacing a `null` or non-object) on the way.
+/// Where the edits write: each must be an object (or absent / `null`) for [`apply_security_gating`] and
+/// [`apply_prerequisites`] to change only what they own.
+const OBJECT_PATHS: [&str; 6] = [
+    "/properties",
+    "/properties/securityProfile",
+    "/properties/securityProfile/defender",
+    "/properties/securityProfile/defender/securityGating",
+    "/properties/securityProfile/workloadIdentity",
+    "/properties/oidcIssuerProfile",
+];
+const IDENTITIES_PATH: &str = "/properties/securityProfile/defender/securityGating/identities";
+
+/// What in a cluster document the edits cannot be applied to without replacing someone else's data
+/// (`properties.securityProfile.defender` is a string, `securityGating.identities` is not an array, …),
+/// as a sentence naming the field; `None` when the edits are safe. The planner turns it into the
+/// `unsupported_cluster_document` blocker, so such a cluster gets no write at all.
+pub fn document_obstacle(doc: &Value) -> Option<String> {
+    let describe = |pointer: &str, v: &Value, expected: &str| {
+        let dotted = pointer.trim_start_matches('/').replace('/', ".");
+        Some(format!("`{dotted}` is {}, not {expected}", json_kind(v)))
+    };
+    for pointer in OBJECT_PATHS {
+        match doc.pointer(pointer) {
+            None | Some(Value::Null) | Some(Value::Object(_)) => {}
+            Some(other) => return describe(pointer, other, "an object"),
+        }
+    }
+    match doc.pointer(IDENTITIES_PATH) {
+        None | Some(Value::Null) | Some(Value::Array(_)) => None,
+        Some(other) => describe(IDENTITIES_PATH, other, "an array"),
+    }
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// The object at `path`, creating it (and replacing a `null` or non-object) on the way. Callers make
+/// sure (through [`document_obstacle`] at plan time) that nothing but `null` is ever replaced.
 fn object_at<'a>(doc: &'a mut Value, path: &[&str]) -> &'a mut Map<String, Value> {
     let mut cur = ensure_object(doc);
     for key in path {

@@ -15,10 +15,14 @@
 //!    - `create_federated_credential`: PUT [`bodies::federated_credential_body`] (one at a time per identity).
 //!    - `assign_acr_pull`: PUT [`bodies::acr_pull_body`] at [`names::acr_pull_assignment_id`].
 //!    - `update_security_gating`: GET raw cluster → [`gating::apply_security_gating`] with
-//!      [`gating::desired_entries`] → PUT `If-Match` only when it returned true.
+//!      [`gating::desired_entries`] → PUT `If-Match` (the eTag, or `*` for a cluster without one) only
+//!      when it returned true; then [`readback::check_read_back`] on the cluster the operation left.
 //! 3. Observe and plan again → [`ApplyReport::finish`].
+//!
+//! [`api_versions`] is the list of managedClusters api-versions with and without `securityGating`.
 
 pub mod action;
+pub mod api_versions;
 pub mod blocker;
 pub mod bodies;
 pub mod gating;
@@ -28,6 +32,7 @@ pub mod observation;
 pub mod plan;
 pub mod policy;
 pub mod pricing;
+pub mod readback;
 pub mod report;
 pub mod text;
 pub mod unchanged;

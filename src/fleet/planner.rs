@@ -78,7 +78,8 @@ impl<'a, T, M: FnMut(BulkEntry) -> T> BulkPlanner<'a, T, M> {
         if !waiting.is_empty() {
             let (arm, settings, concurrency) = (self.arm, self.settings, self.options.concurrency);
             let identities = waiting.iter().filter_map(|v| only_missing_fic(&plan_one(&self.inv, v, self.policy, FicMode::Verify).0));
-            let mut identities: Vec<ResourceId> = identities.collect();
+            // Never list outside scope (a planned credential there is already blocked: identity_out_of_scope).
+            let mut identities: Vec<ResourceId> = identities.filter(|id| self.policy.allows(id)).collect();
             identities.sort();
             identities.dedup();
             self.out.fic_listings = list_fics(arm, settings, identities, concurrency, &mut self.inv, &mut self.out.warnings).await;

@@ -4,14 +4,15 @@
 
 use serde_json::Value;
 
+use super::cluster_write::is_already_exists;
 use super::create::Created;
 use super::{Engine, ReconcileError};
-use crate::arm::ArmResponse;
 use crate::core::bodies::{acr_pull_body, federated_credential_body, identity_body};
 use crate::core::gating::{GatingIdentityRef, apply_prerequisites, apply_security_gating, desired_entries};
-use crate::core::model::{ClusterView, FicView, IdentityView, PricingView};
+use crate::core::model::{FicView, IdentityView, PricingView};
 use crate::core::names::{FIC_SUBJECT, acr_pull_assignment_id};
 use crate::core::pricing::{is_gating_ready, merge_for_gating};
+use crate::core::unchanged::Fingerprint;
 use crate::core::{Action, AppliedAction, Outcome};
 use crate::id::ResourceId;
 use crate::telemetry::metrics;
@@ -31,17 +32,20 @@ pub(super) fn done(action: &Action, resource: String, outcome: Outcome, attempts
 }
 
 impl Engine {
-    /// Executes one action. `identity` carries the gating identity once it exists.
+    /// Executes one action. `identity` carries the gating identity once it exists; `basis` is the
+    /// fingerprint of the cluster the plan was made from (a cluster edit re-checks it on a fresh read).
     pub(super) async fn apply_action(
         &self,
         action: &Action,
         identity: &mut Option<GatingIdentityRef>,
+        basis: &Fingerprint,
     ) -> Result<ActionResult, ReconcileError> {
         match action {
             Action::EnablePrerequisites { resource, oidc_issuer, workload_identity } => {
                 let (oidc, wi) = (*oidc_issuer, *workload_identity);
-                let (outcome, attempts) = self.edit_cluster(resource, |doc| apply_prerequisites(doc, oidc, wi)).await?;
-                Ok(ActionResult { record: done(action, resource.to_string(), outcome, attempts).record, replan: true })
+                let w = self.edit_cluster(resource, basis, &|doc: &mut Value| apply_prerequisites(doc, oidc, wi)).await?;
+                // The issuer URL only exists afterwards: always observe again.
+                Ok(ActionResult { record: done(action, resource.to_string(), w.outcome, w.attempts).record, replan: true })
             }
             Action::EnableDefenderPlan { resource, .. } => {
                 let (outcome, attempts) = self.enable_defender_plan(resource).await?;
@@ -77,56 +81,12 @@ impl Engine {
                     .clone()
                     .ok_or_else(|| ReconcileError::MissingIdentity { action: "update_security_gating", resource: resource.to_string() })?;
                 let desired = desired_entries(add, &who);
-                let (outcome, attempts) = self.edit_cluster(resource, |doc| apply_security_gating(doc, &desired)).await?;
-                Ok(done(action, resource.to_string(), outcome, attempts))
+                let w = self.edit_cluster(resource, basis, &|doc: &mut Value| apply_security_gating(doc, &desired)).await?;
+                let mut result = done(action, resource.to_string(), w.outcome, w.attempts);
+                result.replan = !w.confirmed;
+                Ok(result)
             }
         }
-    }
-
-    /// GET the raw cluster → `edit` → PUT with `If-Match` → follow the LRO. Only what `edit` changes differs.
-    async fn edit_cluster(&self, cluster: &ResourceId, edit: impl Fn(&mut Value) -> bool) -> Result<(Outcome, u32), ReconcileError> {
-        let current = self.wait_cluster_settled(cluster).await?;
-        let (outcome, attempts, _) = self.edit_cluster_from(current, cluster, edit).await?;
-        Ok((outcome, attempts))
-    }
-
-    /// [`Engine::edit_cluster`] from a GET already made (`current`, whose ETag guards the PUT: a cluster
-    /// changed since answers 412, which asks for a fresh plan). Also returns the cluster as the LRO
-    /// left it (`None` when nothing was written).
-    pub(super) async fn edit_cluster_from(
-        &self,
-        current: ArmResponse,
-        cluster: &ResourceId,
-        edit: impl Fn(&mut Value) -> bool,
-    ) -> Result<(Outcome, u32, Option<Value>), ReconcileError> {
-        let version = &self.settings.azure.api_versions.managed_clusters;
-        let mut doc = current.body;
-        if !edit(&mut doc) {
-            return Ok((Outcome::AlreadyPresent, current.attempts, None));
-        }
-        let etag = current.etag.ok_or_else(|| ReconcileError::MissingEtag { cluster: cluster.to_string() })?;
-        let resp = match self.arm.put(cluster.as_str(), version, &doc, Some(&etag)).await {
-            Ok(resp) => resp,
-            Err(e) if is_already_exists(&e) => {
-                let (outcome, attempts) = self.confirm_cluster_edit(cluster, edit, e.into()).await?;
-                return Ok((outcome, attempts, None));
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let finished = self.arm.wait_for_lro(&resp).await?;
-        Ok((Outcome::Applied, resp.attempts, Some(finished.body)))
-    }
-
-    /// After an "already exists" answer: success only if a re-read shows the edit in place.
-    async fn confirm_cluster_edit(
-        &self,
-        cluster: &ResourceId,
-        edit: impl Fn(&mut Value) -> bool,
-        err: ReconcileError,
-    ) -> Result<(Outcome, u32), ReconcileError> {
-        let resp = self.wait_cluster_settled(cluster).await?;
-        let mut doc = resp.body.clone();
-        if edit(&mut doc) { Err(err) } else { Ok((Outcome::AlreadyPresent, 1)) }
     }
 
     /// GET → merge → PUT the Containers pricing. "Security gating already exists" is success when a
@@ -187,22 +147,8 @@ impl Engine {
             Err(e) => Err(e),
         }
     }
-
-    /// GETs the cluster, waiting while an operation is in progress. Errors if it disappeared.
-    pub(super) async fn wait_cluster_settled(&self, cluster: &ResourceId) -> Result<ArmResponse, ReconcileError> {
-        let resp = self.wait_cluster_terminal(cluster).await?;
-        ClusterView::from_json(&resp.body).map_err(|e| ReconcileError::model(cluster, e))?;
-        Ok(resp)
-    }
 }
 
 fn ready(body: &Value) -> bool {
     PricingView::from_json(body).is_ok_and(|p| is_gating_ready(&p))
-}
-
-/// A 4xx whose message says the thing already exists (the seed doc's "security gating already exists",
-/// a FIC's "Issuer and subject combination already exists").
-fn is_already_exists(e: &crate::arm::ArmError) -> bool {
-    let client_error = e.status().is_some_and(|s| (400..500).contains(&s) && s != 412 && s != 429);
-    client_error && e.to_string().to_ascii_lowercase().contains("already exist")
 }

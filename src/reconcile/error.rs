@@ -29,13 +29,33 @@ pub enum ReconcileError {
         /// Why.
         source: Box<IdError>,
     },
-    /// The cluster has no `eTag`, so it cannot be written safely.
-    #[error(
-        "{cluster}: the managed cluster has no eTag, so fleetgate will not PUT it (a write without If-Match could lose a concurrent change); check azure.api_versions.managed_clusters"
-    )]
-    MissingEtag {
+    /// A read that precedes a write found the cluster carrying the opt-out tag: fleetgate stops there
+    /// (reported `excluded`, not as a failure).
+    #[error("{cluster}: the cluster now carries the opt-out tag {tag}; fleetgate stopped before writing it")]
+    OptedOut {
         /// The cluster.
         cluster: String,
+        /// The tag (`scope.exclude_tag`).
+        tag: String,
+    },
+    /// The fresh read before the cluster PUT shows a change to something the plan was made from:
+    /// observe and plan again instead of writing.
+    #[error("{cluster}: {what} since it was planned; fleetgate plans it again")]
+    ClusterChanged {
+        /// The cluster.
+        cluster: String,
+        /// What changed.
+        what: &'static str,
+    },
+    /// ARM answered a read of one cluster with the document of another resource.
+    #[error(
+        "{cluster}: ARM answered with the document of {got}; fleetgate writes nothing based on it — report this answer (check azure.resource_manager_endpoint)"
+    )]
+    ForeignDocument {
+        /// The cluster asked for.
+        cluster: String,
+        /// The `id` in the answer.
+        got: String,
     },
     /// An action needed the gating identity before it existed.
     #[error("{action} on {resource}: the gating identity is not known yet; this is a planning bug, please report it")]
@@ -86,16 +106,22 @@ impl ReconcileError {
         }
     }
 
-    /// True for 412 / 409-operation-in-progress: observe and plan again.
+    /// True for 412 / 409-operation-in-progress / a cluster changed since planned: observe and plan again.
     pub fn needs_replan(&self) -> bool {
-        matches!(self.disposition(), Some(Disposition::Replan | Disposition::WaitForTerminalState))
+        matches!(self, Self::ClusterChanged { .. })
+            || matches!(self.disposition(), Some(Disposition::Replan | Disposition::WaitForTerminalState))
+    }
+
+    /// True when the cluster was found opted out: the reconcile ends `excluded`, not failed.
+    pub fn is_opt_out(&self) -> bool {
+        matches!(self, Self::OptedOut { .. })
     }
 
     /// True when retrying later may succeed (the worker abandons the message instead of parking it).
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Arm(e) => e.disposition() != Disposition::Fatal,
-            Self::ClusterBusy { .. } | Self::NotConverging { .. } => true,
+            Self::ClusterBusy { .. } | Self::NotConverging { .. } | Self::ClusterChanged { .. } => true,
             _ => false,
         }
     }
@@ -114,7 +140,9 @@ impl ReconcileError {
             Self::Arm(e) => e.metric_label(),
             Self::Model { .. } => "model",
             Self::InvalidId { .. } => "invalid_id",
-            Self::MissingEtag { .. } => "missing_etag",
+            Self::OptedOut { .. } => "opted_out",
+            Self::ClusterChanged { .. } => "cluster_changed",
+            Self::ForeignDocument { .. } => "foreign_document",
             Self::MissingIdentity { .. } => "missing_identity",
             Self::ClusterBusy { .. } => "cluster_busy",
             Self::ClusterGone { .. } => "cluster_gone",

@@ -3,13 +3,19 @@
 //!
 //! - `observe`: reads everything the planner needs (never outside `scope.subscriptions`).
 //! - `apply`: executes one action idempotently ("already exists" answers are success).
+//! - `cluster_write`: the cluster PUT with or without an eTag (fresh read, `If-Match: *`, the
+//!   unconditional hedge, read-back verification).
 //! - `create`: create-only PUTs (`If-None-Match: *`), so replicas racing on one cluster write once.
 //! - `error`: [`ReconcileError`], which knows whether a retry later can help.
 //! - `locks`: per-key async locks (FIC writes per identity, one reconcile per cluster).
 //! - `planned`: [`Engine::apply_planned`], converging from a plan made from a bulk observation (a
-//!   backfill), reading only the cluster (for its ETag) and an identity about to be created.
+//!   backfill), reading only the cluster (for its ETag, and again before the PUT when it has none) and
+//!   an identity about to be created.
+//! - `wait`: waiting for a terminal `provisioningState`; the scope / opt-out checks of every cluster
+//!   read that precedes a write.
 
 mod apply;
+mod cluster_write;
 mod create;
 mod error;
 pub mod locks;
@@ -91,8 +97,9 @@ impl Engine {
 
     /// Observes and plans for `apply`: a cluster in a transitional state (still being created, or another
     /// operation running) is waited for first, so a half-provisioned cluster (no issuer URL yet) is never
-    /// reported blocked.
-    async fn plan_settled(&self, cluster: &ResourceId) -> Result<(Plan, Option<CompliantAt>), ReconcileError> {
+    /// reported blocked. Also returns the fingerprint of the cluster the plan was made from (the basis
+    /// its cluster edits re-check).
+    async fn plan_settled(&self, cluster: &ResourceId) -> Result<(Plan, Option<CompliantAt>, Option<Fingerprint>), ReconcileError> {
         let mut observed_at = Instant::now();
         let mut obs = self.observe(cluster).await?;
         if obs.cluster_view().is_some_and(|v| v.is_busy()) {
@@ -103,7 +110,8 @@ impl Engine {
         }
         let plan = core::plan(&obs, &self.policy);
         let compliant = self.compliant_at(&obs, &plan, observed_at);
-        Ok((plan, compliant))
+        let basis = obs.cluster_view().map(|v| self.basis_of(v));
+        Ok((plan, compliant, basis))
     }
 
     /// The fingerprint of an observation whose plan is `compliant` (nothing to write, nothing blocking).
@@ -117,7 +125,7 @@ impl Engine {
         let mut done: Vec<AppliedAction> = Vec::new();
         let mut last_plan = None;
         for _ in 0..MAX_ROUNDS {
-            let (plan, compliant) = match self.plan_settled(cluster).await {
+            let (plan, compliant, basis) = match self.plan_settled(cluster).await {
                 Ok(planned) => planned,
                 Err(e) => return failed(cluster, done, e),
             };
@@ -125,7 +133,11 @@ impl Engine {
                 report.actions = done;
                 return Applied { report, error: None, compliant };
             }
-            if let Err(e) = self.apply_round(&plan, &mut done).await {
+            let Some(basis) = basis else {
+                let e = ReconcileError::ClusterGone { cluster: cluster.to_string() };
+                return failed(cluster, done, e);
+            };
+            if let Err(e) = self.apply_round(&plan, &basis, &mut done).await {
                 return failed(cluster, done, e);
             }
             last_plan = Some(plan);
@@ -135,10 +147,10 @@ impl Engine {
     }
 
     /// Applies a plan's actions in order. Returns early (Ok) when the cluster must be observed again.
-    async fn apply_round(&self, plan: &Plan, done: &mut Vec<AppliedAction>) -> Result<(), ReconcileError> {
+    async fn apply_round(&self, plan: &Plan, basis: &Fingerprint, done: &mut Vec<AppliedAction>) -> Result<(), ReconcileError> {
         let mut identity = plan.identity.gating_ref();
         for action in &plan.actions {
-            match self.apply_action(action, &mut identity).await {
+            match self.apply_action(action, &mut identity, basis).await {
                 Ok(result) => {
                     let replan = result.replan;
                     done.push(result.record);
@@ -147,9 +159,11 @@ impl Engine {
                     }
                 }
                 Err(e) if e.needs_replan() => {
+                    tracing::debug!(cluster = %plan.cluster, reason = %e, "planning again");
                     self.settle_after(&e, plan).await?;
                     return Ok(());
                 }
+                Err(e) if e.is_opt_out() => return Err(e),
                 Err(e) => {
                     done.push(AppliedAction {
                         kind: action.kind(),
@@ -165,7 +179,14 @@ impl Engine {
     }
 }
 
+/// The result of a reconcile that stopped on `e`: `failed`, or `excluded` when a read that preceded a
+/// write found the opt-out tag (the actions done before stay in the report).
 fn failed(cluster: &ResourceId, done: Vec<AppliedAction>, e: ReconcileError) -> Applied {
+    if e.is_opt_out() {
+        let report =
+            ApplyReport { cluster: cluster.clone(), status: ApplyStatus::Excluded, actions: done, blockers: Vec::new(), error: None };
+        return Applied { report, error: None, compliant: None };
+    }
     let mut report = ApplyReport::failed(cluster.clone(), done, e.to_string());
     report.status = ApplyStatus::Failed;
     Applied { report, error: Some(e), compliant: None }

@@ -1,15 +1,19 @@
 //! Converging a cluster from a plan made elsewhere — a backfill's bulk observation through Resource
 //! Graph — reading from ARM only what the writes need, instead of a full observation before and after.
 //!
-//! 1. **One cluster GET** (waiting while an operation runs): its ETag guards the cluster PUT, and its
-//!    content must match what the bulk observation saw ([`same_cluster`]); Resource Graph lags ARM, so a
-//!    cluster that changed since is handed to the full [`Engine::apply`].
+//! 1. **One cluster GET** (waiting while an operation runs; scope and the opt-out tag re-checked): its
+//!    ETag guards the cluster PUT, and its content must match what the bulk observation saw
+//!    ([`same_cluster`]); Resource Graph lags ARM, so a cluster that changed since is handed to the full
+//!    [`Engine::apply`]. A cluster tagged with the opt-out tag since stops here (`excluded`).
 //! 2. **The plan's actions in order**, each idempotent as in `apply`. Creating the gating identity reads
 //!    it first (Resource Graph may not show an identity created moments ago, and a PUT over an existing
 //!    one would replace its tags). Defender plans the caller already enabled are skipped. The cluster
-//!    edit uses the GET of step 1 — no second read.
+//!    edit uses the GET of step 1 when it carries an ETag; without one (real GA clusters) the cluster is
+//!    read again right before the PUT (`If-Match: *`, see `cluster_write`), and that read must still
+//!    show what step 1 saw.
 //! 3. **Verification without a re-observation**: every write answered 2xx (or "already there"), and the
-//!    cluster as its update left it (the LRO's final read) needs no further edit.
+//!    cluster as its update left it (the LRO's final read) holds the edit with nothing else the planner
+//!    reads changed.
 //!
 //! Anything unexpected — an edit that asks for a fresh plan (412, prerequisites changed), an operation in
 //! progress, a verification that fails — continues with the full `apply`, which observes everything
@@ -22,6 +26,7 @@ use super::{Applied, Engine, ReconcileError, failed};
 use crate::arm::ArmResponse;
 use crate::core::gating::{DesiredEntry, GatingIdentityRef, apply_security_gating, desired_entries};
 use crate::core::model::{ClusterView, IdentityView};
+use crate::core::unchanged::Fingerprint;
 use crate::core::{Action, AppliedAction, ApplyReport, ApplyStatus, Outcome, Plan};
 use crate::id::ResourceId;
 
@@ -50,16 +55,17 @@ impl Engine {
             };
             return Applied { report, error: None, compliant: None };
         }
-        let current = match self.wait_cluster_settled(cluster).await {
-            Ok(current) => current,
+        let (current, now) = match self.read_settled(cluster).await {
+            Ok(read) => read,
             Err(e) => return failed(cluster, Vec::new(), e),
         };
-        if !ClusterView::from_json(&current.body).is_ok_and(|now| same_cluster(&now, seen)) {
+        if !same_cluster(&now, seen) {
             tracing::debug!(%cluster, "the cluster changed since the bulk observation; reconciling it fully");
             return self.apply(cluster).await;
         }
+        let basis = self.basis_of(&now);
         let mut done_actions = Vec::new();
-        match self.run_planned(plan, &actions, current, &mut done_actions).await {
+        match self.run_planned(plan, &actions, current, &basis, &mut done_actions).await {
             Ok(()) => {
                 let report = ApplyReport {
                     cluster: cluster.clone(),
@@ -81,24 +87,26 @@ impl Engine {
         }
     }
 
-    /// Runs the actions; `current` is the cluster GET whose ETag the cluster edit uses.
+    /// Runs the actions; `current` is the cluster GET whose ETag (if any) the cluster edit uses, `basis`
+    /// its fingerprint.
     async fn run_planned(
         &self,
         plan: &Plan,
         actions: &[&Action],
         current: ArmResponse,
+        basis: &Fingerprint,
         out: &mut Vec<AppliedAction>,
     ) -> Result<(), Handover> {
         let mut identity = plan.identity.gating_ref();
         let mut current = Some(current);
         for action in actions {
             let result = match action {
-                Action::CreateIdentity { resource, .. } => self.create_identity_once(action, resource, &mut identity).await,
+                Action::CreateIdentity { resource, .. } => self.create_identity_once(action, resource, &mut identity, basis).await,
                 Action::UpdateSecurityGating { resource, add, .. } => match (current.take(), identity.clone()) {
-                    (Some(got), Some(who)) => self.gating_edit(action, resource, got, &desired_entries(add, &who)).await,
+                    (Some(got), Some(who)) => self.gating_edit(action, resource, got, basis, &desired_entries(add, &who)).await,
                     _ => return Err(Handover::Replan("a second cluster edit, or no gating identity")),
                 },
-                _ => self.apply_action(action, &mut identity).await,
+                _ => self.apply_action(action, &mut identity, basis).await,
             };
             match result {
                 Ok(r) => {
@@ -112,6 +120,7 @@ impl Engine {
                     self.settle_after(&e, plan).await.map_err(Handover::Failed)?;
                     return Err(Handover::Replan("ARM asked for a fresh plan"));
                 }
+                Err(e) if e.is_opt_out() => return Err(Handover::Failed(e)),
                 Err(e) => {
                     out.push(AppliedAction {
                         kind: action.kind(),
@@ -132,6 +141,7 @@ impl Engine {
         action: &Action,
         resource: &ResourceId,
         identity: &mut Option<GatingIdentityRef>,
+        basis: &Fingerprint,
     ) -> Result<ActionResult, ReconcileError> {
         let version = &self.settings.azure.api_versions.managed_identity;
         match self.arm.get(resource.as_str(), version).await? {
@@ -140,23 +150,24 @@ impl Engine {
                 *identity = Some(GatingIdentityRef::from_identity(&view));
                 Ok(done(action, resource.to_string(), Outcome::AlreadyPresent, resp.attempts))
             }
-            None => self.apply_action(action, identity).await,
+            None => self.apply_action(action, identity, basis).await,
         }
     }
 
-    /// The gating edit from the GET already made; the cluster the update left must need no more edits.
+    /// The gating edit from the GET already made (its ETag guards the PUT; without one the cluster is
+    /// read again first); the cluster the update left must confirm it (verification).
     async fn gating_edit(
         &self,
         action: &Action,
         cluster: &ResourceId,
         current: ArmResponse,
+        basis: &Fingerprint,
         desired: &[DesiredEntry],
     ) -> Result<ActionResult, ReconcileError> {
         let edit = |doc: &mut Value| apply_security_gating(doc, desired);
-        let (outcome, attempts, after) = self.edit_cluster_from(current, cluster, edit).await?;
-        let mut result = done(action, cluster.to_string(), outcome, attempts);
-        // Verification: the cluster as the update left it already has every entry.
-        result.replan = after.is_some_and(|mut doc| !doc.is_null() && edit(&mut doc));
+        let w = self.write_cluster(cluster, basis, Some(current), &edit).await?;
+        let mut result = done(action, cluster.to_string(), w.outcome, w.attempts);
+        result.replan = !w.confirmed;
         Ok(result)
     }
 }

@@ -1,10 +1,12 @@
-//! Waiting for a cluster to leave a transitional `provisioningState` (an AKS operation in progress).
+//! Waiting for a cluster to leave a transitional `provisioningState` (an AKS operation in progress), and
+//! the checks every cluster read that may precede a write passes ([`Engine::guard_read`]).
 
 use std::time::Duration;
 
 use super::{Engine, ReconcileError};
 use crate::arm::{ArmResponse, Disposition};
 use crate::core::Plan;
+use crate::core::model::ClusterView;
 use crate::id::ResourceId;
 
 /// Poll interval while a cluster operation is in progress.
@@ -19,6 +21,7 @@ fn is_terminal(state: Option<&str>) -> bool {
 
 impl Engine {
     /// GETs the cluster until its `provisioningState` is terminal, within `azure.operation_timeout`.
+    /// Every read passes [`Engine::guard_read`]: a cluster opted out while we wait stops here.
     pub(super) async fn wait_cluster_terminal(&self, cluster: &ResourceId) -> Result<ArmResponse, ReconcileError> {
         let version = &self.settings.azure.api_versions.managed_clusters;
         let deadline = crate::deadline::from_now(self.settings.azure.operation_timeout);
@@ -28,6 +31,7 @@ impl Engine {
                 .get(cluster.as_str(), version)
                 .await?
                 .ok_or_else(|| ReconcileError::ClusterGone { cluster: cluster.to_string() })?;
+            self.guard_read(cluster, &resp)?;
             let state = resp.provisioning_state().map(str::to_string);
             if is_terminal(state.as_deref()) {
                 return Ok(resp);
@@ -37,6 +41,28 @@ impl Engine {
             }
             tokio::time::sleep(SETTLE_POLL).await;
         }
+    }
+
+    /// [`Engine::wait_cluster_terminal`] with the read's (guarded) view.
+    pub(super) async fn read_settled(&self, cluster: &ResourceId) -> Result<(ArmResponse, ClusterView), ReconcileError> {
+        let resp = self.wait_cluster_terminal(cluster).await?;
+        let view = self.guard_read(cluster, &resp)?;
+        Ok((resp, view))
+    }
+
+    /// The checks on a cluster read that may precede a write: the answer is the cluster asked for and
+    /// in scope, and it does not carry the opt-out tag (`scope.exclude_tag`, re-checked at the last
+    /// moment: a cluster tagged after it was planned gets no further write). Returns its view.
+    pub(super) fn guard_read(&self, cluster: &ResourceId, resp: &ArmResponse) -> Result<ClusterView, ReconcileError> {
+        let view = ClusterView::from_json(&resp.body).map_err(|e| ReconcileError::model(cluster, e))?;
+        if view.id != *cluster || !self.policy.allows(&view.id) {
+            return Err(ReconcileError::ForeignDocument { cluster: cluster.to_string(), got: view.id.to_string() });
+        }
+        if self.policy.is_excluded(&view) {
+            tracing::info!(%cluster, tag = %self.policy.exclude_tag, "cluster opted out since it was planned; stopping before any further write");
+            return Err(ReconcileError::OptedOut { cluster: cluster.to_string(), tag: self.policy.exclude_tag.clone() });
+        }
+        Ok(view)
     }
 
     /// After a 409 "operation in progress" wait for the cluster to settle; after a 412 nothing to wait for.

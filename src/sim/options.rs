@@ -64,9 +64,13 @@ pub struct SimOptions {
     /// Items per page of ARM list responses (role assignments, clusters, identities, FICs) before a `nextLink`.
     pub list_page_size: usize,
     /// Serve an `eTag` on managed clusters (top level and agent pools), as the AKS eTag feature does.
-    /// Off, a cluster is still versioned internally, so only `If-Match: *` matches it (no client can
-    /// know the hidden tag). Real GA responses recorded from live Azure carry none.
+    /// Off (the default, as real GA responses recorded from live Azure carry none), a cluster is still
+    /// versioned internally, so only `If-Match: *` matches it (no client can know the hidden tag).
     pub cluster_etags: bool,
+    /// With `cluster_etags` off, answer `If-Match: *` on an existing cluster with 412 — a provider that
+    /// does not honour `*` without its eTag feature (unconfirmed for AKS; fleetgate's hedge is tested
+    /// against it).
+    pub cluster_if_match_star_412: bool,
 }
 
 impl Default for SimOptions {
@@ -92,7 +96,8 @@ impl Default for SimOptions {
             journal_bodies: true,
             fic_write_duration: Duration::from_millis(0),
             list_page_size: 100,
-            cluster_etags: true,
+            cluster_etags: false,
+            cluster_if_match_star_412: false,
         }
     }
 }

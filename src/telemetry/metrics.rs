@@ -29,6 +29,7 @@ struct Instruments {
     queue_receives: Counter<u64>,
     memo_lookups: Counter<u64>,
     message_panics: Counter<u64>,
+    cluster_put_unconditional: Counter<u64>,
 }
 
 impl Instruments {
@@ -63,6 +64,10 @@ impl Instruments {
             message_panics: meter
                 .u64_counter("fleetgate_message_panics_total")
                 .with_description("Message handlers that panicked (the message was parked with the panic as its reason)")
+                .build(),
+            cluster_put_unconditional: meter
+                .u64_counter("fleetgate_cluster_put_unconditional_total")
+                .with_description("Cluster PUTs sent without If-Match because If-Match: * was answered 412 on a cluster without an eTag")
                 .build(),
         }
     }
@@ -172,6 +177,12 @@ impl Metrics {
     /// One message handler panicked (caught at the task boundary; the message was parked).
     pub fn message_panic(&self) {
         self.get().message_panics.add(1, &[]);
+    }
+
+    /// One cluster PUT sent without `If-Match`: the hedge after `If-Match: *` was answered 412 on a
+    /// cluster that exists and serves no eTag.
+    pub fn cluster_put_unconditional(&self) {
+        self.get().cluster_put_unconditional.add(1, &[]);
     }
 }
 

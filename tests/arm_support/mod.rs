@@ -19,7 +19,7 @@ use serde_json::Value;
 
 pub const CLUSTER: &str =
     "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/c1";
-pub const API: &str = "2026-01-02-preview";
+pub const API: &str = fleetgate::core::api_versions::DEFAULT_MANAGED_CLUSTERS;
 
 /// One scripted answer.
 #[derive(Clone)]

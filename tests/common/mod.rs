@@ -6,6 +6,7 @@ pub mod child;
 pub mod faults;
 pub mod fleet;
 pub mod queue;
+pub mod second_writer;
 
 use std::collections::HashMap;
 use std::sync::Arc;

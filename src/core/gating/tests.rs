@@ -139,3 +139,35 @@ fn prerequisites_edit_sets_only_the_two_flags() {
     assert!(apply_prerequisites(&mut only_wi, false, true));
     assert_eq!(only_wi["properties"].get("oidcIssuerProfile"), None);
 }
+
+#[test]
+fn document_obstacle_names_shapes_the_edits_would_replace() {
+    let ok = fixture_body("Microsoft.ContainerService/ManagedClustersCreate_SecurityProfile.json", "200");
+    assert_eq!(document_obstacle(&ok), None);
+    assert_eq!(document_obstacle(&json!({"id": "x"})), None, "absent parents are created, not replaced");
+    let mut nulls = ok.clone();
+    nulls["properties"]["securityProfile"]["defender"]["securityGating"]["identities"] = Value::Null;
+    nulls["properties"]["oidcIssuerProfile"] = Value::Null;
+    assert_eq!(document_obstacle(&nulls), None, "null is the same as absent");
+    let cases = [
+        ("/properties/securityProfile/defender", json!("on"), "`properties.securityProfile.defender` is a string, not an object"),
+        ("/properties/securityProfile", json!([1]), "`properties.securityProfile` is an array, not an object"),
+        (
+            "/properties/securityProfile/defender/securityGating/identities",
+            json!({"a": 1}),
+            "`properties.securityProfile.defender.securityGating.identities` is an object, not an array",
+        ),
+        ("/properties/securityProfile/defender/securityGating", json!(true), "securityGating` is a boolean, not an object"),
+        ("/properties/oidcIssuerProfile", json!(7), "`properties.oidcIssuerProfile` is a number, not an object"),
+    ];
+    for (pointer, value, expected) in cases {
+        let mut doc = ok.clone();
+        let slot = pointer.split('/').skip(1).fold(&mut doc, |v, key| &mut v[key]);
+        *slot = value;
+        let found = document_obstacle(&doc).unwrap_or_default();
+        assert!(found.contains(expected), "{pointer}: {found}");
+    }
+    let mut top = ok;
+    top["properties"] = json!("x");
+    assert!(document_obstacle(&top).unwrap().contains("`properties` is a string"));
+}

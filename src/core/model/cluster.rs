@@ -86,6 +86,9 @@ pub struct ClusterView {
     pub etag: Option<String>,
     /// The gating block, when present.
     pub security_gating: Option<SecurityGatingView>,
+    /// A part of the document fleetgate's edits could not be applied to without replacing it
+    /// ([`crate::core::gating::document_obstacle`]); the planner blocks such a cluster.
+    pub document_issue: Option<String>,
 }
 
 impl ClusterView {
@@ -105,6 +108,7 @@ impl ClusterView {
             tags: f.string_map("/tags"),
             etag: f.opt_str("/eTag").or_else(|| f.opt_str("/etag")),
             security_gating: f.get("/properties/securityProfile/defender/securityGating").map(security_gating),
+            document_issue: crate::core::gating::document_obstacle(doc),
         })
     }
 
@@ -189,6 +193,7 @@ mod tests {
         assert!(!c.oidc_issuer_enabled && !c.workload_identity_enabled);
         assert_eq!(c.kubelet_identity, None);
         assert_eq!(c.security_gating, None);
+        assert_eq!(c.document_issue, None);
         assert_eq!(c.tag("TIER"), Some("production"));
     }
 

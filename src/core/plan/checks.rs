@@ -6,13 +6,28 @@ use crate::core::names::{FIC_SUBJECT, MAX_FICS_PER_IDENTITY};
 
 /// Every blocker for the cluster, in a fixed order; `identity` is the identity resolution's own blocker.
 pub(super) fn blockers(ctx: &Ctx<'_>, identity: Option<Blocker>) -> Vec<Blocker> {
-    let mut out = prerequisites(ctx);
+    let mut out: Vec<Blocker> = document(ctx).into_iter().collect();
+    out.extend(prerequisites(ctx));
     out.extend(kubelet(ctx));
     out.extend(version(ctx));
     out.extend(identity);
+    out.extend(identity_scope(ctx));
     out.extend(registries(ctx));
     out.extend(fic_limit(ctx));
     out
+}
+
+/// A document the edits cannot be applied to: refused before any write, never after.
+fn document(ctx: &Ctx<'_>) -> Option<Blocker> {
+    let issue = ctx.cluster.document_issue.as_deref()?;
+    Some(Blocker::unsupported_cluster_document(&ctx.cluster.id, issue))
+}
+
+/// The gating identity must be inside scope: its federated credential (and, for the kubelet identity,
+/// everything around it) would be written in its subscription.
+fn identity_scope(ctx: &Ctx<'_>) -> Option<Blocker> {
+    let id = ctx.identity.resource_id.as_ref().filter(|id| !ctx.policy.allows(id))?;
+    Some(Blocker::identity_out_of_scope(id, &ctx.cluster.id))
 }
 
 /// OIDC issuer and workload identity (reported only when fleetgate may not enable them).

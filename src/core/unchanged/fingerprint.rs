@@ -4,7 +4,8 @@
 //! location, `kubernetesVersion` and `currentKubernetesVersion`, `provisioningState`, the OIDC issuer
 //! (enabled + URL), workload identity, the kubelet identity (resource ID, client ID, object ID), the
 //! value of the exclude tag (`scope.exclude_tag`), and the whole `securityGating` block (`enabled`,
-//! `allowSecretAccess`, every entry's registry and identity fields, in order).
+//! `allowSecretAccess`, every entry's registry and identity fields, in order), and whether the document
+//! has a shape the edits cannot be applied to (`document_issue`).
 //!
 //! Not covered, on purpose: the ETag and everything else in the document (agent pools, node counts,
 //! network profile, other tags) — none of it changes what fleetgate would plan.
@@ -17,7 +18,7 @@ use sha2::{Digest, Sha256};
 use crate::core::model::{ClusterView, ModelError};
 
 /// Domain separation, bumped whenever the covered fields change.
-const VERSION: &[u8] = b"fleetgate/compliance-fingerprint/v1";
+const VERSION: &[u8] = b"fleetgate/compliance-fingerprint/v2";
 
 /// A SHA-256 digest of the compliance-relevant fields of a cluster document.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -43,6 +44,7 @@ impl Fingerprint {
         let excluded = if exclude_tag.is_empty() { None } else { view.tag(exclude_tag) };
         h.str("excludeTag", excluded);
         h.gating(view);
+        h.str("documentIssue", view.document_issue.as_deref());
         Self(h.0.finalize().into())
     }
 

@@ -149,6 +149,7 @@ fn put_inner(state: &mut SimState, req: &SimRequest, now: Instant, version: &Api
     let key = p.key();
     let what = format!("managed cluster '{}'", p.name);
     let existing = state.clusters.get(&key);
+    refuse_star_without_etags(state, req, existing.is_some(), &what)?;
     common::check_preconditions(req, existing.and_then(ClusterRecord::etag), &what)?;
     if let Some(op) = existing.and_then(|rec| rec.active_op(state, now)) {
         return Err(operation_in_progress(state, op, &p.name));
@@ -199,6 +200,16 @@ fn put_inner(state: &mut SimState, req: &SimRequest, now: Instant, version: &Api
         resp = resp.with_header("Retry-After", common::secs(secs));
     }
     Ok(resp)
+}
+
+/// The `cluster_if_match_star_412` knob: `If-Match: *` on an existing cluster served without eTags → 412.
+fn refuse_star_without_etags(state: &SimState, req: &SimRequest, exists: bool, what: &str) -> Result<(), SimResponse> {
+    let knob = state.options.cluster_if_match_star_412 && !state.options.cluster_etags;
+    if knob && exists && req.header("if-match").is_some_and(|v| v.trim() == "*") {
+        let message = format!("If-Match '*' cannot be evaluated for {what}: it has no eTag.");
+        return Err(SimResponse::error(412, "PreconditionFailed", &message));
+    }
+    Ok(())
 }
 
 /// `id`, `name`, `type` first (as first stored: a raw seeded document keeps its own spelling), then the

@@ -33,7 +33,7 @@ fn seeded_cluster_has_the_fields_fleetgate_reads() {
     let doc = get(&mut s, "aks-1", t0);
     assert_eq!(doc["type"], json!("Microsoft.ContainerService/ManagedClusters"), "as recorded");
     assert_eq!(doc["id"], json!(cluster_path("aks-1").replace("/resourceGroups/", "/resourcegroups/")), "as recorded");
-    assert!(doc["eTag"].is_string());
+    assert!(doc.get("eTag").is_none(), "no eTag by default, as real GA clusters serve none");
     assert_eq!(doc["properties"]["provisioningState"], json!("Succeeded"));
     assert_eq!(doc["properties"]["identityProfile"]["kubeletidentity"]["objectId"], json!(KUBELET1));
     let issuer = doc["properties"]["oidcIssuerProfile"]["issuerURL"].as_str().unwrap();
@@ -137,7 +137,7 @@ fn put_during_an_operation_is_409() {
 
 #[test]
 fn etag_changes_and_if_match_is_enforced() {
-    let (mut s, t0) = state();
+    let (mut s, t0) = state_with(SimOptions { cluster_etags: true, ..SimOptions::default() });
     let doc = get(&mut s, "aks-1", t0);
     let etag = doc["eTag"].as_str().unwrap().to_string();
     let stale = with_header(req("PUT", &cluster_path("aks-1"), Some(doc.clone())), "If-Match", "\"not-it\"");
@@ -195,7 +195,9 @@ fn old_api_versions_drop_security_gating() {
     doc["properties"]["securityProfile"]["defender"]["securityGating"] = gating.clone();
     assert_eq!(put(&mut s, "aks-1", &doc, t0).status, 200);
     let path = cluster_path("aks-1");
-    for (version, has) in [("2026-05-01", true), ("2025-01-02-preview", true), ("2025-10-01", false), ("2024-10-02-preview", false)] {
+    for (version, has) in
+        [("2026-06-01", true), ("2025-01-02-preview", true), ("2026-05-01", false), ("2025-10-01", false), ("2024-10-02-preview", false)]
+    {
         let got = s.handle_arm(&req_v("GET", &path, None, version), t0).body.unwrap();
         let present = got.pointer("/properties/securityProfile/defender/securityGating").is_some();
         assert_eq!(present, has, "{version}");
@@ -406,4 +408,18 @@ fn a_cluster_seeded_creating_stays_creating_then_succeeds() {
     let ready = get(&mut s, "aks-burst", t0 + Duration::from_secs(60));
     assert_eq!(ready["properties"]["provisioningState"], json!("Succeeded"));
     assert!(ready["properties"]["identityProfile"]["kubeletidentity"].is_object());
+}
+
+#[test]
+fn star_412_knob_refuses_if_match_star_only_without_etags() {
+    let (mut s, t0) = state_with(SimOptions { cluster_etags: false, cluster_if_match_star_412: true, ..SimOptions::default() });
+    let doc = get(&mut s, "aks-1", t0);
+    let star = with_header(req("PUT", &cluster_path("aks-1"), Some(doc.clone())), "If-Match", "*");
+    let r = s.handle_arm(&star, t0);
+    assert_eq!((r.status, r.error_code()), (412, Some("PreconditionFailed")));
+    assert_eq!(s.handle_arm(&req("PUT", &cluster_path("aks-1"), Some(doc)), t0).status, 200, "a PUT without If-Match still works");
+    let (mut s, t0) = state_with(SimOptions { cluster_etags: true, cluster_if_match_star_412: true, ..SimOptions::default() });
+    let doc = get(&mut s, "aks-1", t0);
+    let star = with_header(req("PUT", &cluster_path("aks-1"), Some(doc)), "If-Match", "*");
+    assert_eq!(s.handle_arm(&star, t0).status, 200, "with eTags served, * matches as usual");
 }

@@ -144,7 +144,7 @@ subject = "system:serviceaccount:a:b"
 "#
     );
     let fleet = Fleet::from_toml_str(&toml).unwrap();
-    let s = SimState::from_fleet(&fleet, &SimOptions::default()).unwrap();
+    let s = SimState::from_fleet(&fleet, &SimOptions { cluster_etags: true, ..SimOptions::default() }).unwrap();
     let raw = s
         .cluster_document(&format!("/subscriptions/{SUB1}/resourceGroups/rg-raw/providers/Microsoft.ContainerService/managedClusters/raw"))
         .unwrap();

@@ -12,7 +12,7 @@ pub const SUB1: &str = "00000000-0000-0000-0000-000000000001";
 pub const SUB2: &str = "00000000-0000-0000-0000-000000000002";
 pub const KUBELET1: &str = "11111111-1111-1111-1111-111111111111";
 /// The api-version test requests use unless they say otherwise (carries securityGating).
-pub const API: &str = "2026-01-02-preview";
+pub const API: &str = crate::core::api_versions::DEFAULT_MANAGED_CLUSTERS;
 
 /// The test fleet: SUB1 (Defender full, rg-a declared empty) with registry acrOne and clusters aks-1 (attached
 /// to acrOne and SUB2's acrtwo) and aks-nooidc; SUB2 (Defender off) with registry acrtwo.

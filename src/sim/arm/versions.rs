@@ -1,6 +1,7 @@
 //! The `api-version` query parameter: required on every ARM request, and for managed clusters it decides
-//! which fields exist (`securityProfile.defender.securityGating` only from stable `2026-05-01` and preview
-//! `2025-01-02-preview`, per azure-arm.md A2).
+//! which fields exist: `securityProfile.defender.securityGating` only at the versions whose official
+//! schema carries it (stable from `2026-06-01`, previews from `2025-01-02-preview`), answered by the same
+//! list fleetgate's configuration and `doctor` use ([`crate::core::api_versions`]).
 
 use crate::sim::http::{SimRequest, SimResponse};
 
@@ -14,11 +15,6 @@ pub struct ApiVersion {
     /// The value as sent.
     pub raw: String,
 }
-
-/// First stable managedClusters version with `securityGating`.
-const GATING_STABLE: &str = "2026-05-01";
-/// First preview managedClusters version with `securityGating`.
-const GATING_PREVIEW: &str = "2025-01-02";
 
 impl ApiVersion {
     /// Parses `raw`; `None` when it is not of the form `YYYY-MM-DD` or `YYYY-MM-DD-<suffix>`.
@@ -43,9 +39,10 @@ impl ApiVersion {
         Self { date: "9999-12-31".into(), preview: false, raw: "9999-12-31".into() }
     }
 
-    /// True when managedClusters at this version carries `securityProfile.defender.securityGating`.
+    /// True when managedClusters at this version carries `securityProfile.defender.securityGating`
+    /// (a suffix other than `-preview` never does).
     pub fn supports_security_gating(&self) -> bool {
-        if self.preview { self.date.as_str() >= GATING_PREVIEW } else { self.date.as_str() >= GATING_STABLE }
+        crate::core::api_versions::carries_gating(&self.raw)
     }
 }
 
@@ -79,7 +76,10 @@ mod tests {
     fn gating_support_by_version() {
         assert!(!v("2025-10-01").supports_security_gating());
         assert!(!v("2026-04-01").supports_security_gating());
-        assert!(v("2026-05-01").supports_security_gating());
+        assert!(!v("2026-05-01").supports_security_gating(), "stable 2026-05-01 has no securityGating in the spec");
+        assert!(v("2026-06-01").supports_security_gating() && v("2026-08-01").supports_security_gating());
+        assert!(ApiVersion::latest().supports_security_gating());
+        assert!(!v("2026-08-01-privatepreview").supports_security_gating());
         assert!(!v("2024-10-02-preview").supports_security_gating());
         assert!(v("2025-01-02-preview").supports_security_gating());
         assert!(v("2026-01-02-preview").supports_security_gating());

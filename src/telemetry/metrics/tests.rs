@@ -88,6 +88,7 @@ fn every_method_records_under_its_name_and_labels() {
     m.queue_receive(ReceiveResult::Empty);
     m.memo_lookup("hit");
     m.message_panic();
+    m.cluster_put_unconditional();
     provider.force_flush().unwrap();
     let points = capture.0.lock().unwrap().clone();
     assert_eq!(value(&points, "fleetgate_messages_total", &["outcome=converged"]), Some(2.0), "{points:?}");
@@ -103,6 +104,7 @@ fn every_method_records_under_its_name_and_labels() {
     assert_eq!(value(&points, "fleetgate_queue_receives_total", &["result=empty"]), Some(1.0));
     assert_eq!(value(&points, "fleetgate_unchanged_memo_total", &["result=hit"]), Some(1.0));
     assert_eq!(value(&points, "fleetgate_message_panics_total", &[]), Some(1.0));
+    assert_eq!(value(&points, "fleetgate_cluster_put_unconditional_total", &[]), Some(1.0));
     provider.shutdown().unwrap();
 }
 

@@ -211,3 +211,34 @@ fn exclusion_tag_value_false_or_disabled_tag_does_not_exclude() {
     assert_eq!(plan(&obs, &policy_with(|_, s| s.exclude_tag = String::new())).status, PlanStatus::ChangesNeeded);
     assert_eq!(plan(&obs, &policy_with(|_, s| s.exclude_tag = "other".into())).status, PlanStatus::ChangesNeeded);
 }
+
+#[test]
+fn kubelet_identity_outside_scope_blocks_with_the_identity_named() {
+    let foreign = id(&format!(
+        "/subscriptions/{SUB_OUT}/resourceGroups/MC_rg1_c1_westeurope/providers/Microsoft.ManagedIdentity/userAssignedIdentities/c1-agentpool"
+    ));
+    let mut obs = fresh();
+    edit_cluster(&mut obs, |d| d["properties"]["identityProfile"]["kubeletidentity"]["resourceId"] = json!(foreign.as_str()));
+    let kubelet = policy_with(|g, _| g.identity_strategy = IdentityStrategy::Kubelet);
+    let plan = plan(&obs, &kubelet);
+    assert_blocked(&plan, &[IdentityOutOfScope]);
+    assert!(
+        plan.blockers[0].message.contains(foreign.as_str()) && plan.blockers[0].message.contains(SUB_OUT),
+        "{}",
+        plan.blockers[0].message
+    );
+    assert!(plan.actions.is_empty(), "no federated credential is planned in the foreign subscription");
+    assert_eq!(super::plan(&obs, &policy()).status, PlanStatus::ChangesNeeded, "a dedicated identity lives in the cluster's subscription");
+}
+
+#[test]
+fn document_the_edit_cannot_apply_to_is_blocked_before_any_write() {
+    let mut obs = fresh();
+    edit_cluster(&mut obs, |d| d["properties"]["securityProfile"]["defender"] = json!("enabled"));
+    let plan = plan(&obs, &policy());
+    assert_blocked(&plan, &[UnsupportedClusterDocument]);
+    assert!(plan.blockers[0].message.contains("`properties.securityProfile.defender` is a string"), "{}", plan.blockers[0].message);
+    let mut obs = compliant();
+    edit_cluster(&mut obs, |d| d["properties"]["securityProfile"]["defender"]["securityGating"]["identities"] = json!({"x": 1}));
+    assert_blocked(&super::plan(&obs, &policy()), &[UnsupportedClusterDocument]);
+}
