@@ -65,7 +65,11 @@ async fn an_empty_queue_answers_204_and_the_worker_keeps_polling() {
         eventually(Duration::from_secs(5), || sb_requests(&env.sim.journal()).iter().any(|(_, _, s)| *s == 204)).await,
         "a 204 came back"
     );
-    assert!(worker.status.is_ready(Duration::from_secs(5)), "an empty receive counts as the queue being reachable");
+    // The sim journals the 204 before the worker has read it: wait for the worker to record it.
+    assert!(
+        eventually(Duration::from_secs(5), || worker.status.is_ready(Duration::from_secs(5))).await,
+        "an empty receive counts as the queue being reachable"
+    );
     send_cluster_event(&env, "aks-b", "late");
     let report = worker.reports(1, Duration::from_secs(10)).await.remove(0);
     assert_eq!(report.outcome, Some(MessageOutcome::Converged));
