@@ -36,6 +36,9 @@ pub struct JournalEntry {
     pub request_body: Option<Value>,
     /// Subscription of an ARM path `/subscriptions/{id}/…`.
     pub subscription: Option<String>,
+    /// The `If-Match` header as sent (`None` when absent), so tests can check conditional writes.
+    #[serde(default)]
+    pub if_match: Option<String>,
 }
 
 impl JournalEntry {
@@ -83,6 +86,8 @@ pub struct JournalRecord {
     pub status: u16,
     /// Body to record, already filtered.
     pub request_body: Option<Value>,
+    /// The `If-Match` header, when sent.
+    pub if_match: Option<String>,
 }
 
 /// The journal itself.
@@ -108,6 +113,7 @@ impl Journal {
             status: record.status,
             request_body: record.request_body,
             subscription,
+            if_match: record.if_match,
         });
         self.last_seq
     }
@@ -142,7 +148,7 @@ mod tests {
     use serde_json::json;
 
     fn rec(method: &str, path: &str, status: u16) -> JournalRecord {
-        JournalRecord { method: method.into(), path: path.into(), query: String::new(), status, request_body: None }
+        JournalRecord { method: method.into(), path: path.into(), query: String::new(), status, request_body: None, if_match: None }
     }
 
     #[test]

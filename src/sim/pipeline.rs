@@ -124,8 +124,15 @@ impl SimCore {
     pub fn record(&self, req: &SimRequest, raw_query: &str, status: u16) {
         let keep_body = self.options.journal_bodies && !route::is_token_path(&req.method, &req.path);
         let request_body = if keep_body { body_for_journal(&req.body) } else { None };
-        let record =
-            JournalRecord { method: req.method.clone(), path: req.path.clone(), query: raw_query.to_string(), status, request_body };
+        let if_match = req.header("if-match").map(str::to_string);
+        let record = JournalRecord {
+            method: req.method.clone(),
+            path: req.path.clone(),
+            query: raw_query.to_string(),
+            status,
+            request_body,
+            if_match,
+        };
         lock(&self.journal).record(record);
     }
 
