@@ -36,7 +36,7 @@ pub struct JournalEntry {
     pub request_body: Option<Value>,
     /// Subscription of an ARM path `/subscriptions/{id}/…`.
     pub subscription: Option<String>,
-    /// The `If-Match` header as sent (`None` when absent), so tests can check conditional writes.
+    /// The request's `If-Match` header, when it had one (preconditions are part of what a write did).
     #[serde(default)]
     pub if_match: Option<String>,
 }
@@ -86,7 +86,7 @@ pub struct JournalRecord {
     pub status: u16,
     /// Body to record, already filtered.
     pub request_body: Option<Value>,
-    /// The `If-Match` header, when sent.
+    /// The `If-Match` header, if any.
     pub if_match: Option<String>,
 }
 
