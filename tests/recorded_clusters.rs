@@ -47,7 +47,7 @@ async fn start(name: &str) -> Setup {
     let doc = cluster_doc(name);
     let id = ResourceId::parse(doc["id"].as_str().expect("recorded id")).expect("recorded id parses");
     let fleet = json!({
-        "sim": {"client_secret": CLIENT_SECRET, "cluster_etags": etag(&doc).is_some()},
+        "sim": {"client_secret": CLIENT_SECRET, "cluster_etags": etag(&doc).is_some(), "lro_retry_after_secs": 0},
         "subscriptions": [{"id": RECORDED_SUB, "defender": "off"}],
         "registries": [{"subscription": RECORDED_SUB, "resource_group": "rg-acr", "name": REGISTRY}],
         "clusters": [{"document": doc, "attached_registries": [registry_id(RECORDED_SUB, "rg-acr", REGISTRY)]}],

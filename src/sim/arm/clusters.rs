@@ -81,9 +81,9 @@ impl ClusterRecord {
         doc
     }
 
-    /// The current eTag.
+    /// The current eTag (spelled `eTag`, or `etag` as some recorded api-versions serve it).
     pub fn etag(&self) -> Option<&str> {
-        self.doc.get("eTag").and_then(Value::as_str)
+        etag_key(&self.doc).and_then(|k| self.doc.get(k)).and_then(Value::as_str)
     }
 }
 
@@ -95,10 +95,17 @@ fn hide_until_created(doc: &mut Value) {
     }
 }
 
-/// Removes the top-level `eTag` and the agent pools' (served only with `cluster_etags`).
+/// The key a document spells its top-level eTag with: `eTag` (current specs) or `etag` (recorded
+/// 2024-02-02-preview responses, tests/fixtures/recorded).
+pub fn etag_key(doc: &Value) -> Option<&'static str> {
+    ["eTag", "etag"].into_iter().find(|k| doc.get(*k).is_some())
+}
+
+/// Removes the top-level eTag (either spelling) and the agent pools' (served only with `cluster_etags`).
 fn strip_etags(doc: &mut Value) {
     if let Some(map) = doc.as_object_mut() {
         map.remove("eTag");
+        map.remove("etag");
     }
     if let Some(pools) = doc.pointer_mut("/properties/agentPoolProfiles").and_then(Value::as_array_mut) {
         for pool in pools.iter_mut().filter_map(Value::as_object_mut) {
@@ -213,7 +220,7 @@ fn refuse_star_without_etags(state: &SimState, req: &SimRequest, exists: bool, w
 }
 
 /// `id`, `name`, `type` first (as first stored: a raw seeded document keeps its own spelling), then the
-/// body, then `eTag`.
+/// body, then the eTag (spelled as the stored document spells it).
 fn with_read_only(body: Map<String, Value>, p: &ResPath, old: Option<&Value>, etag: &str) -> Value {
     let mut doc = Map::new();
     let id = old.and_then(|d| str_at(d, "/id")).map_or_else(|| cluster_id(p), str::to_string);
@@ -223,11 +230,12 @@ fn with_read_only(body: Map<String, Value>, p: &ResPath, old: Option<&Value>, et
     doc.insert("name".into(), json!(name));
     doc.insert("type".into(), json!(ty));
     for (k, v) in body {
-        if !matches!(k.as_str(), "id" | "name" | "type" | "eTag") {
+        if !matches!(k.as_str(), "id" | "name" | "type" | "eTag" | "etag") {
             doc.insert(k, v);
         }
     }
-    doc.insert("eTag".into(), json!(etag));
+    let key = old.and_then(etag_key).unwrap_or("eTag");
+    doc.insert(key.into(), json!(etag));
     Value::Object(doc)
 }
 

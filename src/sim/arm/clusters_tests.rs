@@ -423,3 +423,19 @@ fn star_412_knob_refuses_if_match_star_only_without_etags() {
     let star = with_header(req("PUT", &cluster_path("aks-1"), Some(doc)), "If-Match", "*");
     assert_eq!(s.handle_arm(&star, t0).status, 200, "with eTags served, * matches as usual");
 }
+
+#[test]
+fn a_lower_case_etag_keeps_its_spelling_and_guards_writes() {
+    let (mut s, t0) = state_with(SimOptions { cluster_etags: true, ..SimOptions::default() });
+    let key = s.clusters.keys().find(|k| k.ends_with("/aks-1")).unwrap().clone();
+    let rec = s.clusters.get_mut(&key).unwrap();
+    let tag = rec.doc.as_object_mut().unwrap().remove("eTag").unwrap();
+    rec.doc["etag"] = tag.clone();
+    let doc = get(&mut s, "aks-1", t0);
+    assert_eq!((doc.get("etag"), doc.get("eTag")), (Some(&tag), None), "served as stored");
+    let stale = with_header(req("PUT", &cluster_path("aks-1"), Some(doc.clone())), "If-Match", "\"other\"");
+    assert_eq!(s.handle_arm(&stale, t0).status, 412);
+    let fresh = with_header(req("PUT", &cluster_path("aks-1"), Some(doc)), "If-Match", &format!("\"{}\"", tag.as_str().unwrap()));
+    let after = s.handle_arm(&fresh, t0).body.unwrap();
+    assert!(after.get("eTag").is_none() && after["etag"].is_string() && after["etag"] != tag, "{after}");
+}

@@ -103,7 +103,7 @@ fn raw_document(state: &mut SimState, entry: &str, doc: &Value, p: &ResPath, spe
     map.entry("id").or_insert_with(|| json!(cluster_id(p)));
     map.entry("name").or_insert_with(|| json!(p.name));
     map.entry("type").or_insert_with(|| json!(CLUSTER_TYPE));
-    if !map.contains_key("eTag") {
+    if !map.contains_key("eTag") && !map.contains_key("etag") {
         map.insert("eTag".into(), json!(state.new_guid()));
     }
     Ok(Value::Object(map))
