@@ -35,6 +35,9 @@ pub enum BlockerCode {
     IdentityNameConflict,
     /// The identity already has Entra's maximum of federated credentials.
     FederatedCredentialLimit,
+    /// A subscription's Defender for Containers plan is off (Free) and `gating.manage_defender_plan`
+    /// is `extensions`: switching it on starts billing, which only the user may decide.
+    DefenderPlanOff,
 }
 
 impl BlockerCode {
@@ -53,6 +56,7 @@ impl BlockerCode {
             Self::IdentityNameInvalid => "identity_name_invalid",
             Self::IdentityNameConflict => "identity_name_conflict",
             Self::FederatedCredentialLimit => "federated_credential_limit",
+            Self::DefenderPlanOff => "defender_plan_off",
         }
     }
 }
@@ -220,6 +224,23 @@ impl Blocker {
     }
 }
 
+impl Blocker {
+    /// The Containers plan of `subscription` is Free (or absent) and fleetgate may not switch it on.
+    pub fn defender_plan_off(cluster: &ResourceId, subscription: &str) -> Self {
+        let whose = if cluster.subscription_id().eq_ignore_ascii_case(subscription) {
+            "its subscription"
+        } else {
+            "the subscription of a registry it uses,"
+        };
+        Self::new(
+            BlockerCode::DefenderPlanOff,
+            format!(
+                "cluster {cluster}: the Defender for Containers plan of {whose} {subscription}, is off (Free), and gating needs it on; switching it to Standard is billed per vCore for the whole subscription, so fleetgate leaves that to you (gating.manage_defender_plan = \"extensions\"). Turn it on in the Azure portal (Microsoft Defender for Cloud > Environment settings > {subscription} > Defender plans > Containers: On; Settings: Defender sensor, Registry access, Security findings: On > Save) or with `az security pricing create -n Containers --tier standard --subscription {subscription} --extensions name=ContainerSensor isEnabled=True --extensions name=ContainerRegistriesVulnerabilityAssessments isEnabled=True --extensions name=ContainerIntegrityContribution isEnabled=True`, then run fleetgate again (it turns on security gating itself); or set gating.manage_defender_plan = \"full\" to let fleetgate switch it on"
+            ),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,6 +257,22 @@ mod tests {
         let v = Blocker::kubernetes_version_unsupported(&c, Some("1.30.4"), (1, 31)).message;
         assert!(v.contains("1.30.4") && v.contains("1.31 or newer") && v.contains("az aks upgrade -g rg1 -n c1"), "{v}");
         assert!(Blocker::cluster_out_of_scope(&c).message.contains("scope.subscriptions"));
+    }
+
+    #[test]
+    fn defender_plan_off_gives_the_portal_path_and_the_cli() {
+        let c = cluster();
+        let own = Blocker::defender_plan_off(&c, c.subscription_id()).message;
+        assert!(own.contains("its subscription 00000000-0000-0000-0000-000000000001"), "{own}");
+        assert!(own.contains("Defender plans > Containers: On"), "{own}");
+        assert!(
+            own.contains("az security pricing create -n Containers --tier standard --subscription 00000000-0000-0000-0000-000000000001"),
+            "{own}"
+        );
+        assert!(own.contains("billed") && own.contains("gating.manage_defender_plan = \"full\""), "{own}");
+        let other = Blocker::defender_plan_off(&c, "00000000-0000-0000-0000-000000000002").message;
+        assert!(other.contains("a registry it uses"), "{other}");
+        assert_eq!(BlockerCode::DefenderPlanOff.as_str(), "defender_plan_off");
     }
 
     #[test]
