@@ -2,7 +2,7 @@
 
 use clap::Subcommand;
 
-use super::Exit;
+use super::exit::Exit;
 use fleetgate::config::{Settings, redacted_toml};
 
 /// `fleetgate config …`

@@ -6,7 +6,7 @@
 mod load;
 mod redact;
 
-pub use load::{ConfigError, ConfigSource, is_loopback, load, parse_major_minor};
+pub use load::{ConfigError, ConfigSource, DEFAULT_TOML, is_loopback, load, parse_major_minor};
 pub use redact::redacted_toml;
 
 use serde::{Deserialize, Serialize};
