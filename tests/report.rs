@@ -31,7 +31,18 @@ async fn json_report_shape_rows_and_totals_from_bulk_reads_only() {
         let keys: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(
             keys,
-            ["cluster", "status", "identity", "identity_exists", "registries_wired", "registries_missing", "actions", "blockers", "error", "detail"]
+            [
+                "cluster",
+                "status",
+                "identity",
+                "identity_exists",
+                "registries_wired",
+                "registries_missing",
+                "actions",
+                "blockers",
+                "error",
+                "detail"
+            ]
         );
         assert!(!r["cluster"].as_str().unwrap().contains(SUB3));
     }

@@ -76,7 +76,10 @@ async fn a_mixed_file_replays_in_order_with_json_lines_and_a_summary() {
     let lines = json_lines(&out);
     assert_eq!(lines.len(), 6, "five messages and the summary: {lines:?}");
     let new = id("aks-new").to_string();
-    assert_eq!(lines[0], json!({"schema_version": 1, "message": 1, "outcome": "converged", "cluster": new, "reason": null, "blockers": []}));
+    assert_eq!(
+        lines[0],
+        json!({"schema_version": 1, "message": 1, "outcome": "converged", "cluster": new, "reason": null, "blockers": []})
+    );
     assert_eq!(
         lines[1],
         json!({"schema_version": 1, "message": 3, "outcome": "ignored", "cluster": null, "reason": "not_a_cluster_write", "blockers": []}),

@@ -21,10 +21,15 @@ pub enum Decision {
     Interrupted,
 }
 
-/// The error printed for [`Decision::NoTerminal`].
+/// The error printed for [`Decision::NoTerminal`] (`command`: `apply` or `backfill`).
 pub fn no_terminal_message(command: &str) -> String {
+    let saved = if command == "backfill" {
+        "`fleetgate backfill --dry-run --out FILE`, then `fleetgate backfill --plan FILE`"
+    } else {
+        "`fleetgate plan … --out FILE`, then `fleetgate apply --plan FILE`"
+    };
     format!(
-        "refusing to write without confirmation: standard input is not a terminal, so fleetgate cannot ask. Review what `{command}` would do above, then run it again with --yes (or --auto-approve), or save a plan with --out and apply that file"
+        "refusing to write without confirmation: standard input is not a terminal, so fleetgate cannot ask. Review what `{command}` would do above, then run it again with --yes (or --auto-approve), or save the plan and apply exactly that: {saved}"
     )
 }
 
