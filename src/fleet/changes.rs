@@ -168,7 +168,7 @@ mod tests {
     fn a_standard_plan_only_gets_its_pieces_and_no_billing_line() {
         let s = SubscriptionChange::from_action(&pricing(SUB, &["SecurityGatingEnabled"])).unwrap();
         assert!(!s.starts_billing);
-        assert!(s.describe().contains("already Standard, no change of tier; turn on SecurityGatingEnabled"), "{}", s.describe());
+        assert!(s.describe().contains("(already Standard, no change of tier); turn on SecurityGatingEnabled"), "{}", s.describe());
         assert!(
             SubscriptionChange::from_action(&Action::UpdateSecurityGating { resource: cluster("a"), enable: true, add: vec![] }).is_none()
         );
