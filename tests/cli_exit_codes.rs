@@ -196,6 +196,11 @@ fn configuration_messages() {
 async fn quiet_drops_progress_and_one_shot_commands_log_at_warn() {
     let sim = mixed_sim().await;
     let loud = fleetgate_cli(&sim, &["backfill", "--dry-run"], &[]);
+    let listed = String::from_utf8_lossy(&loud.stdout);
+    assert!(
+        listed.contains("fleetgate will change 3 clusters:") && listed.contains("aks-fresh2: create_identity"),
+        "the per-cluster plan is on stdout: {listed}"
+    );
     assert!(err(&loud).contains("would change /subscriptions/"), "progress lines on stderr: {}", err(&loud));
     assert!(!err(&loud).contains(" INFO "), "CLI commands log at warn by default: {}", err(&loud));
     let quiet = fleetgate_cli(&sim, &["backfill", "--dry-run", "-q"], &[]);

@@ -209,10 +209,11 @@ fn save_plan(prepared: &Prepared, path: &std::path::Path, ui: &Ui) -> anyhow::Re
     Ok(())
 }
 
-/// Shows what will change and asks (not for a dry run, nothing to write, or a saved plan). `Some(exit)`
-/// when the run must stop here.
+/// Shows what will change (a dry run too: on stdout in text mode, so `backfill --dry-run > plan.txt`
+/// keeps the per-cluster list) and asks (not for a dry run, nothing to write, or a saved plan).
+/// `Some(exit)` when the run must stop here.
 async fn approve(args: &BackfillArgs, prepared: &Prepared, saved: bool, ui: &Ui, stop: &Shutdown) -> Option<Exit> {
-    if args.dry_run || prepared.to_write() == 0 {
+    if prepared.to_write() == 0 {
         return None;
     }
     let count = |s: ClusterStatus| prepared.results().iter().filter(|r| r.status == s).count();
@@ -223,10 +224,15 @@ async fn approve(args: &BackfillArgs, prepared: &Prepared, saved: bool, ui: &Ui,
         ("changed since the plan (refused)", count(ClusterStatus::ChangedSincePlan)),
     ];
     if !(ui.quiet && args.output == Output::Json) {
-        let text = fleet_changes(&prepared.changes, &left, ui);
+        let unplanned = if args.all {
+            "a reconcile command: the worker observes and plans it"
+        } else {
+            "unreadable in Resource Graph: read and planned from ARM first"
+        };
+        let text = fleet_changes(&prepared.changes, &left, unplanned, ui);
         if args.output == Output::Json { eprint!("{text}") } else { print!("{text}") }
     }
-    if saved {
+    if saved || args.dry_run {
         return None;
     }
     let verb = if args.mode == ModeArg::Enqueue { "enqueue a reconcile command for" } else { "write to" };

@@ -29,14 +29,11 @@ pub fn subscription_changes(changes: &[SubscriptionChange], ui: &Ui) -> String {
 }
 
 /// The fleet confirmation screen: clusters to write, subscription-wide changes, what is left alone.
-pub fn fleet_changes(changes: &Changes, left_alone: &[(&str, usize)], ui: &Ui) -> String {
+/// `unplanned` describes a cluster whose actions are not known yet.
+pub fn fleet_changes(changes: &Changes, left_alone: &[(&str, usize)], unplanned: &str, ui: &Ui) -> String {
     let mut out = format!("\nfleetgate will change {} clusters:\n", changes.clusters.len());
     for c in &changes.clusters {
-        let what = if c.actions.is_empty() {
-            "(unreadable in Resource Graph: read and planned from ARM first)".to_string()
-        } else {
-            action_summary(&c.actions)
-        };
+        let what = if c.actions.is_empty() { format!("({unplanned})") } else { action_summary(&c.actions) };
         let _ = writeln!(out, "  ~ {}: {what}", c.cluster);
     }
     out.push_str(&subscription_changes(&changes.subscriptions, ui));
@@ -70,7 +67,7 @@ mod tests {
             vec![ActionKind::EnableDefenderPlan, ActionKind::AssignAcrPull, ActionKind::AssignAcrPull],
             SubscriptionChange::from_action(&pricing),
         );
-        let text = fleet_changes(&changes, &[("compliant", 2), ("blocked", 0)], &Ui::default());
+        let text = fleet_changes(&changes, &[("compliant", 2), ("blocked", 0)], "?", &Ui::default());
         assert!(text.contains("fleetgate will change 1 clusters:\n  ~ /subscriptions/"), "{text}");
         assert!(text.contains("enable_defender_plan, assign_acr_pull ×2"), "{text}");
         let section = text.split("Subscription-wide changes").nth(1).expect("a separate section");

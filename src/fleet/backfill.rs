@@ -75,6 +75,8 @@ pub struct Prepared {
     pub changes: Changes,
     /// The plan to save (`--out`), when asked for.
     pub saved: Option<SavedPlan>,
+    /// A saved plan is being applied (`--plan`).
+    applying_saved: bool,
 }
 
 impl Prepared {
@@ -145,6 +147,7 @@ impl Backfill {
             planned: Planned::default(),
             changes: Changes::default(),
             saved: file.save.then(|| SavedPlan::new("backfill")),
+            applying_saved: file.apply.is_some(),
         };
         match options.mode {
             Mode::Enqueue if options.all => {
@@ -250,7 +253,18 @@ impl Backfill {
         stop: &Shutdown,
         grace: Duration,
     ) -> Result<RunReport, FleetError> {
-        let Prepared { started, stats_before, kinds_before, paced_before, mut results, mut warnings, mut planned, changes, .. } = prepared;
+        let Prepared {
+            started,
+            stats_before,
+            kinds_before,
+            paced_before,
+            mut results,
+            mut warnings,
+            mut planned,
+            changes,
+            applying_saved,
+            ..
+        } = prepared;
         let mut applied_writes = 0;
         match options.mode {
             Mode::Direct => {
@@ -261,7 +275,8 @@ impl Backfill {
                     credit = planned.credit(&enabled);
                 }
                 let plans = std::mem::take(&mut planned.plans);
-                let with = Applying { plans, replanner: planned.replanner.as_ref(), enabled: &enabled, credit: &credit };
+                let with =
+                    Applying { plans, replanner: planned.replanner.as_ref(), enabled: &enabled, credit: &credit, strict: applying_saved };
                 applied_writes += self.reconcile(&mut results, options, with, progress, stop, grace).await;
             }
             Mode::Enqueue => self.enqueue(&mut results, options, queue, progress, stop).await?,

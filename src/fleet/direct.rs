@@ -3,6 +3,10 @@
 //! from its bulk plan, or [`Engine::apply`](crate::reconcile::Engine::apply) when it has none
 //! (unreadable in Resource Graph).
 //!
+//! **A saved plan** (`strict`): each cluster is read from ARM first; one whose document differs from
+//! what the plan was made from (Resource Graph lags ARM, or it changed since) is refused —
+//! `changed_since_plan`, nothing written — instead of being reconciled afresh.
+//!
 //! **Interrupt**: once `stop` is requested no further cluster is started (the job stream ends); the
 //! clusters in flight get `grace` to finish, then are dropped (their writes so far stand — every
 //! write is idempotent, so a re-run finishes them). Never-started clusters are `not_reached`, dropped
@@ -17,8 +21,10 @@ use super::backfill::{Backfill, BackfillOptions};
 use super::pending::{Applying, PendingPlan, interleave};
 use super::progress::Progress;
 use super::summary::{ClusterResult, ClusterStatus, result_note};
+use crate::core::model::ClusterView;
 use crate::core::{ApplyReport, ApplyStatus, Outcome};
 use crate::id::ResourceId;
+use crate::reconcile::{Applied, same_cluster};
 use crate::worker::Shutdown;
 
 impl Backfill {
@@ -46,18 +52,19 @@ impl Backfill {
             .into_iter()
             .map(|i| (i, results[i].cluster.clone(), with.plans.remove(&results[i].cluster)))
             .collect();
-        let (enabled, replanner) = (with.enabled, with.replanner);
+        let (enabled, replanner, strict) = (with.enabled, with.replanner, with.strict);
         let started = RefCell::new(Vec::new());
         let mut done = stream::iter(jobs)
             .take_while(|_| std::future::ready(!stop.is_requested()))
             .inspect(|(i, ..)| started.borrow_mut().push(*i))
             .map(|(i, cluster, planned)| async move {
                 let outcome = match (planned, replanner) {
+                    (Some(seen), _) if strict && !self.unchanged_in_arm(&cluster, &seen).await => Job::Refused,
                     (Some(seen), Some(replanner)) => {
                         let plan = replanner.plan(&seen, self.engine.policy());
-                        self.engine.apply_planned(&plan, &seen, enabled).await
+                        Job::Done(self.engine.apply_planned(&plan, &seen, enabled).await)
                     }
-                    _ => self.engine.apply(&cluster).await,
+                    _ => Job::Done(self.engine.apply(&cluster).await),
                 };
                 (i, outcome)
             })
@@ -69,13 +76,25 @@ impl Backfill {
         tokio::pin!(deadline);
         let (mut applied, mut finished) = (0, Vec::new());
         loop {
-            let (i, outcome) = tokio::select! {
+            let (i, job) = tokio::select! {
                 biased;
                 next = done.next() => match next {
                     Some(item) => item,
                     None => break,
                 },
                 () = &mut deadline => break,
+            };
+            let outcome = match job {
+                Job::Done(outcome) => outcome,
+                Job::Refused => {
+                    let why = "its ARM document differs from what the saved plan was made from (it changed since, or Resource Graph lagged); nothing was written. Make a new plan and apply that";
+                    let result = ClusterResult::new(results[i].cluster.clone(), ClusterStatus::ChangedSincePlan, Some(why.into()));
+                    progress.note(&result_note(&result));
+                    results[i] = result;
+                    finished.push(i);
+                    progress.advance();
+                    continue;
+                }
             };
             let mut result = applied_result(&outcome.report);
             if let Some(&n) = with.credit.get(&result.cluster).filter(|_| result.status == ClusterStatus::Compliant) {
@@ -107,6 +126,27 @@ impl Backfill {
         }
         progress.finish();
         applied
+    }
+}
+
+/// What one job did.
+enum Job {
+    /// Applied (or tried).
+    Done(Applied),
+    /// Strict mode: refused, the cluster is not as planned.
+    Refused,
+}
+
+impl Backfill {
+    /// Strict mode: true when ARM shows the cluster as the plan saw it (a failed read counts as
+    /// unchanged: the per-cluster path reads again and reports the failure).
+    async fn unchanged_in_arm(&self, cluster: &ResourceId, seen: &ClusterView) -> bool {
+        let version = &self.settings.azure.api_versions.managed_clusters;
+        match self.engine.arm().get(cluster.as_str(), version).await {
+            Ok(Some(resp)) => ClusterView::from_json(&resp.body).is_ok_and(|now| same_cluster(&now, seen)),
+            Ok(None) => false,
+            Err(_) => true,
+        }
     }
 }
 
