@@ -62,9 +62,9 @@ impl Backfill {
                     (Some(seen), _) if strict && !self.unchanged_in_arm(&cluster, &seen).await => Job::Refused,
                     (Some(seen), Some(replanner)) => {
                         let plan = replanner.plan(&seen, self.engine.policy());
-                        Job::Done(self.engine.apply_planned(&plan, &seen, enabled).await)
+                        Job::Done(Box::new(self.engine.apply_planned(&plan, &seen, enabled).await))
                     }
-                    _ => Job::Done(self.engine.apply(&cluster).await),
+                    _ => Job::Done(Box::new(self.engine.apply(&cluster).await)),
                 };
                 (i, outcome)
             })
@@ -132,7 +132,7 @@ impl Backfill {
 /// What one job did.
 enum Job {
     /// Applied (or tried).
-    Done(Applied),
+    Done(Box<Applied>),
     /// Strict mode: refused, the cluster is not as planned.
     Refused,
 }
