@@ -229,3 +229,28 @@ document = {{ id = "{id}", location = "westeurope", properties = {{ kubernetesVe
     assert!(real.clusters[0].detail.as_deref().unwrap().contains("kubeletidentity/resourceId"), "{:?}", real.clusters[0]);
     assert!(!real.succeeded());
 }
+
+#[tokio::test]
+async fn an_interrupt_before_execution_starts_no_cluster_in_either_mode_and_says_so() {
+    use fleetgate::fleet::{Mode, PlanFile, Progress, ProgressStyle};
+    use fleetgate::worker::Shutdown;
+    let env = start(&mixed_fleet(), &[SUB1, SUB2], |_| {}).await;
+    let (b, sel) = (backfill(&env), selection(&env, &[]));
+    let stop = Shutdown::new();
+    stop.request();
+    let prepared = b.prepare(&sel, &direct(), PlanFile::default()).await.unwrap();
+    assert_eq!(prepared.to_write(), 3);
+    let mut quiet = Progress::new(ProgressStyle::Quiet);
+    let report = b.execute(prepared, &direct(), None, &mut quiet, &stop, std::time::Duration::ZERO).await.unwrap();
+    assert!(report.interrupted);
+    assert_eq!((report.count(ClusterStatus::NotReached), report.summary.converged), (3, 0));
+    assert_eq!(report.not_reached().len(), 3);
+    assert!(env.sim.journal().iter().all(|e| !e.is_write()), "nothing started, nothing written");
+
+    let queue = common::queue::sas_queue(&env);
+    let enqueue = fleetgate::fleet::BackfillOptions { mode: Mode::Enqueue, ..direct() };
+    let prepared = b.prepare(&sel, &enqueue, PlanFile::default()).await.unwrap();
+    let report = b.execute(prepared, &enqueue, Some(&queue), &mut quiet, &stop, std::time::Duration::ZERO).await.unwrap();
+    assert_eq!((report.count(ClusterStatus::NotReached), report.summary.enqueued), (3, Some(0)));
+    assert_eq!(env.sim.queue_depth(fleetgate::sim::servicebus::EVENTS_QUEUE), Some(0), "no batch was sent");
+}

@@ -289,11 +289,11 @@ async fn a_second_signal_exits_at_once() {
     assert!(out.trim().is_empty(), "no summary after a second signal: {out}");
 }
 
-/// Runs `fleetgate` on a pseudo-terminal (Python's `pty`), answers `answer` at the prompt, and returns
-/// the exit code and everything the terminal showed.
+/// Runs `fleetgate` on a pseudo-terminal (Python's `pty`), answers `answer` at the prompt (`^C`: a
+/// SIGINT instead), and returns the exit code and everything the terminal showed.
 fn on_a_terminal(cmd: &FleetgateCommand, answer: &str) -> (Option<i32>, String) {
     const SCRIPT: &str = r#"
-import os, pty, select, sys, time
+import os, pty, select, signal, sys, time
 answer, argv = sys.argv[1].encode() + b"\n", sys.argv[2:]
 pid, fd = pty.fork()
 if pid == 0:
@@ -310,7 +310,10 @@ while time.time() < deadline:
             break
         seen += chunk
     if not answered and b"Enter a value:" in seen:
-        os.write(fd, answer)
+        if answer == b"^C\n":
+            os.kill(pid, signal.SIGINT)
+        else:
+            os.write(fd, answer)
         answered = True
 _, status = os.waitpid(pid, 0)
 sys.stdout.write(seen.decode(errors="replace"))
@@ -343,6 +346,15 @@ async fn on_a_terminal_apply_asks_and_writes_only_after_yes() {
     assert_eq!(code, Some(1), "{screen}");
     assert!(screen.contains("Do you want to perform these actions?") && screen.contains("Apply cancelled"), "{screen}");
     assert!(sim.journal().iter().all(|e| !e.is_write()), "'no' writes nothing");
+    let (code, screen) = tokio::task::spawn_blocking({
+        let cmd = cmd.clone();
+        move || on_a_terminal(&cmd, "^C")
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(130), "Ctrl-C at the prompt: {screen}");
+    assert!(screen.contains("cancelled by a signal; nothing was written"), "{screen}");
+    assert!(sim.journal().iter().all(|e| !e.is_write()), "Ctrl-C writes nothing");
     let (code, screen) = tokio::task::spawn_blocking(move || on_a_terminal(&cmd, "yes")).await.unwrap();
     assert_eq!(code, Some(0), "{screen}");
     assert!(screen.contains("converged") && screen.contains("Apply: "), "{screen}");
