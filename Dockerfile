@@ -23,7 +23,11 @@ RUN mkdir src \
     && cargo build --release --locked --bin fleetgate \
     && rm -rf src target/release/fleetgate target/release/deps/fleetgate-* target/release/deps/libfleetgate-* \
         target/release/.fingerprint/fleetgate-*
-# The crate itself (config/default.toml is compiled into the binary).
+# The crate itself (config/default.toml is compiled into the binary; build.rs records the commit for
+# `fleetgate --version`: there is no repository here, so pass it with --build-arg FLEETGATE_COMMIT=…).
+ARG FLEETGATE_COMMIT=unknown
+ENV FLEETGATE_COMMIT=${FLEETGATE_COMMIT}
+COPY build.rs ./
 COPY src ./src
 COPY config ./config
 RUN cargo build --release --locked --bin fleetgate \

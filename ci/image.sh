@@ -132,7 +132,7 @@ builder_base() {
 context() {
     local ctx="$work/context"
     mkdir -p "$ctx/dist"
-    cp -r Dockerfile .dockerignore Cargo.toml Cargo.lock src config "$ctx/"
+    cp -r Dockerfile .dockerignore Cargo.toml Cargo.lock build.rs src config "$ctx/"
     cp "$binary" "$ctx/dist/fleetgate"
     echo "$ctx"
 }
@@ -171,7 +171,11 @@ smoke() {
     containers+=("$ctr")
     version="$(buildah run --isolation chroot --user 65532:65532 "$ctr" -- /usr/local/bin/fleetgate --version)"
     echo "inside: $version"
-    [ "$version" = "fleetgate $(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)" ] || { echo "unexpected version" >&2; exit 1; }
+    # `fleetgate X.Y.Z (commit …, managed-clusters api-version …)`
+    case "$version" in
+        "fleetgate $(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1) (commit "*", managed-clusters api-version "*")") ;;
+        *) echo "unexpected version: $version" >&2; exit 1 ;;
+    esac
 
     buildah run --isolation chroot --user 65532:65532 "$ctr" -- /usr/local/bin/fleetgate sim --listen "127.0.0.1:$SMOKE_PORT" \
         > "$work/sim.log" 2>&1 &
@@ -195,7 +199,7 @@ print("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.ContainerService/
         --env FLEETGATE__AZURE__CREDENTIAL=managed_identity --env IDENTITY_ENDPOINT="http://127.0.0.1:$SMOKE_PORT/msi/token" \
         --env IDENTITY_HEADER="$header" --env AZURE_TENANT_ID="$tenant" \
         --env FLEETGATE__SCOPE__SUBSCRIPTIONS="$(echo "$cluster" | cut -d/ -f3)" "$client"
-    buildah run --isolation chroot "$client" -- /usr/local/bin/fleetgate apply --cluster "$cluster" --output json > "$work/apply.json"
+    buildah run --isolation chroot "$client" -- /usr/local/bin/fleetgate apply --yes --cluster "$cluster" --output json > "$work/apply.json"
     buildah run --isolation chroot "$client" -- /usr/local/bin/fleetgate plan --cluster "$cluster" --output json > "$work/plan.json"
     python3 - "$work/apply.json" "$work/plan.json" <<'PY'
 import json, sys
@@ -231,7 +235,7 @@ main() {
     if [ "$FULL" = 1 ]; then
         builder_base
         step "buildah bud (default target: compile in the builder stage)"
-        buildah bud "${args[@]}" --build-arg RUST_IMAGE="$BUILDER_BASE" "$ctx"
+        buildah bud "${args[@]}" --build-arg RUST_IMAGE="$BUILDER_BASE" --build-arg FLEETGATE_COMMIT="$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)" "$ctx"
     else
         step "buildah bud --target prebuilt"
         buildah bud "${args[@]}" --target prebuilt "$ctx"

@@ -30,14 +30,17 @@
 //!   or a JSON-lines replay file — with their settle operations.
 //! - [`worker`]: the runtime: bounded concurrency, lock renewal, settling (a transient failure after a
 //!   pause that doubles per delivery), graceful shutdown, drift resync; and `fleetgate demo`.
-//! - [`fleet`]: fleet scale — backfill (bulk observe through Resource Graph, planned page by page as
-//!   rows stream in; per-subscription ARM budget; direct or enqueue), the drift-resync messages and
-//!   the fleet report.
+//! - [`fleet`]: fleet scale — backfill in two phases (`prepare`: bulk observe through Resource Graph,
+//!   planned page by page as rows stream in; `execute`: per-subscription ARM budget, direct or enqueue,
+//!   a graceful interrupt), what a run will change (`changes`: per cluster, and the subscription-wide
+//!   Defender plan changes apart), saved plans (`saved`: fingerprints, refusal after a change), the
+//!   drift-resync messages and the fleet report.
 //! - [`telemetry`]: logs, traces and metrics.
 //! - [`health`]: `/healthz` and `/readyz` for the worker.
 //! - [`sim`]: the embedded Azure simulator the whole product is tested and demonstrated against.
 //! - [`deadline`]: time arithmetic that saturates instead of panicking (every deadline is computed there).
-//! - `cli` (binary side, `src/cli/`): the `fleetgate` commands.
+//! - `cli` (binary side, `src/cli/`): the `fleetgate` commands, the confirmation before writes, `-o`
+//!   text/JSON renderers (`docs/schemas/`), the one exit-code table, signals, `completions` and `man`.
 
 pub mod arm;
 pub mod config;

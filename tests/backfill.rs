@@ -158,7 +158,7 @@ async fn every_arm_request_of_a_run_passes_the_budget_and_a_small_budget_paces_t
         sub1_reads,
         report.summary.duration_s
     );
-    assert!(report.paced_s > 0.0 && report.summary.throttled == 0);
+    assert!(report.paced_s > 0.0 && report.summary.throttled == 0, "paced {} s, throttled {}", report.paced_s, report.summary.throttled);
 }
 
 #[tokio::test]
@@ -187,7 +187,7 @@ compliant = true
     let s = &report.summary;
     assert_eq!((s.clusters, s.converged, s.compliant, s.writes), (1, 1, 0, 1), "{}", report.render_text());
     assert_eq!((report.planned_writes, report.applied_writes), (1, 1));
-    assert_eq!(report.clusters[0].actions, 1);
+    assert_eq!(report.clusters[0].writes, 1);
     let written = ok_writes(&env.sim.journal()).into_iter().map(|e| e.path.clone()).collect::<Vec<_>>();
     assert_eq!(written, [format!("/subscriptions/{SUB2}/providers/Microsoft.Security/pricings/Containers")]);
 }
@@ -228,4 +228,29 @@ document = {{ id = "{id}", location = "westeurope", properties = {{ kubernetesVe
     assert_eq!(real.summary.failed, 1, "the per-cluster path reads it from ARM and says what is wrong");
     assert!(real.clusters[0].detail.as_deref().unwrap().contains("kubeletidentity/resourceId"), "{:?}", real.clusters[0]);
     assert!(!real.succeeded());
+}
+
+#[tokio::test]
+async fn an_interrupt_before_execution_starts_no_cluster_in_either_mode_and_says_so() {
+    use fleetgate::fleet::{Mode, PlanFile, Progress, ProgressStyle};
+    use fleetgate::worker::Shutdown;
+    let env = start(&mixed_fleet(), &[SUB1, SUB2], |_| {}).await;
+    let (b, sel) = (backfill(&env), selection(&env, &[]));
+    let stop = Shutdown::new();
+    stop.request();
+    let prepared = b.prepare(&sel, &direct(), PlanFile::default()).await.unwrap();
+    assert_eq!(prepared.to_write(), 3);
+    let mut quiet = Progress::new(ProgressStyle::Quiet);
+    let report = b.execute(prepared, &direct(), None, &mut quiet, &stop, std::time::Duration::ZERO).await.unwrap();
+    assert!(report.interrupted);
+    assert_eq!((report.count(ClusterStatus::NotReached), report.summary.converged), (3, 0));
+    assert_eq!(report.not_reached().len(), 3);
+    assert!(env.sim.journal().iter().all(|e| !e.is_write()), "nothing started, nothing written");
+
+    let queue = common::queue::sas_queue(&env);
+    let enqueue = fleetgate::fleet::BackfillOptions { mode: Mode::Enqueue, ..direct() };
+    let prepared = b.prepare(&sel, &enqueue, PlanFile::default()).await.unwrap();
+    let report = b.execute(prepared, &enqueue, Some(&queue), &mut quiet, &stop, std::time::Duration::ZERO).await.unwrap();
+    assert_eq!((report.count(ClusterStatus::NotReached), report.summary.enqueued), (3, Some(0)));
+    assert_eq!(env.sim.queue_depth(fleetgate::sim::servicebus::EVENTS_QUEUE), Some(0), "no batch was sent");
 }

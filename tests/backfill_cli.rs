@@ -13,6 +13,7 @@ use fleetgate::sim::faults::FaultRule;
 use fleetgate::sim::servicebus::EVENTS_QUEUE;
 use serde_json::json;
 
+/// The summary keys of issue 5, in order, after `schema_version` and `command`.
 const KEYS: [&str; 10] =
     ["clusters", "compliant", "converged", "blocked", "excluded", "failed", "writes", "arm_requests", "throttled", "duration_s"];
 
@@ -23,11 +24,14 @@ fn stderr(out: &std::process::Output) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_summary_has_exactly_the_documented_keys_and_exit_code_0() {
     let sim = mixed_sim().await;
-    let out = fleetgate_cli(&sim, &["backfill", "--output", "json"], &[]);
-    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+    let out = fleetgate_cli(&sim, &["backfill", "--yes", "--output", "json"], &[]);
+    assert_eq!(out.status.code(), Some(3), "blocked and excluded clusters: exit 3; stderr: {}", stderr(&out));
     let v = stdout_json(&out);
     let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(keys, KEYS);
+    assert_eq!(keys[..12], [&["schema_version", "command"][..], &KEYS[..]].concat());
+    let more = ["mode", "dry_run", "interrupted", "not_reached", "changed_since_plan", "subscription_changes", "warnings", "results"];
+    assert_eq!(keys[12..], more);
+    assert_eq!(v["results"].as_array().unwrap().len(), 7, "one result per cluster");
     assert_eq!(
         (&v["clusters"], &v["compliant"], &v["converged"], &v["blocked"], &v["excluded"], &v["failed"], &v["throttled"]),
         (&json!(7), &json!(1), &json!(3), &json!(2), &json!(1), &json!(0), &json!(0))
@@ -45,7 +49,7 @@ async fn a_failed_cluster_makes_exit_code_1_and_the_table_names_it() {
         code: Some("AuthorizationFailed".into()),
         ..fault(Some("PUT"), "*/userAssignedIdentities/aks-fresh2-defender-gating")
     });
-    let out = fleetgate_cli(&sim, &["backfill"], &[]);
+    let out = fleetgate_cli(&sim, &["backfill", "--yes"], &[]);
     assert_eq!(out.status.code(), Some(1), "stderr: {}", stderr(&out));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("converged            2") && text.contains("failed               1"), "{text}");
@@ -73,7 +77,7 @@ async fn usage_errors_exit_2_before_any_request() {
 async fn dry_run_writes_nothing_and_management_groups_fail_clearly_on_the_simulator() {
     let sim = mixed_sim().await;
     let out = fleetgate_cli(&sim, &["backfill", "--dry-run", "--output", "json"], &[]);
-    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+    assert_eq!(out.status.code(), Some(3), "the mixed fleet has blocked and excluded clusters; stderr: {}", stderr(&out));
     assert_eq!(stdout_json(&out)["changes_needed"], json!(3));
     assert!(sim.journal().iter().all(|e| !e.is_write()), "--dry-run: the journal shows no write");
 
@@ -90,13 +94,13 @@ async fn enqueue_mode_sends_batches_and_a_rerun_with_the_run_id_dedupes() {
     let sim = mixed_sim().await;
     let enqueue = |args: &[&str]| FleetgateCommand::new(&sim, &[SUB1, SUB2]).queue(&sim, TEST_NAMESPACE).args(args).output();
     for _ in 0..2 {
-        let out = enqueue(&["backfill", "--mode", "enqueue", "--run-id", "adopt-1", "--output", "json"]);
-        assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+        let out = enqueue(&["backfill", "--mode", "enqueue", "--yes", "--run-id", "adopt-1", "--output", "json"]);
+        assert_eq!(out.status.code(), Some(3), "stderr: {}", stderr(&out));
         assert_eq!(stdout_json(&out)["enqueued"], json!(3));
         assert_eq!(sim.queue_depth(EVENTS_QUEUE), Some(3));
     }
-    let out = enqueue(&["backfill", "--mode", "enqueue", "--output", "json"]);
-    assert_eq!(out.status.code(), Some(0));
+    let out = enqueue(&["backfill", "--mode", "enqueue", "--yes", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(3));
     assert_eq!(sim.queue_depth(EVENTS_QUEUE), Some(6), "the default run ID (today) is another run");
     assert!(!String::from_utf8_lossy(&out.stderr).contains(&sim.root_sas_key()), "the key never shows");
 }

@@ -33,6 +33,10 @@ const NOT_EXERCISED: &[(&str, &str)] = &[(
 const NAMED_NOT_CALLED: &[(&str, &str)] = &[
     ("Microsoft.Authorization/roleDefinitions", "the AcrPull role definition ID inside a role-assignment body and a read assignment"),
     ("Microsoft.Storage/storageAccounts", "noise events `fleetgate demo` publishes to show that they are ignored"),
+    (
+        "Microsoft.EventGrid/systemTopics",
+        "`fleetgate doctor` reads the Event Grid wiring only where its credential can (e.g. a person's `az login` with Reader) and skips the check otherwise; the worker's identity is deliberately not granted it",
+    ),
 ];
 
 const KUBELET_OID: &str = "0a0b0c0d-0000-4000-8000-00000000beef";

@@ -102,8 +102,14 @@ fn check_action(action: &Action, policy: &Policy) {
             assert!(policy.enable_prerequisites);
             vec![resource]
         }
-        Action::EnableDefenderPlan { resource, subscription, .. } => {
+        Action::EnableDefenderPlan { resource, subscription, missing } => {
             assert!(policy.manage_defender_plan && policy.allows_subscription(subscription));
+            if policy.defender_plan == fleetgate::config::DefenderPlanMode::Extensions {
+                assert!(
+                    !missing.iter().any(|m| m == fleetgate::core::pricing::STANDARD_TIER),
+                    "extensions switched a plan on: {missing:?}"
+                );
+            }
             vec![resource]
         }
         Action::CreateIdentity { resource, .. } => {

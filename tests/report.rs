@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 fn report(sim: &fleetgate::sim::SimHandle, format: &str) -> String {
     let out = fleetgate_cli(sim, &["report", "--format", format], &[]);
-    assert_eq!(out.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(3), "blocked and excluded clusters: exit 3; stderr: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -23,14 +23,26 @@ async fn json_report_shape_rows_and_totals_from_bulk_reads_only() {
     let sim = mixed_sim().await;
     let v: Value = serde_json::from_str(&report(&sim, "json")).unwrap();
     let top: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(top, ["clusters", "totals", "warnings"]);
+    assert_eq!(top, ["schema_version", "command", "clusters", "totals", "warnings"]);
+    assert_eq!((v["schema_version"].as_u64(), v["command"].as_str()), (Some(1), Some("report")));
     assert_eq!(v["totals"], json!({"clusters": 7, "compliant": 1, "changes_needed": 3, "blocked": 2, "excluded": 1, "unreadable": 0}));
     let rows = v["clusters"].as_array().unwrap();
     for r in rows {
         let keys: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(
             keys,
-            ["cluster", "status", "identity", "identity_exists", "registries_wired", "registries_missing", "actions", "blockers", "error"]
+            [
+                "cluster",
+                "status",
+                "identity",
+                "identity_exists",
+                "registries_wired",
+                "registries_missing",
+                "actions",
+                "blockers",
+                "error",
+                "detail"
+            ]
         );
         assert!(!r["cluster"].as_str().unwrap().contains(SUB3));
     }

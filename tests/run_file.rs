@@ -72,14 +72,17 @@ async fn a_mixed_file_replays_in_order_with_json_lines_and_a_summary() {
     ]);
     let source = format!("file:{}", file.path().display());
     let out = fleetgate(&sim, &["run", "--source", &source, "--output", "json"], None);
-    assert_eq!(out.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "a rejected message is a failure (exit 1); stderr: {}", String::from_utf8_lossy(&out.stderr));
     let lines = json_lines(&out);
     assert_eq!(lines.len(), 6, "five messages and the summary: {lines:?}");
     let new = id("aks-new").to_string();
-    assert_eq!(lines[0], json!({"message": 1, "outcome": "converged", "cluster": new, "reason": null}));
+    assert_eq!(
+        lines[0],
+        json!({"schema_version": 1, "message": 1, "outcome": "converged", "cluster": new, "reason": null, "blockers": []})
+    );
     assert_eq!(
         lines[1],
-        json!({"message": 3, "outcome": "ignored", "cluster": null, "reason": "not_a_cluster_write"}),
+        json!({"schema_version": 1, "message": 3, "outcome": "ignored", "cluster": null, "reason": "not_a_cluster_write", "blockers": []}),
         "blank line 2 counted"
     );
     assert_eq!((lines[2]["message"].as_u64(), lines[2]["outcome"].as_str()), (Some(4), Some("rejected")));
@@ -96,9 +99,10 @@ async fn a_mixed_file_replays_in_order_with_json_lines_and_a_summary() {
     );
     assert_eq!((lines[4]["message"].as_u64(), lines[4]["outcome"].as_str()), (Some(6), Some("blocked")));
     assert!(lines[4]["reason"].as_str().unwrap().starts_with("kubernetes_version_unsupported"), "{}", lines[4]);
+    assert_eq!(lines[4]["blockers"][0]["code"], "kubernetes_version_unsupported", "blockers with their codes: {}", lines[4]);
     assert_eq!(
         lines[5],
-        json!({"summary": {"converged": 1, "compliant": 1, "blocked": 1, "excluded": 0, "ignored": 1, "rejected": 1, "failed": 0}})
+        json!({"summary": {"converged": 1, "compliant": 1, "blocked": 1, "excluded": 0, "ignored": 1, "rejected": 1, "failed": 0}, "schema_version": 1})
     );
     assert_eq!(ok_writes_to(&sim.journal(), "/managedClusters/aks-new"), 1, "the duplicate wrote nothing");
     assert!(sim.journal().iter().all(|e| !e.path.starts_with("/sb/")), "a replay never touches Service Bus");
@@ -123,7 +127,7 @@ async fn stdin_replays_with_text_output() {
     let input = format!("{}\n\n{}\n", storage_write(), cluster_write_event(&id("aks-old"), Schema::CloudEvents));
     let out = fleetgate(&sim, &["run", "--source", "file:-"], Some(&input));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(3), "a blocked message: exit 3; {stdout} {}", String::from_utf8_lossy(&out.stderr));
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 3, "{stdout}");
     assert!(lines[0].starts_with("line 1") && lines[0].contains("ignored") && lines[0].contains("(not_a_cluster_write)"), "{stdout}");

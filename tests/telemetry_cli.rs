@@ -28,7 +28,11 @@ fn plan(sim: &SimHandle, env: &[(&str, &str)]) -> Output {
 
 fn fleetgate(command: &str, sim: &SimHandle, env: &[(&str, &str)]) -> Output {
     let cluster = cluster_id(SUB1, "rg-aks", "aks-new");
-    FleetgateCommand::new(sim, &[SUB1]).args([command, "--cluster", &cluster, "--output", "json"]).envs(env.iter().copied()).output()
+    let mut args = vec![command, "--cluster", &cluster, "--output", "json"];
+    if command == "apply" {
+        args.push("--yes");
+    }
+    FleetgateCommand::new(sim, &[SUB1]).args(args).envs(env.iter().copied()).output()
 }
 
 fn stderr(out: &Output) -> String {

@@ -56,7 +56,7 @@ pub async fn run(clusters: usize, subscriptions: usize, concurrency: usize, lro:
     sim.clear_journal();
     let mut env = setup::child_env(&sim, &subs);
     env.push(("FLEETGATE__BACKFILL__CONCURRENCY".into(), concurrency.to_string()));
-    let (running, mut lines) = child::spawn(&["backfill", "--output", "json"], &env)?;
+    let (running, mut lines) = child::spawn(&["backfill", "--yes", "--output", "json"], &env)?;
     let exited = child::wait(running).await?;
     let stdout = child::collect(&mut lines).await;
     let summary: Value = serde_json::from_str(&stdout)

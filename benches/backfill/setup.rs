@@ -95,6 +95,7 @@ pub fn settings(sim: &SimHandle, subscriptions: &[String]) -> anyhow::Result<Set
     s.queue.auth = config::QueueAuthKind::Sas;
     s.queue.receive_timeout = Duration::from_secs(1);
     s.resync.enabled = false;
+    s.gating.manage_defender_plan = config::DefenderPlanMode::Full;
     Ok(s)
 }
 
@@ -112,6 +113,8 @@ pub fn child_env(sim: &SimHandle, subscriptions: &[String]) -> Vec<(String, Stri
         ("FLEETGATE__AZURE__AUTHORITY_HOST", sim.base_url()),
         ("FLEETGATE__AZURE__CREDENTIAL", "client_secret".into()),
         ("FLEETGATE__SCOPE__SUBSCRIPTIONS", subscriptions.join(",")),
+        // The generated fleets have Free subscriptions; the figures include switching them on.
+        ("FLEETGATE__GATING__MANAGE_DEFENDER_PLAN", "full".into()),
         ("FLEETGATE__QUEUE__NAMESPACE", fleetgate::sim::cli::SIM_NAMESPACE.into()),
         ("FLEETGATE__QUEUE__ENDPOINT", sim.service_bus_endpoint()),
         ("FLEETGATE__QUEUE__AUTH", "sas".into()),

@@ -3,7 +3,7 @@
 
 use clap::{Args, ValueEnum};
 
-use super::Exit;
+use super::exit::Exit;
 use fleetgate::config::QueueAuthKind;
 use fleetgate::worker::demo::{self, DemoOptions, DemoSpeed};
 

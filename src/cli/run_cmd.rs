@@ -3,7 +3,12 @@
 //! On Service Bus it runs until SIGTERM/SIGINT: the first signal stops receiving and lets in-flight
 //! messages finish within `shutdown.grace` (the rest are abandoned), then exits 0; a second signal exits
 //! at once (130). A replay file is processed line by line, in order, one message at a time, then the
-//! command exits: 0 unless some message `failed`.
+//! command exits as its summary says (README "Exit codes"): 1 when a message failed or was rejected,
+//! 3 when one was blocked or excluded, else 0.
+//!
+//! `--output json` prints JSON lines, each with `schema_version`: one per message (`message`,
+//! `outcome`, `cluster`, `reason`, and `blockers` with their codes for a blocked message), then
+//! `{"schema_version", "summary": {…}}` (`docs/schemas/run.schema.json`).
 //!
 //! On Service Bus with `resync.enabled`, a [`Resync`] loop runs beside the worker: every
 //! `resync.interval` (±25 %) it sends a reconcile command per cluster to the same queue.
@@ -11,10 +16,13 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
+use serde_json::{Value, json};
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use super::Exit;
+use super::exit::Exit;
+use super::output::Output;
+use super::signals;
 use azure_core::credentials::TokenCredential;
 use fleetgate::arm::{ArmClient, auth};
 use fleetgate::config::{QueueAuthKind, Settings};
@@ -29,27 +37,15 @@ use fleetgate::worker::{MessageReport, Resync, Shutdown, Worker, WorkerOptions, 
 /// How often readiness is re-evaluated.
 const HEALTH_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Exit code after a second signal.
-const EXIT_INTERRUPTED: i32 = 130;
-
-/// Output of `fleetgate run`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    /// One line per handled message, then `summary: …`.
-    Text,
-    /// JSON lines: `{"message","outcome","cluster","reason"}` per message, then `{"summary": {…}}`.
-    Json,
-}
-
 /// Arguments of `fleetgate run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// `servicebus` (the [queue] settings) or `file:PATH` with one event per line (`file:-` = stdin).
     #[arg(long, default_value = "servicebus", value_name = "SOURCE")]
     source: String,
-    /// Output format of the per-message lines and the summary.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    output: OutputFormat,
+    /// Output of the per-message lines and the summary: text, or JSON lines.
+    #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
+    output: Output,
 }
 
 /// Runs the worker.
@@ -98,7 +94,12 @@ pub async fn run(args: RunArgs, settings: &Settings) -> anyhow::Result<Exit> {
     if serve_health {
         start_health(settings, &worker, credential, scope, &shutdown).await?;
     }
-    let signals = tokio::spawn(forward_signals(shutdown.clone(), settings.shutdown.grace));
+    let first = format!(
+        "shutting down — no new messages; in-flight ones get up to {} s to finish, then are abandoned. Signal again to exit now.",
+        settings.shutdown.grace.as_secs()
+    );
+    let second = "second signal — exiting now; unsettled messages are delivered again when their locks expire";
+    let signals = signals::forward(shutdown.clone(), first, second);
     let resyncing = resync.map(|r| tokio::spawn(r.run(shutdown.clone())));
     let result = worker.run(shutdown).await;
     signals.abort();
@@ -157,11 +158,11 @@ fn usage(e: &SourceError) -> anyhow::Result<Exit> {
 }
 
 /// Prints each report as it arrives.
-async fn print_reports(mut rx: UnboundedReceiver<MessageReport>, output: OutputFormat) {
+async fn print_reports(mut rx: UnboundedReceiver<MessageReport>, output: Output) {
     while let Some(report) = rx.recv().await {
         let line = match output {
-            OutputFormat::Json => report_json(&report).map(|v| v.to_string()),
-            OutputFormat::Text => Some(report_text(&report)),
+            Output::Json => report_json(&report).map(|v| versioned_line(v).to_string()),
+            Output::Text => Some(report_text(&report)),
         };
         if let Some(line) = line {
             let mut stdout = std::io::stdout().lock();
@@ -171,47 +172,78 @@ async fn print_reports(mut rx: UnboundedReceiver<MessageReport>, output: OutputF
     }
 }
 
-/// Prints the summary; exit 0, or 1 for a `replay` (file source) in which a message failed.
-fn finish(summary: &WorkerSummary, output: OutputFormat, replay: bool) -> Exit {
+/// A message's JSON line with `schema_version` first and, for a blocked message, its `blockers` parsed
+/// from the reason (`code: message`).
+fn versioned_line(line: Value) -> Value {
+    let mut out = serde_json::Map::new();
+    out.insert("schema_version".into(), json!(fleetgate::fleet::OUTPUT_SCHEMA_VERSION));
+    let blocked = line.get("outcome").and_then(Value::as_str) == Some(MessageOutcome::Blocked.label());
+    let blockers = line.get("reason").and_then(Value::as_str).filter(|_| blocked).and_then(blocker_of);
+    if let Value::Object(fields) = line {
+        out.extend(fields);
+    }
+    out.insert("blockers".into(), Value::Array(blockers.into_iter().collect()));
+    Value::Object(out)
+}
+
+/// `{"code", "message"}` from a blocked message's reason `code: message`, when the code is a blocker code.
+fn blocker_of(reason: &str) -> Option<Value> {
+    let (code, message) = reason.split_once(": ")?;
+    serde_json::from_value::<fleetgate::core::BlockerCode>(json!(code)).ok()?;
+    Some(json!({"code": code, "message": message}))
+}
+
+/// Prints the summary and gives the exit code: a queue worker that stopped gracefully exits 0 (its
+/// failed messages were abandoned for redelivery or parked); a replay (`file:`) exits as its summary
+/// says: 1 when a message failed or was rejected, 3 when one was blocked or excluded, else 0.
+fn finish(summary: &WorkerSummary, output: Output, replay: bool) -> Exit {
     match output {
-        OutputFormat::Json => println!("{}", summary_json(summary)),
-        OutputFormat::Text => println!("{}", summary_text(summary)),
-    }
-    if replay && summary.count(MessageOutcome::Failed) > 0 { Exit::Failure } else { Exit::Success }
-}
-
-/// SIGTERM / SIGINT → `shutdown.request()`; the second signal exits the process at once.
-async fn forward_signals(shutdown: Shutdown, grace: std::time::Duration) {
-    loop {
-        if let Err(e) = next_signal().await {
-            tracing::warn!(error = %e, "cannot listen for SIGTERM/SIGINT; stop the worker with SIGKILL");
-            return;
+        Output::Json => {
+            let mut line = summary_json(summary);
+            line["schema_version"] = json!(fleetgate::fleet::OUTPUT_SCHEMA_VERSION);
+            println!("{line}");
         }
-        if shutdown.request() == 1 {
-            eprintln!(
-                "fleetgate: shutting down — no new messages; in-flight ones get up to {} s to finish, then are abandoned. Signal again to exit now.",
-                grace.as_secs()
-            );
-        } else {
-            eprintln!("fleetgate: second signal — exiting now; unsettled messages are delivered again when their locks expire");
-            std::process::exit(EXIT_INTERRUPTED);
-        }
+        Output::Text => println!("{}", summary_text(summary)),
+    }
+    if replay { replay_exit(summary) } else { Exit::Success }
+}
+
+/// The exit code of a replay.
+fn replay_exit(summary: &WorkerSummary) -> Exit {
+    let any = |outcomes: &[MessageOutcome]| outcomes.iter().any(|o| summary.count(*o) > 0);
+    if any(&[MessageOutcome::Failed, MessageOutcome::Rejected]) {
+        Exit::Failure
+    } else if any(&[MessageOutcome::Blocked, MessageOutcome::Excluded]) {
+        Exit::Blocked
+    } else {
+        Exit::Success
     }
 }
 
-#[cfg(unix)]
-async fn next_signal() -> std::io::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
-    Ok(())
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-#[cfg(not(unix))]
-async fn next_signal() -> std::io::Result<()> {
-    tokio::signal::ctrl_c().await
+    #[test]
+    fn replay_exit_codes_follow_the_table() {
+        let mut s = WorkerSummary::default();
+        s.outcomes.insert(MessageOutcome::Converged, 2);
+        s.outcomes.insert(MessageOutcome::Ignored, 1);
+        assert_eq!(replay_exit(&s), Exit::Success);
+        s.outcomes.insert(MessageOutcome::Excluded, 1);
+        assert_eq!(replay_exit(&s), Exit::Blocked);
+        s.outcomes.insert(MessageOutcome::Rejected, 1);
+        assert_eq!(replay_exit(&s), Exit::Failure);
+    }
+
+    #[test]
+    fn blocked_lines_carry_their_blocker_code() {
+        let line = json!({"message": 3, "outcome": "blocked", "cluster": null, "reason": "oidc_issuer_disabled: cluster x has it off"});
+        let v = versioned_line(line);
+        assert_eq!(v["schema_version"], json!(1));
+        assert_eq!(v["blockers"], json!([{"code": "oidc_issuer_disabled", "message": "cluster x has it off"}]));
+        let ignored = versioned_line(json!({"message": 1, "outcome": "ignored", "cluster": null, "reason": "out_of_scope"}));
+        assert_eq!(ignored["blockers"], json!([]));
+        assert!(blocker_of("not_a_code: x").is_none());
+    }
 }

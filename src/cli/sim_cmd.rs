@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 
-use super::Exit;
+use super::exit::Exit;
 use fleetgate::sim::{Fleet, run_cli};
 use fleetgate::worker::demo::DEMO_FLEET;
 

@@ -42,6 +42,14 @@ pub enum ConfigError {
         "configuration error: {0}. Fix the key in the file or the FLEETGATE__SECTION__KEY variable; `fleetgate config show` prints the effective configuration"
     )]
     Parse(String),
+    /// `--config PATH` / `FLEETGATE_CONFIG` names a file that does not exist.
+    #[error(
+        "configuration error: file not found: {path} (given with --config or FLEETGATE_CONFIG); check the path, or drop the option to run on the built-in defaults and FLEETGATE__SECTION__KEY variables"
+    )]
+    FileNotFound {
+        /// The path as given.
+        path: String,
+    },
     /// A value parsed but is not acceptable.
     #[error("configuration error: key `{key}` has value {value:?}; expected {expected}")]
     Invalid {
@@ -59,7 +67,7 @@ pub fn load(source: &ConfigSource) -> Result<Settings, ConfigError> {
     let mut builder = Config::builder().add_source(File::from_str(DEFAULT_TOML, FileFormat::Toml));
     if let Some(path) = &source.file {
         if !path.exists() {
-            return Err(ConfigError::Parse(format!("config file {} does not exist", path.display())));
+            return Err(ConfigError::FileNotFound { path: path.display().to_string() });
         }
         builder = builder.add_source(File::from(path.as_path()).required(true));
     }
@@ -70,11 +78,24 @@ pub fn load(source: &ConfigSource) -> Result<Settings, ConfigError> {
     if let Some(vars) = &source.env {
         env = env.source(Some(vars.clone().into_iter().collect()));
     }
-    let raw = builder.add_source(env).build().map_err(|e| ConfigError::Parse(e.to_string()))?;
-    let settings: Settings = raw.try_deserialize().map_err(|e| ConfigError::Parse(e.to_string()))?;
+    let raw = builder.add_source(env).build().map_err(parse_error)?;
+    let settings: Settings = raw.try_deserialize().map_err(parse_error)?;
     validate(&settings)?;
     super::limits::check(&settings, source)?;
     Ok(settings)
+}
+
+/// Shown with every duration a value could not be read as.
+pub const DURATION_EXAMPLES: &str = "durations are strings such as \"30s\", \"6h\", \"500ms\" or \"1h 30m\"";
+
+/// A parse error, with duration examples when the value should have been a duration.
+fn parse_error(e: config::ConfigError) -> ConfigError {
+    let message = e.to_string();
+    if message.contains("a duration") {
+        ConfigError::Parse(format!("{message} ({DURATION_EXAMPLES})"))
+    } else {
+        ConfigError::Parse(message)
+    }
 }
 
 /// Upper bound of `gating.unchanged_cluster_ttl`: past it, drift outside the cluster document would go
@@ -199,7 +220,7 @@ mod tests {
         assert_eq!(s.azure.resource_manager_endpoint, "https://management.azure.com");
         assert_eq!(s.azure.credential, CredentialKind::Auto);
         assert_eq!(s.gating.identity_strategy, IdentityStrategy::Dedicated);
-        assert!(s.gating.manage_defender_plan);
+        assert_eq!(s.gating.manage_defender_plan, crate::config::DefenderPlanMode::Extensions);
         assert!(!s.gating.enable_prerequisites);
         assert_eq!(s.scope.exclude_tag, "fleetgate.io/exclude");
     }
@@ -281,6 +302,32 @@ mod tests {
         assert_eq!(s.azure.request_timeout, std::time::Duration::from_secs(5));
         let err = load(&ConfigSource { file: None, env: env(&[("FLEETGATE__AZURE__REQUEST_TIMEOUT", "soon")]) }).unwrap_err().to_string();
         assert!(err.contains("request_timeout") && err.contains("soon"), "{err}");
+        assert!(err.contains("\"30s\"") && err.contains("\"6h\""), "a duration error shows examples: {err}");
+        let f = file("[resync]\ninterval = 30\n");
+        let err = load(&ConfigSource { file: Some(f.path().into()), env: env(&[]) }).unwrap_err().to_string();
+        assert!(err.contains("interval") && err.contains("\"30s\""), "a number where a duration belongs: {err}");
+        let err =
+            load(&ConfigSource { file: None, env: env(&[("FLEETGATE__GATING__MANAGE_DEFENDER_PLAN", "maybe")]) }).unwrap_err().to_string();
+        assert!(!err.contains("\"30s\""), "only duration errors carry duration examples: {err}");
+    }
+
+    #[test]
+    fn manage_defender_plan_is_a_mode_and_the_old_booleans_map_to_it() {
+        use crate::config::DefenderPlanMode::*;
+        for (value, mode) in [("extensions", Extensions), ("full", Full), ("off", Off), ("true", Extensions), ("false", Off)] {
+            let s = load(&ConfigSource { file: None, env: env(&[("FLEETGATE__GATING__MANAGE_DEFENDER_PLAN", value)]) }).unwrap();
+            assert_eq!(s.gating.manage_defender_plan, mode, "{value}");
+        }
+        for (text, mode) in [("true", Extensions), ("false", Off), ("\"full\"", Full)] {
+            let f = file(&format!("[gating]\nmanage_defender_plan = {text}\n"));
+            let s = load(&ConfigSource { file: Some(f.path().into()), env: env(&[]) }).unwrap();
+            assert_eq!(s.gating.manage_defender_plan, mode, "{text}");
+        }
+        let err =
+            load(&ConfigSource { file: None, env: env(&[("FLEETGATE__GATING__MANAGE_DEFENDER_PLAN", "on")]) }).unwrap_err().to_string();
+        assert!(err.contains("manage_defender_plan") && err.contains("extensions | full | off"), "{err}");
+        let shown = crate::config::redacted_toml(&load(&ConfigSource { file: None, env: env(&[]) }).unwrap());
+        assert!(shown.contains("manage_defender_plan = \"extensions\""), "{shown}");
     }
 
     #[test]
@@ -316,7 +363,9 @@ mod tests {
 
     #[test]
     fn missing_file_is_a_clear_error() {
-        let err = load(&ConfigSource { file: Some("/nonexistent/fleetgate.toml".into()), env: env(&[]) }).unwrap_err().to_string();
-        assert!(err.contains("/nonexistent/fleetgate.toml"), "{err}");
+        let source = ConfigSource { file: Some("/nonexistent/fleetgate.toml".into()), env: env(&[]) };
+        let err = load(&source).unwrap_err().to_string();
+        assert!(err.contains("file not found: /nonexistent/fleetgate.toml") && err.contains("--config"), "{err}");
+        assert!(!err.contains("Fix the key"), "a missing file is not a key to fix: {err}");
     }
 }

@@ -9,7 +9,7 @@ mod load;
 mod redact;
 
 pub use limits::{DURATION_RANGES, DurationRange, MAX_RESPONSE_BYTES, MIN_RESPONSE_BYTES};
-pub use load::{ConfigError, ConfigSource, is_loopback, load, parse_major_minor};
+pub use load::{ConfigError, ConfigSource, DEFAULT_TOML, is_loopback, load, parse_major_minor};
 pub use redact::redacted_toml;
 
 use serde::{Deserialize, Serialize};
@@ -269,8 +269,8 @@ pub struct GatingSettings {
     pub identity_resource_group: String,
     /// How registries are named in `securityGating.identities`.
     pub registry_reference: RegistryReference,
-    /// Enable the Defender for Containers plan extensions where needed.
-    pub manage_defender_plan: bool,
+    /// What fleetgate may change in the Defender for Containers plan (`extensions` | `full` | `off`).
+    pub manage_defender_plan: DefenderPlanMode,
     /// Turn on OIDC issuer / workload identity instead of reporting them as blockers.
     pub enable_prerequisites: bool,
     /// Registries every cluster must be wired to.
@@ -293,6 +293,62 @@ pub enum IdentityStrategy {
     Dedicated,
     /// The cluster's kubelet identity.
     Kubelet,
+}
+
+/// `gating.manage_defender_plan`: how far fleetgate may go with a subscription's Defender for Containers
+/// plan (`Microsoft.Security/pricings/Containers`). Switching the plan from Free to Standard starts
+/// billing for the whole subscription, so only `full` may do it.
+///
+/// The boolean values of earlier releases are still accepted: `true` → `extensions`, `false` → `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", try_from = "PlanModeValue")]
+pub enum DefenderPlanMode {
+    /// When the plan is already Standard, turn on the pieces gating needs (sensor + security gating,
+    /// registry access, security findings); a subscription on Free blocks its clusters
+    /// (`defender_plan_off`) with the fix. The default.
+    Extensions,
+    /// Like `extensions`, and may also switch the plan from Free to Standard (billed per vCore).
+    Full,
+    /// Never read or write the plan.
+    Off,
+}
+
+impl DefenderPlanMode {
+    /// The snake_case value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Extensions => "extensions",
+            Self::Full => "full",
+            Self::Off => "off",
+        }
+    }
+}
+
+/// What `gating.manage_defender_plan` may hold in a file or variable: a mode, or an old boolean.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum PlanModeValue {
+    Flag(bool),
+    Text(String),
+    Number(i64),
+}
+
+impl TryFrom<PlanModeValue> for DefenderPlanMode {
+    type Error = String;
+    fn try_from(value: PlanModeValue) -> Result<Self, Self::Error> {
+        let expected = "expected one of: extensions | full | off (the old true means extensions, false means off)";
+        match value {
+            PlanModeValue::Flag(true) => Ok(Self::Extensions),
+            PlanModeValue::Flag(false) => Ok(Self::Off),
+            PlanModeValue::Text(t) => match t.trim().to_ascii_lowercase().as_str() {
+                "extensions" | "true" => Ok(Self::Extensions),
+                "full" => Ok(Self::Full),
+                "off" | "false" => Ok(Self::Off),
+                _ => Err(format!("invalid value {t:?}, {expected}")),
+            },
+            PlanModeValue::Number(n) => Err(format!("invalid value {n}, {expected}")),
+        }
+    }
 }
 
 /// `gating.registry_reference`

@@ -41,6 +41,9 @@ pub enum BlockerCode {
     /// The cluster document has a shape the `securityGating` edit cannot be applied to without
     /// replacing someone else's data.
     UnsupportedClusterDocument,
+    /// A subscription's Defender for Containers plan is off (Free) and `gating.manage_defender_plan`
+    /// is `extensions`: switching it on starts billing, which only the user may decide.
+    DefenderPlanOff,
 }
 
 impl BlockerCode {
@@ -61,6 +64,7 @@ impl BlockerCode {
             Self::FederatedCredentialLimit => "federated_credential_limit",
             Self::IdentityOutOfScope => "identity_out_of_scope",
             Self::UnsupportedClusterDocument => "unsupported_cluster_document",
+            Self::DefenderPlanOff => "defender_plan_off",
         }
     }
 }
@@ -251,6 +255,23 @@ impl Blocker {
     }
 }
 
+impl Blocker {
+    /// The Containers plan of `subscription` is Free (or absent) and fleetgate may not switch it on.
+    pub fn defender_plan_off(cluster: &ResourceId, subscription: &str) -> Self {
+        let whose = if cluster.subscription_id().eq_ignore_ascii_case(subscription) {
+            "its subscription"
+        } else {
+            "the subscription of a registry it uses,"
+        };
+        Self::new(
+            BlockerCode::DefenderPlanOff,
+            format!(
+                "cluster {cluster}: the Defender for Containers plan of {whose} {subscription}, is off (Free), and gating needs it on; switching it to Standard is billed per vCore for the whole subscription, so fleetgate leaves that to you (gating.manage_defender_plan = \"extensions\"). Turn it on in the Azure portal (Microsoft Defender for Cloud > Environment settings > {subscription} > Defender plans > Containers: On; Settings: Defender sensor, Registry access, Security findings: On > Save) or with `az security pricing create -n Containers --tier standard --subscription {subscription} --extensions name=ContainerSensor isEnabled=True --extensions name=ContainerRegistriesVulnerabilityAssessments isEnabled=True --extensions name=ContainerIntegrityContribution isEnabled=True`, then run fleetgate again (it turns on security gating itself); or set gating.manage_defender_plan = \"full\" to let fleetgate switch it on"
+            ),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,6 +299,22 @@ mod tests {
         );
         let m = Blocker::unsupported_cluster_document(&c, "`properties.securityProfile` is a string, not an object").message;
         assert!(m.contains("is a string") && m.contains("az aks show -g rg1 -n c1") && m.contains("wrote nothing"), "{m}");
+    }
+
+    #[test]
+    fn defender_plan_off_gives_the_portal_path_and_the_cli() {
+        let c = cluster();
+        let own = Blocker::defender_plan_off(&c, c.subscription_id()).message;
+        assert!(own.contains("its subscription 00000000-0000-0000-0000-000000000001"), "{own}");
+        assert!(own.contains("Defender plans > Containers: On"), "{own}");
+        assert!(
+            own.contains("az security pricing create -n Containers --tier standard --subscription 00000000-0000-0000-0000-000000000001"),
+            "{own}"
+        );
+        assert!(own.contains("billed") && own.contains("gating.manage_defender_plan = \"full\""), "{own}");
+        let other = Blocker::defender_plan_off(&c, "00000000-0000-0000-0000-000000000002").message;
+        assert!(other.contains("a registry it uses"), "{other}");
+        assert_eq!(BlockerCode::DefenderPlanOff.as_str(), "defender_plan_off");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The planner's policy: `[gating]` and `[scope]` settings, checked once and ready to apply.
 
 use crate::config::parse_major_minor;
-use crate::config::{GatingSettings, IdentityStrategy, RegistryReference, ScopeSettings};
+use crate::config::{DefenderPlanMode, GatingSettings, IdentityStrategy, RegistryReference, ScopeSettings};
 use crate::core::model::ClusterView;
 use crate::core::names;
 use crate::id::ResourceId;
@@ -38,7 +38,9 @@ pub struct Policy {
     pub identity_resource_group: Option<String>,
     /// How registries are named in `securityGating.identities`.
     pub registry_reference: RegistryReference,
-    /// Plan `enable_defender_plan` actions.
+    /// What may change in the Defender for Containers plan (`gating.manage_defender_plan`).
+    pub defender_plan: DefenderPlanMode,
+    /// True unless `defender_plan` is `off`: the plan is read and `enable_defender_plan` actions planned.
     pub manage_defender_plan: bool,
     /// Plan `enable_prerequisites` instead of the OIDC / workload identity blockers.
     pub enable_prerequisites: bool,
@@ -66,7 +68,8 @@ impl Policy {
             identity_name: gating.identity_name.clone(),
             identity_resource_group: group,
             registry_reference: gating.registry_reference,
-            manage_defender_plan: gating.manage_defender_plan,
+            defender_plan: gating.manage_defender_plan,
+            manage_defender_plan: gating.manage_defender_plan != DefenderPlanMode::Off,
             enable_prerequisites: gating.enable_prerequisites,
             extra_registries: gating.extra_registries.clone(),
             min_kubernetes_version: min,
@@ -221,7 +224,9 @@ mod tests {
             p.pricing_subscriptions(&c, [&r1, &r2, &outside, &r2]),
             vec!["00000000-0000-0000-0000-00000000000A", "00000000-0000-0000-0000-00000000000b"]
         );
-        g.manage_defender_plan = false;
+        g.manage_defender_plan = DefenderPlanMode::Off;
         assert!(Policy::new(&g, &s).unwrap().pricing_subscriptions(&c, [&r1]).is_empty());
+        g.manage_defender_plan = DefenderPlanMode::Extensions;
+        assert_eq!(Policy::new(&g, &s).unwrap().pricing_subscriptions(&c, [&r1]).len(), 1, "extensions reads the plan too");
     }
 }

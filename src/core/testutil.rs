@@ -35,15 +35,16 @@ pub(crate) const SUB2: &str = "00000000-0000-0000-0000-000000000002";
 /// A subscription out of scope.
 pub(crate) const SUB_OUT: &str = "00000000-0000-0000-0000-0000000000ff";
 
-/// Default `[gating]` and `[scope]` settings with [`SUB1`] and [`SUB2`] in scope.
+/// `[gating]` and `[scope]` settings (defaults, but `manage_defender_plan = "full"`) with [`SUB1`] and [`SUB2`] in scope.
 pub(crate) fn policy_settings() -> (crate::config::GatingSettings, crate::config::ScopeSettings) {
-    use crate::config::{GatingSettings, IdentityStrategy, RegistryReference, ScopeSettings};
+    use crate::config::{DefenderPlanMode, GatingSettings, IdentityStrategy, RegistryReference, ScopeSettings};
     let gating = GatingSettings {
         identity_strategy: IdentityStrategy::Dedicated,
         identity_name: "{cluster}-defender-gating".into(),
         identity_resource_group: String::new(),
         registry_reference: RegistryReference::LoginServer,
-        manage_defender_plan: true,
+        // `full`: the planner tests exercise every pricing action; `extensions` has its own tests.
+        manage_defender_plan: DefenderPlanMode::Full,
         enable_prerequisites: false,
         extra_registries: Vec::new(),
         gc_on_delete: false,

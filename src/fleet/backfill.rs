@@ -1,36 +1,40 @@
-//! The backfill runner: enumerate → bulk observe and plan → the per-cluster path for the clusters that
-//! need writes (`direct`, bounded concurrency under the [`Budget`]) or one reconcile command per such
-//! cluster on the queue (`enqueue`). `dry_run` stops after planning.
+//! The backfill runner, in two phases so a command can show what will happen and ask before any
+//! write: [`Backfill::prepare`] enumerates and bulk-observes (reads only) and says what would be
+//! written ([`Prepared::changes`]); [`Backfill::execute`] runs the per-cluster path for the clusters
+//! that need writes (`direct`, bounded concurrency under the [`Budget`], see `direct`) or sends one
+//! reconcile command per such cluster (`enqueue`). `dry_run` stops after planning.
 //!
-//! Direct mode keeps each such cluster's view (its bulk plan is rebuilt, identical, when its job
-//! starts: see `pending`) and hands the plan to
-//! [`Engine::apply_planned`](crate::reconcile::Engine::apply_planned): one cluster GET (its ETag, and
-//! a check against what Resource Graph showed) plus the writes, instead of a full observation before
-//! and after. Clusters are taken round-robin over their subscriptions, so every subscription's budget
-//! is drawn on at once instead of one subscription after another.
+//! With a saved plan ([`SavedPlan`], `backfill --plan FILE`) only the clusters of the plan are taken,
+//! each only if it is unchanged since (fingerprint and plan, see `fleet::saved`); the others are
+//! reported `changed_since_plan` and get no write.
+//!
+//! An interrupt ([`Shutdown`]) stops starting clusters (or batches); clusters in flight get the grace
+//! period to finish; the rest are reported `not_reached` / `interrupted`.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use futures::{StreamExt, stream};
 use time::OffsetDateTime;
 
 use super::budget::{Budget, BudgetLimits};
+use super::changes::{Changes, SubscriptionChange};
 use super::commands::backfill_message;
 use super::inventory::FicMode;
 use super::load::enumerate_clusters;
 use super::observe::{BulkEntry, BulkOptions, Verdict, bulk_observe};
-use super::pending::{Applying, PendingPlan, Planned, interleave};
+use super::pending::{Applying, Planned};
 use super::progress::Progress;
+use super::saved::{SavedCluster, SavedPlan};
 use super::summary::{ClusterResult, ClusterStatus, Mode, RunReport, Summary};
 use super::{FleetError, Selection};
 use crate::arm::ArmStats;
 use crate::config::Settings;
-use crate::core::{ApplyReport, ApplyStatus, Outcome, PlanStatus};
-use crate::id::ResourceId;
+use crate::core::unchanged::Fingerprint;
+use crate::core::{Action, Outcome, PlanStatus};
 use crate::queue::ServiceBusQueue;
 use crate::reconcile::Engine;
+use crate::worker::Shutdown;
 
 /// What to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,9 +56,53 @@ pub struct BackfillOptions {
 /// A backfill over one engine; its [`Budget`] paces every ARM request of the engine's client.
 #[derive(Debug)]
 pub struct Backfill {
-    engine: Engine,
-    settings: Arc<Settings>,
+    pub(super) engine: Engine,
+    pub(super) settings: Arc<Settings>,
     budget: Arc<Budget>,
+}
+
+/// The first phase's result: everything observed and planned, nothing written yet.
+#[derive(Debug)]
+pub struct Prepared {
+    started: Instant,
+    stats_before: ArmStats,
+    kinds_before: BTreeMap<String, u64>,
+    paced_before: Duration,
+    results: Vec<ClusterResult>,
+    warnings: Vec<String>,
+    planned: Planned,
+    /// What [`Backfill::execute`] would write: clusters and, separately, subscription-wide changes.
+    pub changes: Changes,
+    /// The plan to save (`--out`), when asked for.
+    pub saved: Option<SavedPlan>,
+    /// A saved plan is being applied (`--plan`).
+    applying_saved: bool,
+}
+
+impl Prepared {
+    /// Per-cluster results so far (`changes_needed` = to be written).
+    pub fn results(&self) -> &[ClusterResult] {
+        &self.results
+    }
+
+    /// Reads that failed without stopping the run.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// Clusters that would be written (or enqueued).
+    pub fn to_write(&self) -> usize {
+        self.results.iter().filter(|r| r.status == ClusterStatus::ChangesNeeded).count()
+    }
+}
+
+/// How the bulk observation treats plans: save them (`--out`), check against a saved one (`--plan`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PlanFile<'a> {
+    /// Keep every cluster's plan and fingerprint in [`Prepared::saved`].
+    pub save: bool,
+    /// Take only this plan's clusters, each only if unchanged.
+    pub apply: Option<&'a SavedPlan>,
 }
 
 impl Backfill {
@@ -72,7 +120,8 @@ impl Backfill {
         &self.budget
     }
 
-    /// Runs one backfill. `queue` is required in enqueue mode unless `dry_run`.
+    /// Runs one backfill without asking and without an interrupt. `queue` is required in enqueue mode
+    /// unless `dry_run`.
     pub async fn run(
         &self,
         selection: &Selection,
@@ -80,26 +129,157 @@ impl Backfill {
         queue: Option<&ServiceBusQueue>,
         progress: &mut Progress,
     ) -> Result<RunReport, FleetError> {
-        let started = Instant::now();
-        let (stats_before, kinds_before, paced_before) = (self.engine.arm().stats(), self.budget.requests_by_kind(), self.budget.paced());
-        let (mut results, mut warnings, mut planned) = match options.mode {
-            Mode::Enqueue if options.all => (self.all_clusters(selection, options).await?, Vec::new(), Planned::default()),
-            _ => self.bulk_results(selection, options).await?,
+        let prepared = self.prepare(selection, options, PlanFile::default()).await?;
+        self.execute(prepared, options, queue, progress, &Shutdown::new(), Duration::ZERO).await
+    }
+
+    /// Phase one: enumerate and observe in bulk, plan, and say what would be written. Reads only.
+    pub async fn prepare(&self, selection: &Selection, options: &BackfillOptions, file: PlanFile<'_>) -> Result<Prepared, FleetError> {
+        let (started, stats_before) = (Instant::now(), self.engine.arm().stats());
+        let (kinds_before, paced_before) = (self.budget.requests_by_kind(), self.budget.paced());
+        let mut prepared = Prepared {
+            started,
+            stats_before,
+            kinds_before,
+            paced_before,
+            results: Vec::new(),
+            warnings: Vec::new(),
+            planned: Planned::default(),
+            changes: Changes::default(),
+            saved: file.save.then(|| SavedPlan::new("backfill")),
+            applying_saved: file.apply.is_some(),
         };
+        match options.mode {
+            Mode::Enqueue if options.all => {
+                let mut ids = enumerate_clusters(self.engine.arm(), selection).await?;
+                ids.truncate(options.max_clusters.unwrap_or(usize::MAX));
+                for cluster in ids {
+                    prepared.changes.add(&cluster, Vec::new(), []);
+                    prepared.results.push(ClusterResult::new(cluster, ClusterStatus::ChangesNeeded, None));
+                }
+            }
+            _ => self.bulk(selection, options, file.apply, &mut prepared).await?,
+        }
+        prepared.changes.sort();
+        if let Some(saved) = &mut prepared.saved {
+            saved.subscription_changes = prepared.changes.subscriptions.clone();
+            saved.clusters.sort_by(|a, b| a.cluster.cmp(&b.cluster));
+        }
+        Ok(prepared)
+    }
+
+    /// Bulk-plans; clusters that need the per-cluster path come back `ChangesNeeded`.
+    async fn bulk(
+        &self,
+        selection: &Selection,
+        options: &BackfillOptions,
+        apply: Option<&SavedPlan>,
+        out: &mut Prepared,
+    ) -> Result<(), FleetError> {
+        let bulk_options =
+            BulkOptions { fic_mode: options.fic_mode, max_clusters: options.max_clusters, concurrency: self.settings.backfill.concurrency };
+        let keep_plans = options.mode == Mode::Direct && !options.dry_run;
+        let (arm, policy) = (self.engine.arm(), self.engine.policy());
+        let exclude_tag = policy.exclude_tag.clone();
+        let (planned, changes, saved) = (&mut out.planned, &mut out.changes, &mut out.saved);
+        let mut left_alone = 0usize;
+        let (bulk, replanner) = bulk_observe(arm, &self.settings, policy, selection, bulk_options, |entry| {
+            let fingerprint = seen_fingerprint(&entry, &exclude_tag);
+            if let (Some(saved), Some(plan)) = (saved.as_mut(), entry.plan()) {
+                saved.clusters.push(SavedCluster::new(plan, fingerprint.as_ref()));
+            }
+            let mut result = bulk_result(&entry);
+            if let Some(file) = apply {
+                match check_saved(file, &entry, fingerprint.as_ref()) {
+                    SavedCheck::NotInPlan => {
+                        left_alone += 1;
+                        return None;
+                    }
+                    SavedCheck::Changed(why) => {
+                        result.status = ClusterStatus::ChangedSincePlan;
+                        result.detail = Some(format!(
+                            "{why}; nothing was written. Make a new plan (`fleetgate backfill --dry-run --out FILE`) and apply that"
+                        ));
+                        return Some(result);
+                    }
+                    SavedCheck::Same => {}
+                }
+            }
+            if result.status == ClusterStatus::ChangesNeeded {
+                planned.add(&entry);
+                match entry.plan() {
+                    Some(plan) => changes.add_plan(plan),
+                    None => changes.add(&entry.cluster, Vec::new(), []),
+                }
+                if keep_plans && let Verdict::Planned { seen, .. } = entry.verdict {
+                    // The plan is dropped here and rebuilt when the cluster's job starts (`pending`).
+                    planned.plans.insert(entry.cluster, seen);
+                }
+            }
+            Some(result)
+        })
+        .await?;
+        if keep_plans {
+            out.planned.replanner = Some(replanner);
+        }
+        out.planned.pricing.sort();
+        out.results = bulk.items.into_iter().flatten().collect();
+        out.warnings = bulk.warnings;
+        if left_alone > 0 {
+            out.warnings.push(format!(
+                "{left_alone} clusters in scope are not in the saved plan and were left alone; make a new plan to include them"
+            ));
+        }
+        if let Some(file) = apply {
+            for missing in file.clusters.iter().filter(|c| c.status == PlanStatus::ChangesNeeded) {
+                if !out.results.iter().any(|r| r.cluster == missing.cluster) {
+                    let why =
+                        "the saved plan has it but it was not found now (deleted, moved, or out of the selection); nothing was written";
+                    out.results.push(ClusterResult::new(missing.cluster.clone(), ClusterStatus::ChangedSincePlan, Some(why.into())));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Phase two: the writes (direct) or the commands (enqueue), unless `dry_run`. A first request on
+    /// `stop` stops starting clusters; in-flight ones get `grace` to finish.
+    pub async fn execute(
+        &self,
+        prepared: Prepared,
+        options: &BackfillOptions,
+        queue: Option<&ServiceBusQueue>,
+        progress: &mut Progress,
+        stop: &Shutdown,
+        grace: Duration,
+    ) -> Result<RunReport, FleetError> {
+        let Prepared {
+            started,
+            stats_before,
+            kinds_before,
+            paced_before,
+            mut results,
+            mut warnings,
+            mut planned,
+            changes,
+            applying_saved,
+            ..
+        } = prepared;
         let mut applied_writes = 0;
         match options.mode {
             Mode::Direct => {
-                let (mut credit, mut enabled) = (HashMap::new(), Vec::new());
-                if !options.dry_run {
+                let (mut credit, mut enabled) = (Default::default(), Vec::new());
+                if !options.dry_run && !stop.is_requested() {
                     enabled = self.enable_plans(&planned.pricing, progress, &mut warnings).await;
                     applied_writes += enabled.len() as u64;
                     credit = planned.credit(&enabled);
                 }
                 let plans = std::mem::take(&mut planned.plans);
-                let with = Applying { plans, replanner: planned.replanner.as_ref(), enabled: &enabled, credit: &credit };
-                applied_writes += self.reconcile(&mut results, options, with, progress).await;
+                let with =
+                    Applying { plans, replanner: planned.replanner.as_ref(), enabled: &enabled, credit: &credit, strict: applying_saved };
+                applied_writes += self.reconcile(&mut results, options, with, progress, stop, grace).await;
             }
-            Mode::Enqueue => self.enqueue(&mut results, options, queue, progress).await?,
+            Mode::Enqueue => self.enqueue(&mut results, options, queue, progress, stop).await?,
         }
         results.sort_by(|a, b| a.cluster.cmp(&b.cluster));
         let after = self.engine.arm().stats();
@@ -113,7 +293,10 @@ impl Backfill {
             *n -= kinds_before.get(kind).copied().unwrap_or(0);
         }
         requests_by_kind.retain(|_, n| *n > 0);
+        let interrupted = results.iter().any(|r| matches!(r.status, ClusterStatus::NotReached | ClusterStatus::Interrupted));
         Ok(RunReport {
+            interrupted: interrupted || (stop.is_requested() && !options.dry_run),
+            changes,
             mode: options.mode,
             dry_run: options.dry_run,
             summary,
@@ -128,41 +311,15 @@ impl Backfill {
         })
     }
 
-    /// Bulk-plans; clusters that need the per-cluster path come back `ChangesNeeded`.
-    async fn bulk_results(
-        &self,
-        selection: &Selection,
-        options: &BackfillOptions,
-    ) -> Result<(Vec<ClusterResult>, Vec<String>, Planned), FleetError> {
-        let bulk_options =
-            BulkOptions { fic_mode: options.fic_mode, max_clusters: options.max_clusters, concurrency: self.settings.backfill.concurrency };
-        let mut planned = Planned::default();
-        let keep_plans = options.mode == Mode::Direct && !options.dry_run;
-        let (arm, policy) = (self.engine.arm(), self.engine.policy());
-        let (bulk, replanner) = bulk_observe(arm, &self.settings, policy, selection, bulk_options, |entry| {
-            planned.add(&entry);
-            let result = bulk_result(&entry);
-            if keep_plans
-                && result.status == ClusterStatus::ChangesNeeded
-                && let Verdict::Planned { seen, .. } = entry.verdict
-            {
-                // The plan is dropped here and rebuilt when the cluster's job starts (`pending`).
-                planned.plans.insert(entry.cluster, seen);
-            }
-            result
-        })
-        .await?;
-        if keep_plans {
-            planned.replanner = Some(replanner);
-        }
-        planned.pricing.sort();
-        Ok((bulk.items, bulk.warnings, planned))
-    }
-
     /// Enables each subscription's Defender plan once, before the clusters that share it (so two
     /// clusters never both write it). Failures are left for those clusters to report. Returns the
     /// pricing resources written.
-    async fn enable_plans(&self, pricing: &[ResourceId], progress: &mut Progress, warnings: &mut Vec<String>) -> Vec<ResourceId> {
+    async fn enable_plans(
+        &self,
+        pricing: &[crate::id::ResourceId],
+        progress: &mut Progress,
+        warnings: &mut Vec<String>,
+    ) -> Vec<crate::id::ResourceId> {
         let mut applied = Vec::new();
         for id in pricing {
             match self.engine.enable_defender_plan(id).await {
@@ -177,75 +334,15 @@ impl Backfill {
         applied
     }
 
-    /// Every cluster of the selection, `ChangesNeeded` (enqueue `--all`).
-    async fn all_clusters(&self, selection: &Selection, options: &BackfillOptions) -> Result<Vec<ClusterResult>, FleetError> {
-        let mut ids = enumerate_clusters(self.engine.arm(), selection).await?;
-        ids.truncate(options.max_clusters.unwrap_or(usize::MAX));
-        Ok(ids
-            .into_iter()
-            .map(|cluster| ClusterResult { cluster, status: ClusterStatus::ChangesNeeded, actions: 0, detail: None })
-            .collect())
-    }
-
-    /// Direct mode: every `ChangesNeeded` cluster, `backfill.concurrency` at a time, round-robin over
-    /// subscriptions — `Engine::apply_planned` from its bulk plan, or `Engine::apply` when it has none
-    /// (unreadable in Resource Graph). Returns the actions applied.
-    async fn reconcile(
-        &self,
-        results: &mut [ClusterResult],
-        options: &BackfillOptions,
-        mut with: Applying<'_>,
-        progress: &mut Progress,
-    ) -> u64 {
-        let pending: Vec<usize> = (0..results.len()).filter(|&i| results[i].status == ClusterStatus::ChangesNeeded).collect();
-        progress.begin(results.len(), results.len() - pending.len());
-        if options.dry_run {
-            for &i in &pending {
-                progress.note(&format!("would change {} ({})", results[i].cluster, results[i].detail.as_deref().unwrap_or("")));
-                progress.advance();
-            }
-            progress.finish();
-            return 0;
-        }
-        let jobs: Vec<(usize, ResourceId, Option<PendingPlan>)> = interleave(&pending, |i| results[i].cluster.subscription_id())
-            .into_iter()
-            .map(|i| (i, results[i].cluster.clone(), with.plans.remove(&results[i].cluster)))
-            .collect();
-        let (enabled, replanner) = (with.enabled, with.replanner);
-        let mut done = stream::iter(jobs)
-            .map(|(i, cluster, planned)| async move {
-                let outcome = match (planned, replanner) {
-                    (Some(seen), Some(replanner)) => {
-                        let plan = replanner.plan(&seen, self.engine.policy());
-                        self.engine.apply_planned(&plan, &seen, enabled).await
-                    }
-                    _ => self.engine.apply(&cluster).await,
-                };
-                (i, outcome)
-            })
-            .buffer_unordered(self.settings.backfill.concurrency.max(1));
-        let mut applied = 0;
-        while let Some((i, outcome)) = done.next().await {
-            let mut result = applied_result(&outcome.report);
-            if let Some(&n) = with.credit.get(&result.cluster).filter(|_| result.status == ClusterStatus::Compliant) {
-                (result.status, result.actions) = (ClusterStatus::Converged, n);
-            }
-            applied += outcome.report.actions.iter().filter(|a| a.outcome == Outcome::Applied).count() as u64;
-            progress.note(&note(&result));
-            results[i] = result;
-            progress.advance();
-        }
-        progress.finish();
-        applied
-    }
-
-    /// Enqueue mode: one command per `ChangesNeeded` cluster, in batches of `backfill.batch_size`.
+    /// Enqueue mode: one command per `ChangesNeeded` cluster, in batches of `backfill.batch_size`; an
+    /// interrupt stops between batches.
     async fn enqueue(
         &self,
         results: &mut [ClusterResult],
         options: &BackfillOptions,
         queue: Option<&ServiceBusQueue>,
         progress: &mut Progress,
+        stop: &Shutdown,
     ) -> Result<(), FleetError> {
         let pending: Vec<usize> = (0..results.len()).filter(|&i| results[i].status == ClusterStatus::ChangesNeeded).collect();
         progress.begin(results.len(), results.len() - pending.len());
@@ -257,6 +354,10 @@ impl Backfill {
         let now = OffsetDateTime::now_utc();
         let mut sent = 0;
         for chunk in pending.chunks(self.settings.backfill.batch_size.max(1)) {
+            if stop.is_requested() {
+                chunk.iter().for_each(|&i| results[i].status = ClusterStatus::NotReached);
+                continue;
+            }
             let messages: Vec<_> = chunk.iter().map(|&i| backfill_message(&results[i].cluster, &options.run_id, now)).collect();
             queue.send_batch(&messages).await.map_err(|e| FleetError::Enqueue {
                 sent,
@@ -279,43 +380,54 @@ fn requests(s: &ArmStats) -> u64 {
     s.reads + s.writes
 }
 
+/// The fingerprint of the cluster document a bulk verdict was made from.
+fn seen_fingerprint(entry: &BulkEntry, exclude_tag: &str) -> Option<Fingerprint> {
+    match &entry.verdict {
+        Verdict::Planned { seen, .. } => Some(Fingerprint::of(seen, exclude_tag)),
+        Verdict::Unreadable { .. } => None,
+    }
+}
+
+enum SavedCheck {
+    Same,
+    Changed(String),
+    NotInPlan,
+}
+
+/// A cluster of the bulk observation against the saved plan.
+fn check_saved(file: &SavedPlan, entry: &BulkEntry, fingerprint: Option<&Fingerprint>) -> SavedCheck {
+    let Some(saved) = file.find(&entry.cluster) else { return SavedCheck::NotInPlan };
+    match entry.plan() {
+        Some(plan) => saved.check(plan, fingerprint).map_or_else(SavedCheck::Changed, |()| SavedCheck::Same),
+        None => SavedCheck::Changed("its Resource Graph row cannot be read now".into()),
+    }
+}
+
 /// A cluster's result from its bulk verdict.
 fn bulk_result(entry: &BulkEntry) -> ClusterResult {
-    let (status, actions, detail) = match &entry.verdict {
-        Verdict::Unreadable { error } => (ClusterStatus::ChangesNeeded, 0, Some(format!("unreadable in Resource Graph: {error}"))),
+    let mut result = ClusterResult::new(entry.cluster.clone(), ClusterStatus::ChangesNeeded, None);
+    match &entry.verdict {
+        Verdict::Unreadable { error } => result.detail = Some(format!("unreadable in Resource Graph: {error}")),
         Verdict::Planned { plan, .. } => {
-            let first_blocker = plan.blockers.first().map(|b| format!("{}: {}", b.code, b.message));
-            match plan.status {
-                PlanStatus::Compliant => (ClusterStatus::Compliant, 0, None),
-                PlanStatus::Excluded => (ClusterStatus::Excluded, 0, None),
-                PlanStatus::Blocked => (ClusterStatus::Blocked, 0, first_blocker),
+            result.actions = plan.actions.iter().map(Action::kind).collect();
+            result.blockers = plan.blockers.clone();
+            result.status = match plan.status {
+                PlanStatus::Compliant => ClusterStatus::Compliant,
+                PlanStatus::Excluded => ClusterStatus::Excluded,
+                PlanStatus::Blocked => ClusterStatus::Blocked,
+                PlanStatus::ChangesNeeded => ClusterStatus::ChangesNeeded,
+            };
+            result.detail = match plan.status {
+                PlanStatus::Blocked => plan.blockers.first().map(|b| format!("{}: {}", b.code, b.message)),
                 PlanStatus::ChangesNeeded => {
+                    let pricing: Vec<String> =
+                        plan.actions.iter().filter_map(SubscriptionChange::from_action).map(|c| c.describe()).collect();
                     let kinds: Vec<&str> = plan.actions.iter().map(|a| a.kind().as_str()).collect();
-                    (ClusterStatus::ChangesNeeded, plan.actions.len(), Some(kinds.join(", ")))
+                    Some(if pricing.is_empty() { kinds.join(", ") } else { format!("{} ({})", kinds.join(", "), pricing.join("; ")) })
                 }
-            }
+                _ => None,
+            };
         }
-    };
-    ClusterResult { cluster: entry.cluster.clone(), status, actions, detail }
-}
-
-/// A cluster's result from its per-cluster apply.
-fn applied_result(report: &ApplyReport) -> ClusterResult {
-    let applied = report.actions.iter().filter(|a| a.outcome == Outcome::Applied).count();
-    let (status, detail) = match report.status {
-        ApplyStatus::Converged if applied > 0 => (ClusterStatus::Converged, None),
-        ApplyStatus::Converged => (ClusterStatus::Compliant, None),
-        ApplyStatus::Blocked => (ClusterStatus::Blocked, report.blockers.first().map(|b| format!("{}: {}", b.code, b.message))),
-        ApplyStatus::Excluded => (ClusterStatus::Excluded, None),
-        ApplyStatus::Failed => (ClusterStatus::Failed, report.error.clone()),
-    };
-    ClusterResult { cluster: report.cluster.clone(), status, actions: applied, detail }
-}
-
-fn note(r: &ClusterResult) -> String {
-    let status = serde_json::to_value(r.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-    match &r.detail {
-        Some(d) => format!("{status} {} ({} writes): {d}", r.cluster, r.actions),
-        None => format!("{status} {} ({} writes)", r.cluster, r.actions),
     }
+    result
 }

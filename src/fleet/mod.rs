@@ -12,12 +12,16 @@
 //!    per cluster — a compliant, blocked or excluded cluster costs **zero** per-cluster ARM reads, and
 //!    is dropped once planned: one summary row per cluster stays, and for the clusters needing writes
 //!    their view (`pending`: the plan is rebuilt, identical, from the indexes when the job starts).
-//! 3. Clusters whose plan needs changes take the per-cluster path: `direct` runs
+//! 3. A command shows what will be written ([`Prepared::changes`]: per cluster, and the
+//!    subscription-wide Defender plan changes separately) and asks before any write; `--out` saves
+//!    the plan, `--plan` applies a saved one, refusing clusters that changed since (`saved`).
+//! 4. Clusters whose plan needs changes take the per-cluster path (`direct`): `direct` runs
 //!    [`Engine::apply_planned`](crate::reconcile::Engine::apply_planned) (which re-reads the cluster
 //!    for its ETag before any write — Resource Graph lags ARM — and falls back to
 //!    [`Engine::apply`](crate::reconcile::Engine::apply)) with `backfill.concurrency` at a time; `enqueue`
 //!    sends one `io.fleetgate.reconcile` command per cluster in batches (`commands`).
-//! 4. Every ARM request of the run passes the [`Budget`] (`budget`): per-subscription token buckets
+//!    A first SIGINT/SIGTERM stops starting clusters; those in flight get a grace period.
+//! 5. Every ARM request of the run passes the [`Budget`] (`budget`): per-subscription token buckets
 //!    mirroring ARM's, so fleetgate paces itself instead of provoking 429s.
 //!
 //! **Resync** (`resync`): the pure core of the worker's periodic fleet re-check — epoch-aligned windows,
@@ -27,7 +31,9 @@
 
 mod backfill;
 pub mod budget;
+pub mod changes;
 pub mod commands;
+mod direct;
 mod error;
 mod inventory;
 mod load;
@@ -39,13 +45,15 @@ pub mod queries;
 mod report;
 mod report_format;
 pub mod resync;
+pub mod saved;
 mod scope;
 mod sender;
 mod stream;
 mod summary;
 
-pub use backfill::{Backfill, BackfillOptions};
+pub use backfill::{Backfill, BackfillOptions, PlanFile, Prepared};
 pub use budget::{Budget, BudgetLimits, TokenBucket};
+pub use changes::{Changes, ClusterChange, SubscriptionChange, action_summary};
 pub use error::FleetError;
 pub use inventory::{FicMode, Inventory};
 pub use load::enumerate_clusters;
@@ -54,6 +62,7 @@ pub use progress::{Progress, ProgressStyle};
 pub use report::{FleetReport, ReportRow, ReportStatus, Totals, report_row};
 pub use report_format::{ReportFormat, render as render_report};
 pub use resync::{jittered_interval, next_resync, reconcile_messages, window_start};
-pub use scope::Selection;
+pub use saved::{SavedCluster, SavedPlan, SavedPlanError};
+pub use scope::{NameMatch, Selection, match_subscription_name};
 pub use sender::open_queue;
-pub use summary::{ClusterResult, ClusterStatus, Mode, RunReport, Summary};
+pub use summary::{ClusterResult, ClusterStatus, Mode, OUTPUT_SCHEMA_VERSION, RunReport, Summary, result_note};

@@ -29,6 +29,9 @@ pub(super) struct Applying<'a> {
     pub enabled: &'a [ResourceId],
     /// Writes already made for a cluster (its subscriptions' plans).
     pub credit: &'a HashMap<ResourceId, usize>,
+    /// A saved plan is applied: a cluster whose ARM document differs from what the plan was made from
+    /// is refused instead of being reconciled afresh.
+    pub strict: bool,
 }
 
 /// The indices of `items` reordered round-robin over their `key` (first-seen key order, each key's

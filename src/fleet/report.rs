@@ -59,6 +59,8 @@ pub struct ReportRow {
     pub blockers: Vec<Blocker>,
     /// Why the row is unreadable.
     pub error: Option<String>,
+    /// One line: the error, the first blocker, or the pending actions.
+    pub detail: Option<String>,
 }
 
 /// Fleet totals.
@@ -124,6 +126,7 @@ pub fn report_row(entry: BulkEntry) -> ReportRow {
             registries_missing: Vec::new(),
             actions: Vec::new(),
             blockers: Vec::new(),
+            detail: Some(format!("unreadable in Resource Graph: {error}")),
             error: Some(error),
         },
     }
@@ -149,6 +152,11 @@ fn row(plan: &Plan, wired: &[ResourceId]) -> ReportRow {
         actions: plan.actions.iter().map(|a| a.kind()).collect(),
         blockers: plan.blockers.clone(),
         error: None,
+        detail: match plan.status {
+            PlanStatus::Blocked => plan.blockers.first().map(|b| format!("{}: {}", b.code, b.message)),
+            PlanStatus::ChangesNeeded => Some(super::changes::action_summary(&plan.actions.iter().map(|a| a.kind()).collect::<Vec<_>>())),
+            PlanStatus::Compliant | PlanStatus::Excluded => None,
+        },
     }
 }
 

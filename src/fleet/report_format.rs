@@ -190,6 +190,7 @@ mod tests {
                 actions: vec![ActionKind::CreateIdentity, ActionKind::AssignAcrPull],
                 blockers: vec![],
                 error: None,
+                detail: None,
             },
             ReportRow {
                 cluster: cluster("b"),
@@ -201,6 +202,7 @@ mod tests {
                 actions: vec![],
                 blockers: vec![blocker],
                 error: None,
+                detail: None,
             },
         ];
         let totals = Totals { clusters: 2, changes_needed: 1, blocked: 1, ..Totals::default() };

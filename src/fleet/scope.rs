@@ -55,6 +55,29 @@ impl Selection {
     }
 }
 
+/// How a `--subscription` value given by name matched the in-scope subscriptions' display names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NameMatch {
+    /// Exactly one subscription has that display name (case-insensitive): its ID.
+    One(String),
+    /// None has it; the in-scope subscriptions as `id (name)`.
+    None(Vec<String>),
+    /// Several have it: their IDs.
+    Ambiguous(Vec<String>),
+}
+
+/// Matches `name` against `(id, display name)` pairs of the subscriptions in scope (case-insensitive,
+/// surrounding blanks ignored).
+pub fn match_subscription_name(name: &str, known: &[(String, String)]) -> NameMatch {
+    let wanted = name.trim();
+    let hits: Vec<String> = known.iter().filter(|(_, n)| n.trim().eq_ignore_ascii_case(wanted)).map(|(id, _)| id.clone()).collect();
+    match hits.len() {
+        1 => NameMatch::One(hits[0].clone()),
+        0 => NameMatch::None(known.iter().map(|(id, n)| format!("{id} ({n})")).collect()),
+        _ => NameMatch::Ambiguous(hits),
+    }
+}
+
 fn dedup(items: impl Iterator<Item = String>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for i in items {
@@ -100,6 +123,16 @@ mod tests {
         let e = Selection::new(&scope(), &["prod".into()], &[]).unwrap_err();
         assert!(matches!(e, FleetError::InvalidSubscription(_)) && e.to_string().contains("\"prod\""));
         assert!(matches!(Selection::new(&[], &[], &[]), Err(FleetError::NoScope)));
+    }
+
+    #[test]
+    fn subscription_names_match_once_or_say_why_not() {
+        let known = vec![(A.to_string(), "Prod".to_string()), (B.to_string(), "prod".to_string()), (C.to_string(), "Dev".to_string())];
+        assert_eq!(match_subscription_name(" dev ", &known), NameMatch::One(C.into()));
+        assert_eq!(match_subscription_name("PROD", &known), NameMatch::Ambiguous(vec![A.into(), B.into()]));
+        assert!(
+            matches!(match_subscription_name("test", &known), NameMatch::None(all) if all.len() == 3 && all[2] == format!("{C} (Dev)"))
+        );
     }
 
     #[test]

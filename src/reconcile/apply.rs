@@ -7,6 +7,7 @@ use serde_json::Value;
 use super::cluster_write::is_already_exists;
 use super::create::Created;
 use super::{Engine, ReconcileError};
+use crate::config::DefenderPlanMode;
 use crate::core::bodies::{acr_pull_body, federated_credential_body, identity_body};
 use crate::core::gating::{GatingIdentityRef, apply_prerequisites, apply_security_gating, desired_entries};
 use crate::core::model::{FicView, IdentityView, PricingView};
@@ -100,6 +101,10 @@ impl Engine {
             if current.as_ref().is_some_and(|c| ready(&c.body)) {
                 return Ok((Outcome::AlreadyPresent, puts.max(1)));
             }
+            if self.policy.defender_plan == DefenderPlanMode::Extensions && !current.as_ref().is_some_and(|c| standard(&c.body)) {
+                let subscription = pricing_id.subscription_id().to_string();
+                return Err(ReconcileError::DefenderPlanOff { pricing: pricing_id.to_string(), subscription });
+            }
             let body = merge_for_gating(current.as_ref().map(|c| &c.body));
             match self.arm.put(pricing_id.as_str(), version, &body, None).await {
                 Ok(resp) => return Ok((Outcome::Applied, puts + resp.attempts)),
@@ -147,6 +152,11 @@ impl Engine {
             Err(e) => Err(e),
         }
     }
+}
+
+/// True when the pricing document is on the Standard tier (`extensions` mode writes only then).
+fn standard(body: &Value) -> bool {
+    PricingView::from_json(body).is_ok_and(|p| p.is_standard())
 }
 
 fn ready(body: &Value) -> bool {

@@ -79,6 +79,17 @@ pub enum ReconcileError {
         /// The cluster.
         cluster: String,
     },
+    /// `gating.manage_defender_plan = "extensions"` and the plan read just before writing is off (Free):
+    /// the planner's `defender_plan_off` blocker, seen late (the plan changed since it was observed).
+    #[error(
+        "{pricing}: the Defender for Containers plan is off (Free) and gating.manage_defender_plan = \"extensions\" never switches it on (that starts billing); turn it on (`az security pricing create -n Containers --tier standard --subscription {subscription}`) or set gating.manage_defender_plan = \"full\", then run again"
+    )]
+    DefenderPlanOff {
+        /// The pricing resource.
+        pricing: String,
+        /// Its subscription.
+        subscription: String,
+    },
     /// The plan kept coming back non-empty.
     #[error(
         "{cluster}: still not compliant after {rounds} observe/apply rounds (remaining: {remaining}); something else keeps changing it — check the activity log"
@@ -147,6 +158,7 @@ impl ReconcileError {
             Self::ClusterBusy { .. } => "cluster_busy",
             Self::ClusterGone { .. } => "cluster_gone",
             Self::NotConverging { .. } => "not_converging",
+            Self::DefenderPlanOff { .. } => "defender_plan_off",
         }
     }
 }

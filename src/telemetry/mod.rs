@@ -2,7 +2,7 @@
 //! http/protobuf.
 //!
 //! [`init`] installs, once per process:
-//! - a log layer: `telemetry.log_format` (`text` | `json`) to stderr, ANSI colours only on a terminal,
+//! - a log layer: `telemetry.log_format` (`text` | `json`) to stderr, ANSI colours only on a terminal (and not with `NO_COLOR`),
 //!   filtered by `FLEETGATE_LOG` else `telemetry.log_level`, with HTTP stacks capped at `info` so
 //!   no header (bearer token, SAS signature) is ever printed (see [`filter`]);
 //! - when `OTEL_EXPORTER_OTLP_ENDPOINT` (or a per-signal variable, see [`env`](mod@env)) is set: a tracer provider
@@ -105,7 +105,8 @@ pub fn init_with(settings: &TelemetrySettings, env: &TelemetryEnv) -> Result<Tel
     let service_name = env.service_name(&settings.service_name);
     let providers = Providers::build(&endpoints, &service_name)?;
     let tracer = providers.tracer.as_ref().map(|p| p.tracer(metrics::METER_NAME));
-    let ansi = std::io::stderr().is_terminal();
+    // ANSI colours only on a terminal, and never with NO_COLOR set to anything (https://no-color.org).
+    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let installed = subscriber::build(settings, env, std::io::stderr, ansi, tracer)
         .and_then(|s| s.try_init().map_err(|_| TelemetryError::AlreadyInitialized));
     if let Err(e) = installed {

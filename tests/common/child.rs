@@ -27,7 +27,8 @@ pub struct FleetgateCommand {
 
 impl FleetgateCommand {
     /// ARM and Entra through `sim` with the client-secret credential, `subscriptions` in scope, a
-    /// 10 ms initial retry backoff, and `PATH` from the parent.
+    /// 10 ms initial retry backoff, `PATH` from the parent, and `gating.manage_defender_plan = "full"`
+    /// (the test fleets have Free subscriptions on purpose; [`Self::default_defender_plan`] undoes it).
     pub fn new(sim: &SimHandle, subscriptions: &[&str]) -> Self {
         let base = sim.base_url();
         let vars = [
@@ -37,6 +38,7 @@ impl FleetgateCommand {
             ("FLEETGATE__AZURE__CREDENTIAL", "client_secret".into()),
             ("FLEETGATE__AZURE__RETRY__INITIAL_BACKOFF", "10ms".into()),
             ("FLEETGATE__SCOPE__SUBSCRIPTIONS", subscriptions.join(",")),
+            ("FLEETGATE__GATING__MANAGE_DEFENDER_PLAN", "full".into()),
             ("AZURE_TENANT_ID", sim.tenant_id().to_string()),
             ("AZURE_CLIENT_ID", CLIENT_ID.into()),
             ("AZURE_CLIENT_SECRET", CLIENT_SECRET.into()),
@@ -53,6 +55,12 @@ impl FleetgateCommand {
             .env("FLEETGATE__QUEUE__RECEIVE_TIMEOUT", "1s")
             .env("FLEETGATE_SAS_KEY", sim.root_sas_key())
             .env("FLEETGATE__HEALTH__LISTEN", "127.0.0.1:0")
+    }
+
+    /// Runs with the default `gating.manage_defender_plan` (`extensions`: never switches a plan on).
+    pub fn default_defender_plan(mut self) -> Self {
+        self.vars.remove("FLEETGATE__GATING__MANAGE_DEFENDER_PLAN");
+        self
     }
 
     /// Sets (or replaces) one variable.

@@ -32,7 +32,9 @@ pub struct TestEnv {
     pub engine: Engine,
 }
 
-/// Settings for `sim` with fast retries; `subscriptions` in scope.
+/// Settings for `sim` with fast retries; `subscriptions` in scope. The test fleets put subscriptions on
+/// the Free plan on purpose, so the harness runs with `gating.manage_defender_plan = "full"` (fleetgate
+/// may switch them on); the tests of the default (`extensions`) set it back.
 pub fn settings_for(sim: &SimHandle, subscriptions: &[&str]) -> Settings {
     let env: HashMap<String, String> = HashMap::new();
     let mut s = config::load(&ConfigSource { file: None, env: Some(env) }).expect("defaults load");
@@ -47,6 +49,7 @@ pub fn settings_for(sim: &SimHandle, subscriptions: &[&str]) -> Settings {
     s.azure.request_timeout = Duration::from_secs(10);
     s.azure.operation_timeout = Duration::from_secs(30);
     s.scope.subscriptions = subscriptions.iter().map(|x| x.to_string()).collect();
+    s.gating.manage_defender_plan = config::DefenderPlanMode::Full;
     s
 }
 

@@ -120,7 +120,8 @@ pub struct PolicySpec {
     pub kubelet_strategy: bool,
     /// 0 login server, 1 name, 2 resource ID.
     pub reference: usize,
-    pub manage_defender_plan: bool,
+    /// `gating.manage_defender_plan`.
+    pub manage_defender_plan: fleetgate::config::DefenderPlanMode,
     pub enable_prerequisites: bool,
     /// Bit i: `SUBS[i]` in scope (i < 3); the cluster's own subscription is added unless it is `SUBS[3]`.
     pub scope_mask: u8,
@@ -234,7 +235,9 @@ fn identity() -> impl Strategy<Value = IdentitySpec> {
 }
 
 fn policy() -> impl Strategy<Value = PolicySpec> {
-    (any::<bool>(), 0usize..3, any::<bool>(), any::<bool>(), 1u8..8, any::<u64>()).prop_map(
+    use fleetgate::config::DefenderPlanMode::{Extensions, Full, Off};
+    let mode = prop_oneof![Just(Extensions), Just(Full), Just(Off)];
+    (any::<bool>(), 0usize..3, mode, any::<bool>(), 1u8..8, any::<u64>()).prop_map(
         |(kubelet_strategy, reference, manage_defender_plan, enable_prerequisites, scope_mask, case)| PolicySpec {
             kubelet_strategy,
             reference,

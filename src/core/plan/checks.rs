@@ -1,6 +1,7 @@
 //! Blockers: conditions under which nothing is written.
 
 use super::Ctx;
+use crate::config::DefenderPlanMode;
 use crate::core::blocker::Blocker;
 use crate::core::names::{FIC_SUBJECT, MAX_FICS_PER_IDENTITY};
 
@@ -14,6 +15,7 @@ pub(super) fn blockers(ctx: &Ctx<'_>, identity: Option<Blocker>) -> Vec<Blocker>
     out.extend(identity_scope(ctx));
     out.extend(registries(ctx));
     out.extend(fic_limit(ctx));
+    out.extend(defender_plan_off(ctx));
     out
 }
 
@@ -28,6 +30,20 @@ fn document(ctx: &Ctx<'_>) -> Option<Blocker> {
 fn identity_scope(ctx: &Ctx<'_>) -> Option<Blocker> {
     let id = ctx.identity.resource_id.as_ref().filter(|id| !ctx.policy.allows(id))?;
     Some(Blocker::identity_out_of_scope(id, &ctx.cluster.id))
+}
+
+/// `extensions` mode: every subscription whose plan was observed off (Free, or no pricing at all). An
+/// unobserved plan is not a blocker here; the pricing action re-reads it and refuses to switch it on.
+fn defender_plan_off(ctx: &Ctx<'_>) -> Vec<Blocker> {
+    if ctx.policy.defender_plan != DefenderPlanMode::Extensions {
+        return Vec::new();
+    }
+    let subscriptions = ctx.policy.pricing_subscriptions(&ctx.cluster.id, ctx.registries.iter().map(|r| &r.id));
+    subscriptions
+        .into_iter()
+        .filter(|sub| ctx.obs.pricing_for(sub).is_some_and(|p| !p.pricing.as_ref().is_some_and(|v| v.is_standard())))
+        .map(|sub| Blocker::defender_plan_off(&ctx.cluster.id, &sub))
+        .collect()
 }
 
 /// OIDC issuer and workload identity (reported only when fleetgate may not enable them).

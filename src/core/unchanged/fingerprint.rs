@@ -48,6 +48,11 @@ impl Fingerprint {
         Self(h.0.finalize().into())
     }
 
+    /// The digest as 64 lower-case hex digits (saved plans record it).
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     /// Parses a managed-cluster GET body and fingerprints it.
     pub fn of_document(doc: &Value, exclude_tag: &str) -> Result<Self, ModelError> {
         Ok(Self::of(&ClusterView::from_json(doc)?, exclude_tag))
@@ -157,6 +162,8 @@ mod tests {
         let doc = compliant_doc();
         let again: Value = serde_json::from_str(&doc.to_string()).unwrap();
         assert_eq!(fp(&doc), fp(&again));
+        let hex = fp(&doc).to_hex();
+        assert!(hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit()) && hex == fp(&again).to_hex(), "{hex}");
     }
 
     #[test]

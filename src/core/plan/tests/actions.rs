@@ -231,7 +231,7 @@ fn defender_plan_once_per_subscription_and_only_when_managed() {
     obs.identity_acr_pulls.push(acr_pull(same_sub.as_str(), PRINCIPAL, &acr_pull_def(SUB1)));
     obs.pricing.clear();
     assert_eq!(kinds(&plan(&obs, &policy())).iter().filter(|k| **k == EnableDefenderPlan).count(), 2);
-    let unmanaged = plan(&obs, &policy_with(|g, _| g.manage_defender_plan = false));
+    let unmanaged = plan(&obs, &policy_with(|g, _| g.manage_defender_plan = crate::config::DefenderPlanMode::Off));
     assert!(!kinds(&unmanaged).contains(&EnableDefenderPlan));
 }
 

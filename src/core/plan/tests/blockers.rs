@@ -242,3 +242,41 @@ fn document_the_edit_cannot_apply_to_is_blocked_before_any_write() {
     edit_cluster(&mut obs, |d| d["properties"]["securityProfile"]["defender"]["securityGating"]["identities"] = json!({"x": 1}));
     assert_blocked(&super::plan(&obs, &policy()), &[UnsupportedClusterDocument]);
 }
+
+fn extensions() -> Policy {
+    policy_with(|g, _| g.manage_defender_plan = crate::config::DefenderPlanMode::Extensions)
+}
+
+#[test]
+fn extensions_mode_blocks_a_free_or_absent_plan_per_subscription() {
+    let mut obs = compliant();
+    obs.set_pricing(SUB2, PricingView::from_json(&json!({"properties": {"pricingTier": "Free"}})).ok());
+    let plan = plan(&obs, &extensions());
+    assert_blocked(&plan, &[DefenderPlanOff]);
+    assert!(plan.blockers[0].message.contains(SUB2) && plan.blockers[0].message.contains("az security pricing create"));
+    obs.set_pricing(SUB1, None);
+    assert_blocked(&self::plan(&obs, &extensions()), &[DefenderPlanOff, DefenderPlanOff]);
+    let full = self::plan(&obs, &policy());
+    assert!(full.actions_of(ActionKind::EnableDefenderPlan).count() == 2, "full switches both on: {full:#?}");
+}
+
+#[test]
+fn extensions_mode_turns_on_the_pieces_of_a_standard_plan() {
+    let mut obs = compliant();
+    obs.set_pricing(SUB2, PricingView::from_json(&json!({"properties": {"pricingTier": "Standard"}})).ok());
+    let plan = plan(&obs, &extensions());
+    assert_eq!(plan.status, PlanStatus::ChangesNeeded, "{plan:#?}");
+    let missing: Vec<&Vec<String>> =
+        plan.actions.iter().filter_map(|a| if let Action::EnableDefenderPlan { missing, .. } = a { Some(missing) } else { None }).collect();
+    assert_eq!(missing.len(), 1);
+    assert!(!missing[0].iter().any(|m| m == crate::core::pricing::STANDARD_TIER), "never the tier: {missing:?}");
+    assert_eq!(self::plan(&compliant(), &extensions()).status, PlanStatus::Compliant);
+}
+
+#[test]
+fn off_mode_never_blocks_on_the_plan() {
+    let mut obs = compliant();
+    obs.set_pricing(SUB2, None);
+    let off = policy_with(|g, _| g.manage_defender_plan = crate::config::DefenderPlanMode::Off);
+    assert_eq!(plan(&obs, &off).status, PlanStatus::Compliant);
+}
