@@ -156,7 +156,7 @@ async fn item3_operation_urls_into_another_subscription_are_refused_unsent() {
     for as_location in [false, true] {
         let sim = start_sim(&converge_fleet()).await;
         let proxy = Proxy::start(&sim.base_url(), foreign_operation(as_location)).await;
-        let out = fleetgate(&sim, &proxy.base).args(["apply", "--cluster", &aks_one()]).output();
+        let out = fleetgate(&sim, &proxy.base).args(["apply", "--yes", "--cluster", &aks_one()]).output();
         let stderr = String::from_utf8_lossy(&out.stderr);
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert_eq!(outside_scope(&sim.journal(), &[SUB1]), Vec::<String>::new(), "Location: {as_location}\n{stdout}\n{stderr}");
@@ -194,7 +194,7 @@ async fn item3_a_signed_operation_url_in_scope_is_followed_unchanged() {
         Answer::Replace { status: x.status, headers, body: x.body.clone() }
     });
     let proxy = Proxy::start(&sim.base_url(), tamper).await;
-    let out = fleetgate(&sim, &proxy.base).args(["apply", "--cluster", &aks_one()]).output();
+    let out = fleetgate(&sim, &proxy.base).args(["apply", "--yes", "--cluster", &aks_one()]).output();
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{text}");
     let journal = sim.journal();
