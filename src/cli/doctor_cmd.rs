@@ -249,6 +249,9 @@ mod tests {
     fn the_version_fix_never_recommends_a_version_without_gating() {
         let served = ["2024-10-02-preview", "2025-10-01", "2026-05-01", "2026-08-01"].map(String::from);
         let fix = version_fix(&served);
-        assert!(fix.contains("2026-08-01") && !fix.contains("2025-10-01") && !fix.contains("2026-05-01") && !fix.contains("2024-10-02"), "{fix}");
+        assert!(
+            fix.contains("2026-08-01") && !fix.contains("2025-10-01") && !fix.contains("2026-05-01") && !fix.contains("2024-10-02"),
+            "{fix}"
+        );
     }
 }
