@@ -10,6 +10,7 @@
 //! - `waits`: item 6 (absurd quota headers neither panic `plan` nor leave a `run` message without an
 //!   outcome).
 //! - `redirects`: item 7 (the Service Bus client does not follow a 307 to another host).
+//! - `writes`: items 1 (a kubelet identity outside scope) and 4 (an opt-out tag set mid-apply).
 //! - `config`: item 8 (duration ranges, endpoint user-info, `config show` redaction; exit code 2).
 
 #[path = "common/mod.rs"]
@@ -27,6 +28,8 @@ mod scope;
 mod size;
 #[path = "blast/waits.rs"]
 mod waits;
+#[path = "blast/writes.rs"]
+mod writes;
 
 use fleetgate::sim::JournalEntry;
 

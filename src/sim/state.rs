@@ -124,6 +124,18 @@ impl SimState {
         Some(record.render(self, now, &arm::versions::ApiVersion::latest()))
     }
 
+    /// Changes the stored document of cluster `id` out of band, as another tool's write would (a new
+    /// eTag, served or not). False when there is no such cluster.
+    pub fn edit_cluster_document(&mut self, id: &str, edit: impl FnOnce(&mut Value)) -> bool {
+        let etag = self.new_guid();
+        let Some(record) = self.clusters.get_mut(&id.to_ascii_lowercase()) else { return false };
+        edit(&mut record.doc);
+        if let Some(key) = arm::clusters::etag_key(&record.doc) {
+            record.doc[key] = Value::String(etag);
+        }
+        true
+    }
+
     /// How many resources of each kind exist.
     pub fn counts(&self) -> SimCounts {
         SimCounts {
