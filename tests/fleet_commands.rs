@@ -57,7 +57,11 @@ async fn without_a_terminal_apply_and_backfill_refuse_and_write_nothing() {
         "{}",
         stderr(&out)
     );
-    assert!(stdout(&out).contains("+ create_identity"), "the plan is shown before the refusal: {}", stdout(&out));
+    assert!(
+        stdout(&out).contains("+ resource \"Microsoft.ManagedIdentity/userAssignedIdentities\""),
+        "the plan is shown before the refusal: {}",
+        stdout(&out)
+    );
 
     let out = cli(&sim).args(["backfill", "--mode", "direct"]).output();
     assert_eq!(out.status.code(), Some(2), "stderr: {}", stderr(&out));
@@ -357,6 +361,6 @@ async fn on_a_terminal_apply_asks_and_writes_only_after_yes() {
     assert!(sim.journal().iter().all(|e| !e.is_write()), "Ctrl-C writes nothing");
     let (code, screen) = tokio::task::spawn_blocking(move || on_a_terminal(&cmd, "yes")).await.unwrap();
     assert_eq!(code, Some(0), "{screen}");
-    assert!(screen.contains("converged") && screen.contains("Apply: "), "{screen}");
+    assert!(screen.contains("converged") && screen.contains("Apply complete! Resources: "), "{screen}");
     assert!(ok_writes_to(&sim.journal(), "/managedClusters/aks-fresh2") == 1, "written after 'yes'");
 }

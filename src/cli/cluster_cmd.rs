@@ -110,7 +110,7 @@ fn plan_detail(plan: &Plan) -> Option<String> {
 
 /// The plan as text (terraform-like) with the subscription-wide section.
 fn plan_text(planned: &Planned, ui: &Ui) -> String {
-    render_plan(&planned.plan) + &subscription_changes(&changes_of(&planned.plan), ui)
+    render_plan(&planned.plan, &ui.stdout_style()) + &subscription_changes(&changes_of(&planned.plan), ui)
 }
 
 /// 4 when the cluster is not there or not in scope, 3 when blocked or excluded, else `ok`.
@@ -234,7 +234,10 @@ async fn apply_cluster(
         let text = plan_text(&planned, ui);
         if args.output == Output::Json { eprint!("{text}") } else { print!("{text}") }
     }
+    // The plan on screen already said why nothing will be written (no changes, blocked, excluded).
+    let shown = saved.is_none() && args.output == Output::Text;
     let report = match ApplyReport::without_writes(&planned.plan) {
+        Some(report) if shown => return Ok(apply_exit(&report, &planned.plan)),
         Some(report) => report,
         None => {
             if saved.is_none() {
@@ -271,13 +274,17 @@ async fn apply_cluster(
     };
     match args.output {
         Output::Json => print_json(&document("apply", &ApplyOutput { detail: apply_detail(&report), report: &report })),
-        Output::Text => print!("{}", render_apply(&report)),
+        Output::Text => print!("{}", render_apply(&report, &ui.stdout_style())),
     }
-    Ok(match report.status {
+    Ok(apply_exit(&report, &planned.plan))
+}
+
+fn apply_exit(report: &ApplyReport, plan: &Plan) -> Exit {
+    match report.status {
         ApplyStatus::Converged => Exit::Success,
         ApplyStatus::Failed => Exit::Failure,
-        ApplyStatus::Blocked | ApplyStatus::Excluded => plan_exit(&planned.plan, Exit::Blocked),
-    })
+        ApplyStatus::Blocked | ApplyStatus::Excluded => plan_exit(plan, Exit::Blocked),
+    }
 }
 
 fn apply_detail(report: &ApplyReport) -> Option<String> {

@@ -9,6 +9,7 @@ use clap::ValueEnum;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
+use fleetgate::core::text::TextStyle;
 use fleetgate::fleet::{OUTPUT_SCHEMA_VERSION, ProgressStyle};
 
 /// `-o/--output` of the commands that print data.
@@ -66,10 +67,27 @@ impl Ui {
         color_allowed(std::env::var_os("NO_COLOR").as_deref()) && std::io::stderr().is_terminal()
     }
 
+    /// How text on stdout is rendered: coloured and wrapped to the terminal's width when stdout is a
+    /// terminal (colour unless `NO_COLOR`); otherwise plain, wrapped only when `COLUMNS` is set.
+    pub fn stdout_style(&self) -> TextStyle {
+        let no_color = std::env::var_os("NO_COLOR");
+        let columns = std::env::var("COLUMNS").ok();
+        let term = console::Term::stdout();
+        let size = term.is_term().then(|| term.size_checked()).flatten().map(|(_, cols)| usize::from(cols));
+        text_style(size, color_allowed(no_color.as_deref()), columns.as_deref())
+    }
+
     /// `text` in bold yellow when colour is allowed.
     pub fn warn_style(&self, text: &str) -> String {
         if self.color() { format!("\x1b[1;33m{text}\x1b[0m") } else { text.to_string() }
     }
+}
+
+/// The text style for a terminal of `size` columns (`None`: not a terminal): colour on a terminal when
+/// allowed; the width of the terminal, else `COLUMNS` when it is a number.
+pub fn text_style(size: Option<usize>, color_allowed: bool, columns: Option<&str>) -> TextStyle {
+    let columns = columns.and_then(|c| c.trim().parse::<usize>().ok()).filter(|&c| c > 0);
+    TextStyle { color: size.is_some() && color_allowed, width: size.or(columns) }
 }
 
 /// `NO_COLOR` set to anything but the empty string turns colour off.
@@ -91,6 +109,15 @@ mod tests {
         let keys: Vec<&str> = doc.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(keys, ["schema_version", "command", "status"]);
         assert_eq!(doc["schema_version"], json!(OUTPUT_SCHEMA_VERSION));
+    }
+
+    #[test]
+    fn text_on_a_terminal_is_coloured_and_wrapped_elsewhere_plain() {
+        assert_eq!(text_style(Some(120), true, None), TextStyle { color: true, width: Some(120) });
+        assert_eq!(text_style(Some(120), false, Some("80")), TextStyle { color: false, width: Some(120) }, "NO_COLOR");
+        assert_eq!(text_style(None, true, None), TextStyle::PLAIN, "a pipe gets neither colour nor wrapping");
+        assert_eq!(text_style(None, true, Some("90")), TextStyle { color: false, width: Some(90) });
+        assert_eq!(text_style(None, true, Some("wide")), TextStyle::PLAIN);
     }
 
     #[test]

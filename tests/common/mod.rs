@@ -7,6 +7,8 @@ pub mod faults;
 pub mod fleet;
 pub mod queue;
 pub mod second_writer;
+pub mod snapshot;
+pub mod terminal;
 
 use std::collections::HashMap;
 use std::sync::Arc;

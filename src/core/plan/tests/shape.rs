@@ -77,11 +77,12 @@ fn statuses_serialize_as_documented() {
 }
 
 #[test]
-fn fresh_plan_text_has_one_plus_line_per_action_and_a_summary() {
-    let text = crate::core::text::render_plan(&plan(&fresh(), &policy()));
-    let plus: Vec<&str> = text.lines().filter(|l| l.starts_with("+ ")).collect();
-    assert_eq!(plus.len(), 7);
-    assert!(plus[2].starts_with(&format!("+ create_identity {} (in westeurope)", identity_id())));
-    assert!(plus[6].ends_with("(enabled = true; add entries for acr1.azurecr.io, acr2.azurecr.io)"), "{}", plus[6]);
-    assert_eq!(text.lines().last(), Some("Plan: 7 to add, 0 blocked."));
+fn fresh_plan_text_has_one_resource_per_write_and_a_summary() {
+    let text = crate::core::text::render_plan(&plan(&fresh(), &policy()), &crate::core::text::TextStyle::PLAIN);
+    let resources: Vec<&str> = text.lines().filter(|l| l.starts_with("  + resource ") || l.starts_with("  ~ resource ")).collect();
+    assert_eq!(resources.len(), 7, "{text}");
+    assert!(text.contains(&format!("      + {:<22} = \"{}\"", "id", identity_id())), "{text}");
+    assert!(text.contains(&format!("      + {:<22} = \"westeurope\"", "location")), "{text}");
+    assert!(text.contains("identities: + 2 entries (acr1.azurecr.io, acr2.azurecr.io)"), "{text}");
+    assert_eq!(text.lines().last(), Some("Plan: 4 to add, 3 to change, 0 to destroy, 0 blocked."));
 }
