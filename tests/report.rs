@@ -23,9 +23,18 @@ async fn json_report_shape_rows_and_totals_from_bulk_reads_only() {
     let sim = mixed_sim().await;
     let v: Value = serde_json::from_str(&report(&sim, "json")).unwrap();
     let top: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(top, ["schema_version", "command", "clusters", "totals", "warnings"]);
+    assert_eq!(top, ["schema_version", "command", "clusters", "totals", "subscriptions", "warnings"]);
     assert_eq!((v["schema_version"].as_u64(), v["command"].as_str()), (Some(1), Some("report")));
     assert_eq!(v["totals"], json!({"clusters": 7, "compliant": 1, "changes_needed": 3, "blocked": 2, "excluded": 1, "unreadable": 0}));
+    assert_eq!(
+        v["subscriptions"],
+        json!([
+            {"subscription": SUB1, "clusters": 5, "compliant": 1, "changes_needed": 2, "blocked": 2,
+             "blocked_by_code": {"kubernetes_version_unsupported": 1, "oidc_issuer_disabled": 1}, "excluded": 0, "failed": 0},
+            {"subscription": SUB2, "clusters": 2, "compliant": 0, "changes_needed": 1, "blocked": 0,
+             "blocked_by_code": {}, "excluded": 1, "failed": 0}
+        ])
+    );
     let rows = v["clusters"].as_array().unwrap();
     for r in rows {
         let keys: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
@@ -84,10 +93,18 @@ async fn json_report_shape_rows_and_totals_from_bulk_reads_only() {
 async fn table_csv_and_markdown_renderings() {
     let sim = mixed_sim().await;
     let table = report(&sim, "table");
-    assert!(table.lines().next().unwrap().starts_with("STATUS"), "{table}");
+    assert!(table.lines().next().unwrap().starts_with("SUBSCRIPTION"), "the roll-up comes first: {table}");
+    assert!(table.contains("\nSTATUS          CLUSTER"), "{table}");
+    assert!(table.lines().all(|l| l.chars().count() <= 120), "{table}");
+    assert!(table.contains("assign_acr_pull ×2"), "repeats counted: {table}");
+    assert!(table.contains("cannot be discovered (fleetgate never reads there)"), "{table}");
     assert_eq!(table.lines().filter(|l| l.starts_with("blocked ")).count(), 2, "{table}");
     assert!(table.contains("7 clusters: 1 compliant, 3 changes needed, 2 blocked, 1 excluded, 0 unreadable"));
-    assert!(table.contains("Fixes:") && table.contains("rg-b/aks-nooidc [oidc_issuer_disabled]") && table.contains("--enable-oidc-issuer"));
+    assert!(
+        table.contains("Fixes:")
+            && table.contains("…0001/rg-b/aks-nooidc [oidc_issuer_disabled]")
+            && table.contains("--enable-oidc-issuer")
+    );
 
     let csv = report(&sim, "csv");
     let lines: Vec<&str> = csv.lines().collect();
@@ -98,8 +115,9 @@ async fn table_csv_and_markdown_renderings() {
     assert!(compliant.contains(",compliant,") && compliant.contains(",true,"), "{compliant}");
 
     let md = report(&sim, "markdown");
-    assert!(md.starts_with("| Status | Cluster | Subscription | Registries wired | Registries missing | Identity | To do / fix |\n|---|"));
-    assert_eq!(md.lines().filter(|l| l.starts_with("| ") && !l.starts_with("| Status")).count(), 7);
+    assert!(md.starts_with("| Subscription | Clusters |"), "{md}");
+    assert!(md.contains("| Status | Cluster | Subscription | Registries wired | Registries missing | Identity | To do / fix |\n|---|"));
+    assert_eq!(md.lines().filter(|l| l.starts_with("| ") && l.contains(" | `rg-")).count(), 7, "{md}");
     assert!(md.contains("**Totals:** 7 clusters") && md.contains("**kubernetes_version_unsupported**"));
     assert!(sim.journal().iter().all(|e| !e.is_write()));
 }
@@ -112,4 +130,35 @@ async fn an_out_of_scope_subscription_is_a_usage_error() {
     assert!(String::from_utf8_lossy(&out.stderr).contains(SUB3));
     let out = fleetgate_cli(&sim, &["report", "--format", "yaml"], &[]);
     assert_eq!(out.status.code(), Some(2), "clap rejects an unknown format");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_and_resource_group_filters_narrow_rows_totals_and_rollup() {
+    let sim = mixed_sim().await;
+    let out = fleetgate_cli(&sim, &["report", "-o", "json", "--status", "blocked"], &[]);
+    assert_eq!(out.status.code(), Some(3));
+    let v = stdout_json(&out);
+    let names: Vec<&str> =
+        v["clusters"].as_array().unwrap().iter().map(|r| r["cluster"].as_str().unwrap().rsplit('/').next().unwrap()).collect();
+    assert_eq!(names, ["aks-old", "aks-nooidc"]);
+    assert_eq!(v["totals"]["clusters"], 2);
+    assert_eq!(v["subscriptions"].as_array().unwrap().len(), 1, "only SUB1 has blocked clusters");
+
+    let out = fleetgate_cli(&sim, &["report", "-o", "json", "--status", "compliant,changes_needed", "-g", "RG-A"], &[]);
+    assert_eq!(out.status.code(), Some(0), "nothing blocked among them: {}", String::from_utf8_lossy(&out.stderr));
+    let v = stdout_json(&out);
+    let names: Vec<&str> =
+        v["clusters"].as_array().unwrap().iter().map(|r| r["cluster"].as_str().unwrap().rsplit('/').next().unwrap()).collect();
+    assert_eq!(names, ["aks-compliant", "aks-fresh"]);
+
+    let out = fleetgate_cli(&sim, &["report", "--subscription", SUB2, "--resource-group", "rg-c", "--status", "excluded"], &[]);
+    assert_eq!(out.status.code(), Some(3));
+    let table = String::from_utf8(out.stdout).unwrap();
+    let rollup_row: Vec<&str> = table.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(rollup_row, [SUB2, "1", "0", "0", "0", "1", "0"], "{table}");
+    assert_eq!(table.lines().filter(|l| l.starts_with("excluded ")).count(), 1, "{table}");
+    assert!(sim.journal().iter().all(|e| !e.is_write()));
+
+    let out = fleetgate_cli(&sim, &["report", "--status", "wrong"], &[]);
+    assert_eq!(out.status.code(), Some(2), "clap rejects an unknown status");
 }

@@ -1,15 +1,20 @@
 //! `fleetgate report`: the fleet's gated-deployment status per cluster (status, registries wired /
-//! missing, identity, blockers with their fix) and totals, from bulk reads only — never a write.
+//! missing, identity, blockers with their fix), rolled up per subscription, from bulk reads only —
+//! never a write. `--status` and `--resource-group` filter the rows; `-o html` is one self-contained
+//! page; `--out FILE` writes the report to a file instead of stdout.
+
+use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
 use super::cluster_cmd::engine;
 use super::exit::Exit;
-use super::output::{document, print_json};
+use super::output::document;
 use super::target::resolve_subscriptions;
 use fleetgate::config::Settings;
 use fleetgate::fleet::{
-    BulkOptions, FicMode, FleetError, FleetReport, ReportFormat, ReportStatus, Selection, bulk_plan_map, render_report, report_row,
+    BulkOptions, FicMode, FleetError, FleetReport, ReportFilter, ReportFormat, ReportStatus, Selection, bulk_plan_map, render_report,
+    report_row,
 };
 
 /// `-o/--output` (alias `--format`).
@@ -22,8 +27,40 @@ pub enum FormatArg {
     Json,
     /// One CSV row per cluster.
     Csv,
-    /// A Markdown table and totals.
+    /// The roll-up and a Markdown table.
     Markdown,
+    /// One self-contained HTML page: a stacked bar per subscription, the blocked clusters with their
+    /// fixes, the sortable fleet table.
+    Html,
+}
+
+/// `--status` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusArg {
+    /// Gated deployment fully in place.
+    Compliant,
+    /// fleetgate would make changes.
+    #[value(name = "changes_needed", aliases = ["changes-needed", "needs_changes"])]
+    ChangesNeeded,
+    /// Something fleetgate must not fix is in the way.
+    Blocked,
+    /// Opted out by tag.
+    Excluded,
+    /// Its row could not be read.
+    #[value(alias = "failed")]
+    Unreadable,
+}
+
+impl StatusArg {
+    fn status(self) -> ReportStatus {
+        match self {
+            Self::Compliant => ReportStatus::Compliant,
+            Self::ChangesNeeded => ReportStatus::ChangesNeeded,
+            Self::Blocked => ReportStatus::Blocked,
+            Self::Excluded => ReportStatus::Excluded,
+            Self::Unreadable => ReportStatus::Unreadable,
+        }
+    }
 }
 
 /// Arguments of `report`.
@@ -35,6 +72,15 @@ pub struct ReportArgs {
     /// Only this subscription, by ID or display name (repeatable); each must be in scope.subscriptions.
     #[arg(long = "subscription", value_name = "ID_OR_NAME")]
     subscriptions: Vec<String>,
+    /// Only clusters with this status (repeatable or comma-separated).
+    #[arg(long = "status", value_enum, value_delimiter = ',', value_name = "STATUS")]
+    statuses: Vec<StatusArg>,
+    /// Only clusters in this resource group (repeatable or comma-separated; case-insensitive).
+    #[arg(short = 'g', long = "resource-group", value_delimiter = ',', value_name = "NAME")]
+    resource_groups: Vec<String>,
+    /// Write the report to FILE instead of stdout (e.g. `-o html --out fleet.html`).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
     /// Enumerate clusters over this management group (repeatable).
     #[arg(long = "management-group", value_name = "ID")]
     management_groups: Vec<String>,
@@ -78,12 +124,27 @@ pub async fn run(args: ReportArgs, settings: &Settings) -> anyhow::Result<Exit> 
         }
         Err(e) => return Err(e.into()),
     };
-    let report = FleetReport::from_rows(bulk.items, bulk.warnings);
-    match args.format {
-        FormatArg::Json => print_json(&document("report", &report)),
-        FormatArg::Table => print!("{}", render_report(&report, ReportFormat::Table)),
-        FormatArg::Csv => print!("{}", render_report(&report, ReportFormat::Csv)),
-        FormatArg::Markdown => print!("{}", render_report(&report, ReportFormat::Markdown)),
+    let filter =
+        ReportFilter { statuses: args.statuses.iter().map(|s| s.status()).collect(), resource_groups: args.resource_groups.clone() };
+    let report = FleetReport::from_rows(bulk.items, bulk.warnings).filtered(&filter);
+    let text = match args.format {
+        FormatArg::Json => {
+            let doc = document("report", &report);
+            serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\": \"cannot render the output: {e}\"}}")) + "\n"
+        }
+        FormatArg::Table => render_report(&report, ReportFormat::Table),
+        FormatArg::Csv => render_report(&report, ReportFormat::Csv),
+        FormatArg::Markdown => render_report(&report, ReportFormat::Markdown),
+        FormatArg::Html => render_report(&report, ReportFormat::Html),
+    };
+    match &args.out {
+        Some(path) => {
+            if let Err(e) = std::fs::write(path, text) {
+                eprintln!("error: cannot write the report to {}: {e}; check the directory exists and is writable", path.display());
+                return Ok(Exit::Failure);
+            }
+        }
+        None => print!("{text}"),
     }
     Ok(exit_of(&report))
 }

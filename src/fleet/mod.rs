@@ -27,7 +27,9 @@
 //! **Resync** (`resync`): the pure core of the worker's periodic fleet re-check — epoch-aligned windows,
 //! a ±25 % jittered fire inside each, deterministic `MessageId`s per cluster and window.
 //!
-//! **Report** (`report`, `report_format`): the bulk plans as a table, JSON, CSV or Markdown.
+//! **Report** (`report`, `report_rollup`, `report_format`, `report_table`, `report_html`): the bulk
+//! plans per cluster and rolled up per subscription (filters `--status`, `--resource-group`), as a
+//! table that fits 120 columns, JSON, CSV, Markdown or one self-contained HTML page.
 
 mod backfill;
 pub mod budget;
@@ -43,7 +45,12 @@ mod planner;
 pub mod progress;
 pub mod queries;
 mod report;
+#[cfg(test)]
+mod report_fixture;
 mod report_format;
+mod report_html;
+mod report_rollup;
+mod report_table;
 pub mod resync;
 pub mod saved;
 mod scope;
@@ -61,6 +68,7 @@ pub use observe::{BulkEntry, BulkMapped, BulkOptions, BulkResult, Verdict, bulk_
 pub use progress::{Progress, ProgressStyle};
 pub use report::{FleetReport, ReportRow, ReportStatus, Totals, report_row};
 pub use report_format::{ReportFormat, render as render_report};
+pub use report_rollup::{ReportFilter, SubscriptionRollup, rollup};
 pub use resync::{jittered_interval, next_resync, reconcile_messages, window_start};
 pub use saved::{SavedCluster, SavedPlan, SavedPlanError};
 pub use scope::{NameMatch, Selection, match_subscription_name};

@@ -5,12 +5,13 @@
 use serde::Serialize;
 
 use super::observe::{BulkEntry, BulkResult, Verdict};
+use super::report_rollup::{ReportFilter, SubscriptionRollup, rollup};
 use crate::core::gating::{GatingAddition, has_entry};
 use crate::core::{ActionKind, Blocker, Observation, Plan, PlanStatus};
 use crate::id::ResourceId;
 
 /// A cluster's status in the report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReportStatus {
     /// Gated deployment is fully in place.
@@ -80,13 +81,15 @@ pub struct Totals {
     pub unreadable: usize,
 }
 
-/// The report: `{"clusters": [rows], "totals": {…}, "warnings": […]}`.
+/// The report: `{"clusters": [rows], "totals": {…}, "subscriptions": [roll-up], "warnings": […]}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FleetReport {
     /// One row per cluster, sorted by ID.
     pub clusters: Vec<ReportRow>,
     /// Totals.
     pub totals: Totals,
+    /// Per-subscription roll-up, by subscription ID.
+    pub subscriptions: Vec<SubscriptionRollup>,
     /// Reads that failed (their clusters may show changes that are not needed).
     pub warnings: Vec<String>,
 }
@@ -109,7 +112,17 @@ impl FleetReport {
             excluded: n(ReportStatus::Excluded),
             unreadable: n(ReportStatus::Unreadable),
         };
-        Self { clusters, totals, warnings }
+        let subscriptions = rollup(&clusters).0;
+        Self { clusters, totals, subscriptions, warnings }
+    }
+
+    /// The report of the rows `filter` keeps (totals and roll-up recounted).
+    pub fn filtered(self, filter: &ReportFilter) -> Self {
+        if filter.is_empty() {
+            return self;
+        }
+        let rows = self.clusters.into_iter().filter(|r| filter.keeps(r)).collect();
+        Self::from_rows(rows, self.warnings)
     }
 }
 

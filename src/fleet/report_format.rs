@@ -3,51 +3,85 @@
 
 use std::fmt::Write as _;
 
+use super::changes::action_summary;
 use super::report::{FleetReport, ReportRow};
+use super::report_rollup::rollup;
+use crate::id::ResourceId;
 
 /// Output format of `fleetgate report`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportFormat {
-    /// Aligned columns for a terminal.
+    /// The roll-up, then aligned columns that fit 120 characters.
     Table,
-    /// `{"clusters": […], "totals": {…}, "warnings": […]}`.
+    /// `{"clusters": […], "totals": {…}, "subscriptions": […], "warnings": […]}`.
     Json,
     /// RFC 4180 CSV with a header row.
     Csv,
-    /// A GitHub-flavoured Markdown table.
+    /// GitHub-flavoured Markdown: the roll-up and the cluster table.
     Markdown,
+    /// One self-contained HTML page (no scripts, fonts or requests from elsewhere).
+    Html,
 }
+
+/// What a report cannot see, said in every human rendering.
+pub const UNDISCOVERABLE_NOTE: &str = "Note: a registry in a subscription outside scope.subscriptions cannot be discovered (fleetgate never reads there), so a cluster that pulls from one reads \"compliant\" without it. Add that subscription to scope.subscriptions, or list the registry in gating.extra_registries (outside scope it is then reported as blocked, registry_out_of_scope, instead of silently missing).";
 
 /// Renders the report.
 pub fn render(report: &FleetReport, format: ReportFormat) -> String {
     match format {
-        ReportFormat::Table => table(report),
+        ReportFormat::Table => super::report_table::table(report),
         ReportFormat::Json => serde_json::to_string_pretty(report).unwrap_or_default() + "\n",
         ReportFormat::Csv => csv(report),
         ReportFormat::Markdown => markdown(report),
+        ReportFormat::Html => super::report_html::html(report),
     }
 }
 
-fn short(id: &crate::id::ResourceId) -> String {
-    format!("{}/{}", id.resource_group().unwrap_or_default(), id.name())
+/// `00000000…0001`: a subscription ID shortened for a table (the roll-up shows it in full).
+pub(super) fn short_subscription(sub: &str) -> String {
+    let chars: Vec<char> = sub.chars().collect();
+    if chars.len() <= 14 {
+        return sub.to_string();
+    }
+    let head: String = chars[..8].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}…{tail}")
 }
 
-fn names(ids: &[crate::id::ResourceId]) -> String {
+/// `sub/rg/name` with the subscription shortened.
+pub(super) fn short_cluster(id: &ResourceId) -> String {
+    format!("{}/{}/{}", short_subscription(id.subscription_id()), id.resource_group().unwrap_or_default(), id.name())
+}
+
+fn names(ids: &[ResourceId]) -> String {
     ids.iter().map(|r| r.name().to_string()).collect::<Vec<_>>().join(", ")
 }
 
-/// Pending actions, or blocker codes, or the error — what the row is waiting for.
-fn todo(r: &ReportRow) -> String {
+/// Pending actions (repeats counted: `assign_acr_pull ×2`), or blocker codes, or the error.
+pub(super) fn todo(r: &ReportRow) -> String {
     if let Some(e) = &r.error {
-        return e.clone();
+        return format!("unreadable: {e}");
     }
     if !r.blockers.is_empty() {
         return r.blockers.iter().map(|b| b.code.as_str()).collect::<Vec<_>>().join(", ");
     }
-    r.actions.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", ")
+    let mut text = action_summary(&r.actions);
+    if !r.registries_missing.is_empty() {
+        let _ = write!(text, " (missing: {})", names(&r.registries_missing));
+    }
+    text
 }
 
-fn identity(r: &ReportRow) -> String {
+/// The gating identity: `exists`, `to create`, or `-`.
+pub(super) fn identity_cell(r: &ReportRow) -> String {
+    match &r.identity {
+        Some(_) if r.identity_exists => "exists".to_string(),
+        Some(_) => "to create".to_string(),
+        None => "-".to_string(),
+    }
+}
+
+fn identity_name(r: &ReportRow) -> String {
     match &r.identity {
         Some(id) if r.identity_exists => id.name().to_string(),
         Some(id) => format!("{} (to create)", id.name()),
@@ -55,7 +89,8 @@ fn identity(r: &ReportRow) -> String {
     }
 }
 
-fn totals_line(report: &FleetReport) -> String {
+/// `7 clusters: 1 compliant, 3 changes needed, 2 blocked, 1 excluded, 0 unreadable`.
+pub(super) fn totals_line(report: &FleetReport) -> String {
     let t = &report.totals;
     format!(
         "{} clusters: {} compliant, {} changes needed, {} blocked, {} excluded, {} unreadable",
@@ -63,47 +98,11 @@ fn totals_line(report: &FleetReport) -> String {
     )
 }
 
-fn table(report: &FleetReport) -> String {
-    let header = ["STATUS", "CLUSTER", "SUBSCRIPTION", "WIRED", "MISSING", "IDENTITY", "TO DO"].map(String::from);
-    let mut rows = vec![header];
-    for r in &report.clusters {
-        rows.push([
-            r.status.as_str().to_string(),
-            short(&r.cluster),
-            r.cluster.subscription_id().to_string(),
-            names(&r.registries_wired),
-            names(&r.registries_missing),
-            identity(r),
-            todo(r),
-        ]);
-    }
-    let widths: Vec<usize> = (0..7).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
-    let mut out = String::new();
-    for r in &rows {
-        let cells: Vec<String> = r.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
-        let _ = writeln!(out, "{}", cells.join("  ").trim_end());
-    }
-    let _ = writeln!(out, "\n{}", totals_line(report));
-    let blocked: Vec<&ReportRow> = report.clusters.iter().filter(|r| !r.blockers.is_empty()).collect();
-    if !blocked.is_empty() {
-        let _ = writeln!(out, "\nFixes:");
-        for r in blocked {
-            for b in &r.blockers {
-                let _ = writeln!(out, "  {} [{}]\n    {}", short(&r.cluster), b.code, b.message);
-            }
-        }
-    }
-    for w in &report.warnings {
-        let _ = writeln!(out, "warning: {w}");
-    }
-    out
-}
-
 fn csv_field(value: &str) -> String {
     if value.contains([',', '"', '\n', '\r']) { format!("\"{}\"", value.replace('"', "\"\"")) } else { value.to_string() }
 }
 
-fn ids(ids: &[crate::id::ResourceId]) -> String {
+fn ids(ids: &[ResourceId]) -> String {
     ids.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(";")
 }
 
@@ -134,7 +133,25 @@ fn md(value: &str) -> String {
 
 fn markdown(report: &FleetReport) -> String {
     let mut out = String::from(
-        "| Status | Cluster | Subscription | Registries wired | Registries missing | Identity | To do / fix |\n|---|---|---|---|---|---|---|\n",
+        "| Subscription | Clusters | Compliant | Needs changes | Blocked | Blocked by code | Excluded | Failed |\n|---|--:|--:|--:|--:|---|--:|--:|\n",
+    );
+    let (subs, total) = rollup(&report.clusters);
+    for s in subs.iter().chain(std::iter::once(&total)) {
+        let name = if s.subscription == "total" { "**Total**".to_string() } else { format!("`{}`", s.subscription) };
+        let _ = writeln!(
+            out,
+            "| {name} | {} | {} | {} | {} | {} | {} | {} |",
+            s.clusters,
+            s.compliant,
+            s.changes_needed,
+            s.blocked,
+            md(&s.codes_line()),
+            s.excluded,
+            s.failed
+        );
+    }
+    out.push_str(
+        "\n| Status | Cluster | Subscription | Registries wired | Registries missing | Identity | To do / fix |\n|---|---|---|---|---|---|---|\n",
     );
     for r in &report.clusters {
         let fix = if r.blockers.is_empty() {
@@ -146,11 +163,11 @@ fn markdown(report: &FleetReport) -> String {
             out,
             "| {} | `{}` | {} | {} | {} | {} | {} |",
             r.status.as_str(),
-            md(&short(&r.cluster)),
+            md(&format!("{}/{}", r.cluster.resource_group().unwrap_or_default(), r.cluster.name())),
             r.cluster.subscription_id(),
             md(&names(&r.registries_wired)),
             md(&names(&r.registries_missing)),
-            md(&identity(r)),
+            md(&identity_name(r)),
             md(&fix)
         );
     }
@@ -158,86 +175,58 @@ fn markdown(report: &FleetReport) -> String {
     for w in &report.warnings {
         let _ = writeln!(out, "\n> warning: {}", md(w));
     }
+    let _ = writeln!(out, "\n> {}", md(UNDISCOVERABLE_NOTE));
     out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::{ActionKind, Blocker};
-    use crate::fleet::report::{ReportStatus, Totals};
-    use crate::id::ResourceId;
-
-    fn id(s: &str) -> ResourceId {
-        ResourceId::parse(s).unwrap()
-    }
-
-    fn report() -> FleetReport {
-        let sub = "00000000-0000-0000-0000-000000000001";
-        let cluster =
-            |n: &str| id(&format!("/subscriptions/{sub}/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/{n}"));
-        let acr = id(&format!("/subscriptions/{sub}/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/acr1"));
-        let mi = id(&format!("/subscriptions/{sub}/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/a-gating"));
-        let blocker = Blocker::cluster_not_found(&cluster("b"));
-        let rows = vec![
-            ReportRow {
-                cluster: cluster("a"),
-                status: ReportStatus::ChangesNeeded,
-                identity: Some(mi),
-                identity_exists: false,
-                registries_wired: vec![],
-                registries_missing: vec![acr],
-                actions: vec![ActionKind::CreateIdentity, ActionKind::AssignAcrPull],
-                blockers: vec![],
-                error: None,
-                detail: None,
-            },
-            ReportRow {
-                cluster: cluster("b"),
-                status: ReportStatus::Blocked,
-                identity: None,
-                identity_exists: false,
-                registries_wired: vec![],
-                registries_missing: vec![],
-                actions: vec![],
-                blockers: vec![blocker],
-                error: None,
-                detail: None,
-            },
-        ];
-        let totals = Totals { clusters: 2, changes_needed: 1, blocked: 1, ..Totals::default() };
-        FleetReport { clusters: rows, totals, warnings: vec![] }
-    }
+    use crate::fleet::report_fixture::fleet;
 
     #[test]
-    fn table_aligns_and_lists_fixes() {
-        let text = render(&report(), ReportFormat::Table);
+    fn csv_keeps_full_ids_one_line_per_cluster() {
+        let report = fleet();
+        let text = render(&report, ReportFormat::Csv);
         let lines: Vec<&str> = text.lines().collect();
-        assert!(lines[0].starts_with("STATUS          CLUSTER"), "{text}");
-        assert!(lines[1].contains("rg/a") && lines[1].contains("acr1") && lines[1].contains("a-gating (to create)"));
-        assert!(lines[1].contains("create_identity, assign_acr_pull"));
-        assert!(text.contains("2 clusters: 0 compliant, 1 changes needed, 1 blocked"));
-        assert!(text.contains("Fixes:\n  rg/b [cluster_not_found]\n    cluster /subscriptions/"));
-    }
-
-    #[test]
-    fn csv_quotes_fields_and_keeps_one_line_per_cluster() {
-        let text = render(&report(), ReportFormat::Csv);
-        let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 3);
+        assert_eq!(lines.len(), report.clusters.len() + 1);
         assert_eq!(lines[0], "cluster,status,identity,identity_exists,registries_wired,registries_missing,actions,blockers");
-        assert!(lines[1].ends_with(",changes_needed,/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/a-gating,false,,/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/acr1,create_identity;assign_acr_pull,"));
-        assert!(lines[2].contains(",blocked,") && lines[2].contains("cluster_not_found: cluster"));
+        assert!(lines[1..].iter().all(|l| l.starts_with("/subscriptions/")), "{text}");
+        let fresh = lines.iter().find(|l| l.contains("/aks-prod-weu-01,")).unwrap();
+        assert!(
+            fresh.contains(",changes_needed,")
+                && fresh.contains("create_identity;create_federated_credential;assign_acr_pull;assign_acr_pull;update_security_gating"),
+            "{fresh}"
+        );
+        let blocked = lines.iter().find(|l| l.contains(",blocked,")).unwrap();
+        assert!(blocked.contains(": cluster /subscriptions/"), "{blocked}");
         assert_eq!(csv_field("a,\"b\""), "\"a,\"\"b\"\"\"");
     }
 
     #[test]
-    fn markdown_escapes_pipes_and_shows_totals() {
-        let text = render(&report(), ReportFormat::Markdown);
-        assert!(text.starts_with("| Status | Cluster |"));
-        assert_eq!(text.lines().filter(|l| l.starts_with("| ")).count(), 3);
-        assert!(text.contains("**cluster_not_found**: cluster"));
-        assert!(text.contains("**Totals:** 2 clusters"));
+    fn markdown_has_the_rollup_then_the_clusters_and_escapes_pipes() {
+        let report = fleet();
+        let text = render(&report, ReportFormat::Markdown);
+        assert!(
+            text.starts_with("| Subscription | Clusters | Compliant | Needs changes | Blocked | Blocked by code | Excluded | Failed |")
+        );
+        assert!(text.contains("| **Total** | 12 |"), "{text}");
+        let statuses = ["| compliant |", "| changes_needed |", "| blocked |", "| excluded |", "| unreadable |"];
+        assert_eq!(text.lines().filter(|l| statuses.iter().any(|s| l.starts_with(s))).count(), 12, "{text}");
+        assert!(text.contains("**oidc_issuer_disabled**: cluster"), "{text}");
+        assert!(text.contains("> Note: a registry in a subscription outside scope.subscriptions cannot be discovered"));
         assert_eq!(md("a|b\nc"), "a\\|b c");
+    }
+
+    #[test]
+    fn todo_counts_repeated_actions_and_names_missing_registries() {
+        let report = fleet();
+        let fresh = report.clusters.iter().find(|r| r.cluster.name() == "aks-prod-weu-01").unwrap();
+        assert_eq!(
+            todo(fresh),
+            "create_identity, create_federated_credential, assign_acr_pull ×2, update_security_gating (missing: acrprodweu, acrshared)"
+        );
+        assert_eq!(short_subscription("00000000-0000-0000-0000-000000000001"), "00000000…0001");
+        assert_eq!(short_cluster(&fresh.cluster), "00000000…0001/rg-prod-aks/aks-prod-weu-01");
     }
 }
