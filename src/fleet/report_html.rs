@@ -23,7 +23,7 @@ const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#
 h1{font-size:22px}h2{font-size:17px;margin-top:28px}\
 table{border-collapse:collapse}td,th{padding:4px 8px;border-bottom:1px solid #e0e0e0;text-align:left;vertical-align:top}\
 td.n{text-align:right}code{background:#f5f5f5;padding:1px 4px;border-radius:3px;word-break:break-all}\
-.bar{display:flex;width:600px;height:22px;border:1px solid #bdbdbd;background:#fafafa}.bar span{display:block;height:100%}\
+code.sub{white-space:nowrap;word-break:normal}.bar{display:flex;width:320px;height:22px;border:1px solid #bdbdbd;background:#fafafa}.bar span{display:block;height:100%}\
 .legend span{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;vertical-align:middle}\
 th button{font:inherit;font-weight:bold;border:0;background:none;cursor:pointer;padding:0}\
 .note{background:#fff8e1;border-left:4px solid #f9a825;padding:8px 12px;max-width:900px}\
@@ -102,7 +102,7 @@ fn rollup_section(subs: &[SubscriptionRollup], total: &SubscriptionRollup) -> St
         let attrs: String = SEGMENTS.iter().zip(counts(s)).map(|((class, _, _), n)| format!(" data-{class}=\"{n}\"")).collect();
         let _ = write!(
             out,
-            "<tr class=\"rollup\" data-subscription=\"{}\" data-clusters=\"{}\"{attrs}><td><code>{name}</code></td><td class=\"n\">{}</td><td>{}</td>",
+            "<tr class=\"rollup\" data-subscription=\"{}\" data-clusters=\"{}\"{attrs}><td><code class=\"sub\">{name}</code></td><td class=\"n\">{}</td><td>{}</td>",
             escape(&s.subscription),
             s.clusters,
             s.clusters,

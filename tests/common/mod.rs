@@ -5,6 +5,7 @@
 pub mod child;
 pub mod faults;
 pub mod fleet;
+pub mod png;
 pub mod queue;
 pub mod second_writer;
 pub mod snapshot;
