@@ -266,6 +266,7 @@ impl Backfill {
             ..
         } = prepared;
         let mut applied_writes = 0;
+        progress.watch_arm(self.engine.arm());
         match options.mode {
             Mode::Direct => {
                 let (mut credit, mut enabled) = (Default::default(), Vec::new());

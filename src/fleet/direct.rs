@@ -84,6 +84,7 @@ impl Backfill {
                 },
                 () = &mut deadline => break,
             };
+            progress.set_in_flight(started.borrow().len().saturating_sub(finished.len() + 1));
             let outcome = match job {
                 Job::Done(outcome) => outcome,
                 Job::Refused => {

@@ -43,6 +43,7 @@ mod observe;
 mod pending;
 mod planner;
 pub mod progress;
+mod progress_bar;
 pub mod queries;
 mod report;
 #[cfg(test)]
@@ -65,7 +66,7 @@ pub use error::FleetError;
 pub use inventory::{FicMode, Inventory};
 pub use load::enumerate_clusters;
 pub use observe::{BulkEntry, BulkMapped, BulkOptions, BulkResult, Verdict, bulk_plan, bulk_plan_map};
-pub use progress::{Progress, ProgressStyle};
+pub use progress::{Activity, Progress, ProgressStyle};
 pub use report::{FleetReport, ReportRow, ReportStatus, Totals, report_row};
 pub use report_format::{ReportFormat, render as render_report};
 pub use report_rollup::{ReportFilter, SubscriptionRollup, rollup};

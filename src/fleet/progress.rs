@@ -1,13 +1,30 @@
-//! Progress of a fleet run on stderr: a `\r`-redrawn bar on a terminal (clusters done / total, rate,
-//! ETA), plain lines otherwise (one per notable cluster, plus one every 10 %), or nothing.
+//! Progress of a fleet run on stderr: an indicatif bar on a terminal (`progress_bar`), plain lines
+//! otherwise, or nothing (`-q`). Both show clusters done / total, clusters in flight, ARM writes and
+//! 429 answers; a rate and an ETA appear only once enough clusters were timed ([`MIN_SAMPLES`] over at
+//! least [`MIN_ELAPSED`]) — a dry run that "finishes" thousands of clusters in a millisecond shows
+//! none. Lines are printed at every 10 % and at least every [`LINE_EVERY`] while clusters finish, plus
+//! one per notable cluster.
+//!
+//! The API the backfill calls: [`Progress::begin`], [`Progress::advance`], [`Progress::note`],
+//! [`Progress::finish`], and for the counters [`Progress::set_in_flight`], [`Progress::set_requests`]
+//! (push) or [`Progress::watch_requests`] / [`Progress::watch_arm`] (pull, read at every redraw).
 
 use std::io::Write;
 use std::time::{Duration, Instant};
 
+use super::progress_bar::Bar;
+
+/// Clusters that must have finished since timing began before a rate (and an ETA) is shown.
+pub const MIN_SAMPLES: usize = 5;
+/// Time that must have passed since timing began before a rate is shown.
+pub const MIN_ELAPSED: Duration = Duration::from_secs(2);
+/// Without a terminal, a line at least this often while clusters finish.
+pub const LINE_EVERY: Duration = Duration::from_secs(10);
+
 /// How progress is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProgressStyle {
-    /// A single redrawn line (stderr is a terminal).
+    /// An indicatif bar (stderr is a terminal).
     Bar,
     /// Log lines.
     Lines,
@@ -16,23 +33,40 @@ pub enum ProgressStyle {
 }
 
 impl ProgressStyle {
-    /// `Bar` when stderr is a terminal, else `Lines`.
+    /// `Bar` when stderr is a terminal that can redraw (`TERM` set and not `dumb`), else `Lines`.
     pub fn detect() -> Self {
         use std::io::IsTerminal;
-        if std::io::stderr().is_terminal() { Self::Bar } else { Self::Lines }
+        if std::io::stderr().is_terminal() && !console::is_dumb() { Self::Bar } else { Self::Lines }
     }
 }
+
+/// What is going on besides finished clusters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Activity {
+    /// Clusters being worked on now.
+    pub in_flight: usize,
+    /// ARM write requests sent since the run began.
+    pub writes: u64,
+    /// 429 answers since the run began.
+    pub throttled: u64,
+}
+
+type RequestSource = Box<dyn Fn() -> (u64, u64) + Send>;
 
 /// A progress display.
 pub struct Progress {
     style: ProgressStyle,
     out: Box<dyn Write + Send>,
+    bar: Option<Bar>,
     total: usize,
     done: usize,
     /// Clusters already done when timing started (finished in bulk), excluded from the rate.
     baseline: usize,
     started: Instant,
     next_step: usize,
+    last_line: Instant,
+    activity: Activity,
+    requests: Option<RequestSource>,
 }
 
 impl std::fmt::Debug for Progress {
@@ -44,54 +78,101 @@ impl std::fmt::Debug for Progress {
 impl Progress {
     /// Progress on stderr.
     pub fn new(style: ProgressStyle) -> Self {
-        Self::with_writer(style, Box::new(std::io::stderr()))
+        let bar = (style == ProgressStyle::Bar).then(Bar::stderr);
+        Self::build(style, Box::new(std::io::stderr()), bar)
     }
 
-    /// Progress written to `out` (tests).
+    /// Progress written to `out` (tests); a bar draws as on a terminal 100 columns wide.
     pub fn with_writer(style: ProgressStyle, out: Box<dyn Write + Send>) -> Self {
-        Self { style, out, total: 0, done: 0, baseline: 0, started: Instant::now(), next_step: 0 }
+        match style {
+            ProgressStyle::Bar => Self::build(style, Box::new(std::io::sink()), Some(Bar::writer(out, 100))),
+            _ => Self::build(style, out, None),
+        }
+    }
+
+    fn build(style: ProgressStyle, out: Box<dyn Write + Send>, bar: Option<Bar>) -> Self {
+        let now = Instant::now();
+        Self {
+            style,
+            out,
+            bar,
+            total: 0,
+            done: 0,
+            baseline: 0,
+            started: now,
+            next_step: 0,
+            last_line: now,
+            activity: Activity::default(),
+            requests: None,
+        }
     }
 
     /// Starts timing: `total` clusters, `done` of them already finished.
     pub fn begin(&mut self, total: usize, done: usize) {
         (self.total, self.done, self.baseline, self.started) = (total, done, done, Instant::now());
         self.next_step = self.step_after(done);
-        self.draw();
+        self.draw(true);
     }
 
     /// One more cluster finished.
     pub fn advance(&mut self) {
         self.done += 1;
-        match self.style {
-            ProgressStyle::Bar => self.draw(),
-            ProgressStyle::Lines if self.done >= self.next_step || self.done == self.total => {
-                self.next_step = self.step_after(self.done);
-                self.draw();
-            }
-            _ => {}
+        let due = self.done >= self.next_step || self.done == self.total || self.last_line.elapsed() >= LINE_EVERY;
+        if due {
+            self.next_step = self.step_after(self.done);
         }
+        self.draw(due);
+    }
+
+    /// Clusters being worked on now.
+    pub fn set_in_flight(&mut self, n: usize) {
+        self.activity.in_flight = n;
+        self.draw(false);
+    }
+
+    /// ARM writes and 429 answers since the run began (absolute counts).
+    pub fn set_requests(&mut self, writes: u64, throttled: u64) {
+        (self.activity.writes, self.activity.throttled) = (writes, throttled);
+        self.draw(false);
+    }
+
+    /// Reads ARM writes and 429s from `source` at every redraw (e.g. the ARM client's counters).
+    pub fn watch_requests(&mut self, source: impl Fn() -> (u64, u64) + Send + 'static) {
+        self.requests = Some(Box::new(source));
+    }
+
+    /// Shows the writes and 429s `arm` sends from now on.
+    pub fn watch_arm(&mut self, arm: &crate::arm::ArmClient) {
+        let (arm, before) = (arm.clone(), arm.stats());
+        self.watch_requests(move || {
+            let now = arm.stats();
+            (now.writes.saturating_sub(before.writes), now.throttled.saturating_sub(before.throttled))
+        });
     }
 
     /// Prints a line about one cluster (above the bar).
     pub fn note(&mut self, line: &str) {
-        match self.style {
-            ProgressStyle::Quiet => {}
-            ProgressStyle::Lines => {
+        match (&self.bar, self.style) {
+            (_, ProgressStyle::Quiet) => {}
+            (Some(bar), _) => bar.note(line),
+            (None, _) => {
                 let _ = writeln!(self.out, "{line}");
-            }
-            ProgressStyle::Bar => {
-                let _ = write!(self.out, "\r\x1b[2K{line}\n");
-                self.draw();
             }
         }
     }
 
-    /// Ends the display (the bar's line is finished).
+    /// Ends the display (the bar stays on screen in its final state).
     pub fn finish(&mut self) {
-        if self.style == ProgressStyle::Bar {
-            let _ = writeln!(self.out);
+        self.refresh_requests();
+        if let Some(bar) = &self.bar {
+            bar.finish(self.message());
         }
         let _ = self.out.flush();
+    }
+
+    /// The counters now.
+    pub fn activity(&self) -> Activity {
+        self.activity
     }
 
     fn step_after(&self, done: usize) -> usize {
@@ -99,29 +180,60 @@ impl Progress {
         (done / step + 1) * step
     }
 
-    fn draw(&mut self) {
-        let line = progress_line(self.done, self.total, self.done - self.baseline, self.started.elapsed());
-        let _ = match self.style {
-            ProgressStyle::Bar => write!(self.out, "\r\x1b[2K{line}"),
-            ProgressStyle::Lines => writeln!(self.out, "{line}"),
-            ProgressStyle::Quiet => Ok(()),
-        };
-        let _ = self.out.flush();
+    fn refresh_requests(&mut self) {
+        if let Some(source) = &self.requests {
+            (self.activity.writes, self.activity.throttled) = source();
+        }
+    }
+
+    fn message(&self) -> String {
+        activity_text(&self.activity, self.done, self.total, self.done - self.baseline, self.started.elapsed())
+    }
+
+    /// Redraws the bar; prints a line when `line_due` (lines mode).
+    fn draw(&mut self, line_due: bool) {
+        self.refresh_requests();
+        match self.style {
+            ProgressStyle::Quiet => {}
+            ProgressStyle::Bar => {
+                if let Some(bar) = &self.bar {
+                    bar.show(self.done, self.total, self.message());
+                }
+            }
+            ProgressStyle::Lines if line_due => {
+                let line = progress_line(self.done, self.total, &self.message());
+                let _ = writeln!(self.out, "{line}");
+                let _ = self.out.flush();
+                self.last_line = Instant::now();
+            }
+            ProgressStyle::Lines => {}
+        }
     }
 }
 
-/// `[ 12/100] 12% 3.4 clusters/s ETA 26s`: `timed` of the `done` clusters took `elapsed`.
-pub fn progress_line(done: usize, total: usize, timed: usize, elapsed: Duration) -> String {
+/// `[ 12/100]  12% in flight 3 · writes 40 · 429s 0 · 2.0 clusters/s · ETA 44s`.
+pub fn progress_line(done: usize, total: usize, message: &str) -> String {
     let width = total.to_string().len();
     let pct = (done * 100).checked_div(total).unwrap_or(100);
-    let secs = elapsed.as_secs_f64();
-    let rate = if secs > 0.0 { timed as f64 / secs } else { 0.0 };
-    let eta = match total.saturating_sub(done) {
-        0 => "done".to_string(),
-        left if rate > 0.0 => format!("ETA {}", short_duration(Duration::from_secs_f64(left as f64 / rate))),
-        _ => "ETA --".to_string(),
-    };
-    format!("[{done:>width$}/{total}] {pct:>3}% {rate:.1} clusters/s {eta}")
+    format!("[{done:>width$}/{total}] {pct:>3}% {message}")
+}
+
+/// The counters, then the rate and ETA when [`rate`] has enough samples (`done` when finished).
+pub fn activity_text(a: &Activity, done: usize, total: usize, timed: usize, elapsed: Duration) -> String {
+    let mut text = format!("in flight {} · writes {} · 429s {}", a.in_flight, a.writes, a.throttled);
+    let left = total.saturating_sub(done);
+    match rate(timed, elapsed) {
+        _ if left == 0 => text.push_str(" · done"),
+        Some(r) => text.push_str(&format!(" · {r:.1} clusters/s · ETA {}", short_duration(Duration::from_secs_f64(left as f64 / r)))),
+        None => {}
+    }
+    text
+}
+
+/// Clusters per second over the timed ones, once at least [`MIN_SAMPLES`] finished over at least
+/// [`MIN_ELAPSED`]; `None` before (a rate from two clusters or a millisecond means nothing).
+pub fn rate(timed: usize, elapsed: Duration) -> Option<f64> {
+    (timed >= MIN_SAMPLES && elapsed >= MIN_ELAPSED).then(|| timed as f64 / elapsed.as_secs_f64())
 }
 
 /// `42s`, `3m 07s`, `2h 05m`.
@@ -135,65 +247,4 @@ pub fn short_duration(d: Duration) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::{Arc, Mutex};
-
-    #[derive(Clone, Default)]
-    struct Buf(Arc<Mutex<Vec<u8>>>);
-    impl Write for Buf {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    #[test]
-    fn line_shows_count_rate_and_eta() {
-        assert_eq!(progress_line(12, 100, 10, Duration::from_secs(5)), "[ 12/100]  12% 2.0 clusters/s ETA 44s");
-        assert_eq!(progress_line(3, 3, 3, Duration::from_secs(1)), "[3/3] 100% 3.0 clusters/s done");
-        assert_eq!(progress_line(0, 5, 0, Duration::ZERO), "[0/5]   0% 0.0 clusters/s ETA --");
-        assert_eq!(short_duration(Duration::from_secs(187)), "3m 07s");
-        assert_eq!(short_duration(Duration::from_secs(7500)), "2h 05m");
-    }
-
-    #[test]
-    fn lines_mode_prints_notes_and_every_tenth() {
-        let buf = Buf::default();
-        let mut p = Progress::with_writer(ProgressStyle::Lines, Box::new(buf.clone()));
-        p.begin(20, 0);
-        for i in 0..20 {
-            if i == 3 {
-                p.note("converged aks-3");
-            }
-            p.advance();
-        }
-        p.finish();
-        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
-        assert!(text.contains("converged aks-3\n"));
-        assert_eq!(text.lines().filter(|l| l.starts_with('[')).count(), 11, "{text}");
-        assert!(!text.contains('\r'));
-    }
-
-    #[test]
-    fn bar_mode_redraws_in_place() {
-        let buf = Buf::default();
-        let mut p = Progress::with_writer(ProgressStyle::Bar, Box::new(buf.clone()));
-        p.begin(2, 1);
-        p.note("failed x");
-        p.advance();
-        p.finish();
-        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
-        assert!(text.contains("\r\x1b[2Kfailed x\n") && text.contains("[2/2] 100%") && text.ends_with('\n'));
-        let quiet = Buf::default();
-        let mut q = Progress::with_writer(ProgressStyle::Quiet, Box::new(quiet.clone()));
-        q.begin(1, 0);
-        q.note("x");
-        q.advance();
-        q.finish();
-        assert!(quiet.0.lock().unwrap().is_empty());
-    }
-}
+mod tests;

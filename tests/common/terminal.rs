@@ -28,12 +28,20 @@ sys.stdout.write(seen.decode(errors="replace"))
 sys.exit(os.waitstatus_to_exitcode(status))
 "#;
 
-/// Runs `cmd` with stdin, stdout and stderr on one terminal `cols` columns wide; the exit code and
+/// Runs `cmd` with stdin, stdout and stderr on one terminal `cols` columns wide (`TERM=xterm-256color`
+/// unless `cmd` sets it); the exit code and
 /// everything the terminal received (`\r\n` line ends, ANSI escapes kept).
 pub fn on_a_terminal(cmd: &FleetgateCommand, cols: u16) -> (Option<i32>, String) {
     let std = cmd.std();
     let mut python = Command::new("python3");
-    python.arg("-c").arg(SCRIPT).arg(cols.to_string()).arg(std.get_program()).args(std.get_args()).env_clear();
+    python
+        .arg("-c")
+        .arg(SCRIPT)
+        .arg(cols.to_string())
+        .arg(std.get_program())
+        .args(std.get_args())
+        .env_clear()
+        .env("TERM", "xterm-256color");
     for (k, v) in std.get_envs() {
         if let Some(v) = v {
             python.env(k, v);
