@@ -183,6 +183,9 @@ async fn backfill(args: BackfillArgs, settings: &Settings, ui: Ui) -> anyhow::Re
         None => {
             let mut progress = Progress::new(ui.progress());
             let report = backfill.execute(prepared, &options, queue.as_ref(), &mut progress, &stop, grace).await?;
+            if !args.all {
+                fleetgate::telemetry::metrics().fleet_clusters(&report.cluster_counts());
+            }
             match args.output {
                 Output::Json => print_json(&report.json_document()),
                 Output::Text => print!("{}", report.render_text()),

@@ -133,7 +133,10 @@ fn resync_loop(settings: &Settings, engine: &Engine, source: &ServiceBusSource) 
     };
     let (interval, batch) = (settings.resync.interval, settings.backfill.batch_size);
     tracing::info!(interval_s = interval.as_secs(), "resync enabled: the fleet is re-checked every interval (±25 %)");
-    Some(Resync::new(engine.arm().clone(), selection, source.queue().clone(), interval, batch))
+    Some(
+        Resync::new(engine.arm().clone(), selection, source.queue().clone(), interval, batch)
+            .with_fleet_status(Arc::new(settings.clone()), engine.policy().clone()),
+    )
 }
 
 /// `/healthz` and `/readyz` on `health.listen`, fed from the worker's status and the credential.

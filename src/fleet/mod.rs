@@ -24,6 +24,9 @@
 //! 5. Every ARM request of the run passes the [`Budget`] (`budget`): per-subscription token buckets
 //!    mirroring ARM's, so fleetgate paces itself instead of provoking 429s.
 //!
+//! **Status** (`status`): the fleet's clusters per subscription and status for the
+//! `fleetgate_clusters` gauge, from a backfill's results or one bulk observation (the resync's).
+//!
 //! **Resync** (`resync`): the pure core of the worker's periodic fleet re-check — epoch-aligned windows,
 //! a ±25 % jittered fire inside each, deterministic `MessageId`s per cluster and window.
 //!
@@ -56,6 +59,7 @@ pub mod resync;
 pub mod saved;
 mod scope;
 mod sender;
+mod status;
 mod stream;
 mod summary;
 
@@ -74,4 +78,5 @@ pub use resync::{jittered_interval, next_resync, reconcile_messages, window_star
 pub use saved::{SavedCluster, SavedPlan, SavedPlanError};
 pub use scope::{NameMatch, Selection, match_subscription_name};
 pub use sender::open_queue;
+pub use status::{fleet_status, report_gauge_status, run_gauge_status};
 pub use summary::{ClusterResult, ClusterStatus, Mode, OUTPUT_SCHEMA_VERSION, RunReport, Summary, result_note};

@@ -5,10 +5,18 @@
 //! with OTLP on they feed the periodic exporter. Recording is cheap (an uncontended read lock and an
 //! attribute lookup); callers never need to know whether telemetry is exported.
 
-use std::sync::{Arc, RwLock};
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex, RwLock};
 
 use opentelemetry::KeyValue;
-use opentelemetry::metrics::{Counter, Histogram, Meter, UpDownCounter};
+use opentelemetry::metrics::{Counter, Gauge, Histogram, Meter, UpDownCounter};
+
+mod catalog;
+mod fleet;
+
+use catalog::*;
+pub use catalog::{CATALOG, MetricInfo, MetricKind, prometheus_names};
+pub use fleet::{CLUSTER_STATUSES, ClusterCounts, GaugeStatus};
 
 /// The instrumentation scope name of fleetgate's meter.
 pub const METER_NAME: &str = "fleetgate";
@@ -30,45 +38,35 @@ struct Instruments {
     memo_lookups: Counter<u64>,
     message_panics: Counter<u64>,
     cluster_put_unconditional: Counter<u64>,
+    clusters: Gauge<u64>,
+    last_resync: Gauge<f64>,
+}
+
+fn counter(meter: &Meter, m: MetricInfo) -> Counter<u64> {
+    meter.u64_counter(m.name).with_description(m.description).build()
 }
 
 impl Instruments {
     fn new(meter: &Meter) -> Self {
         Self {
-            messages: meter.u64_counter("fleetgate_messages_total").with_description("Messages handled, by outcome").build(),
+            messages: counter(meter, MESSAGES),
             reconcile_duration: meter
-                .f64_histogram("fleetgate_reconcile_duration_seconds")
-                .with_description("Duration of one cluster reconcile, by final status")
+                .f64_histogram(RECONCILE_DURATION.name)
+                .with_description(RECONCILE_DURATION.description)
                 .with_unit("s")
                 .with_boundaries(DURATION_BUCKETS.to_vec())
                 .build(),
-            arm_requests: meter
-                .u64_counter("fleetgate_arm_requests_total")
-                .with_description("ARM HTTP answers, by status code (0 = no answer)")
-                .build(),
-            arm_retries: meter.u64_counter("fleetgate_arm_retries_total").with_description("ARM request attempts after the first").build(),
-            writes: meter.u64_counter("fleetgate_writes_total").with_description("Writes applied, by action kind").build(),
-            in_flight: meter.i64_up_down_counter("fleetgate_in_flight").with_description("Messages being worked on").build(),
-            lock_renewals: meter
-                .u64_counter("fleetgate_lock_renewals_total")
-                .with_description("Service Bus lock renewals, by result (ok | error)")
-                .build(),
-            queue_receives: meter
-                .u64_counter("fleetgate_queue_receives_total")
-                .with_description("Service Bus receive calls, by result (message | empty | error)")
-                .build(),
-            memo_lookups: meter
-                .u64_counter("fleetgate_unchanged_memo_total")
-                .with_description("Cluster-write events checked against the unchanged-cluster memo, by result (hit | changed | none)")
-                .build(),
-            message_panics: meter
-                .u64_counter("fleetgate_message_panics_total")
-                .with_description("Message handlers that panicked (the message was parked with the panic as its reason)")
-                .build(),
-            cluster_put_unconditional: meter
-                .u64_counter("fleetgate_cluster_put_unconditional_total")
-                .with_description("Cluster PUTs sent without If-Match because If-Match: * was answered 412 on a cluster without an eTag")
-                .build(),
+            arm_requests: counter(meter, ARM_REQUESTS),
+            arm_retries: counter(meter, ARM_RETRIES),
+            writes: counter(meter, WRITES),
+            in_flight: meter.i64_up_down_counter(IN_FLIGHT.name).with_description(IN_FLIGHT.description).build(),
+            lock_renewals: counter(meter, LOCK_RENEWALS),
+            queue_receives: counter(meter, QUEUE_RECEIVES),
+            memo_lookups: counter(meter, MEMO_LOOKUPS),
+            message_panics: counter(meter, MESSAGE_PANICS),
+            cluster_put_unconditional: counter(meter, CLUSTER_PUT_UNCONDITIONAL),
+            clusters: meter.u64_gauge(CLUSTERS.name).with_description(CLUSTERS.description).build(),
+            last_resync: meter.f64_gauge(LAST_RESYNC.name).with_description(LAST_RESYNC.description).with_unit("s").build(),
         }
     }
 }
@@ -98,9 +96,11 @@ impl ReceiveResult {
 #[derive(Debug, Default)]
 pub struct Metrics {
     bound: RwLock<Option<Arc<Instruments>>>,
+    /// Subscriptions the fleet gauge reported so far (zeroed when a later refresh leaves them out).
+    reported: Mutex<BTreeSet<String>>,
 }
 
-static METRICS: Metrics = Metrics { bound: RwLock::new(None) };
+static METRICS: Metrics = Metrics { bound: RwLock::new(None), reported: Mutex::new(BTreeSet::new()) };
 
 /// The process-wide instruments.
 pub fn metrics() -> &'static Metrics {
@@ -110,7 +110,7 @@ pub fn metrics() -> &'static Metrics {
 impl Metrics {
     /// Instruments bound to `meter` (tests; the process-wide set binds to the global provider).
     pub fn with_meter(meter: &Meter) -> Self {
-        Self { bound: RwLock::new(Some(Arc::new(Instruments::new(meter)))) }
+        Self { bound: RwLock::new(Some(Arc::new(Instruments::new(meter)))), reported: Mutex::default() }
     }
 
     /// Re-creates the instruments from the current global meter provider. Called by
@@ -183,6 +183,32 @@ impl Metrics {
     /// cluster that exists and serves no eTag.
     pub fn cluster_put_unconditional(&self) {
         self.get().cluster_put_unconditional.add(1, &[]);
+    }
+
+    /// Refreshes `fleetgate_clusters{status, subscription}` from a resync's or a backfill's results:
+    /// every status of every subscription in `counts` (zeros included), and zeros for the
+    /// subscriptions an earlier refresh reported that `counts` leaves out.
+    pub fn fleet_clusters(&self, counts: &ClusterCounts) {
+        let gauge = &self.get().clusters;
+        let mut reported = self.reported.lock().unwrap_or_else(|p| p.into_inner());
+        let now: BTreeSet<String> = counts.iter().map(|(s, _)| s.to_string()).collect();
+        let record = |sub: &str, values: &[u64; 5]| {
+            for (status, n) in CLUSTER_STATUSES.iter().zip(values) {
+                gauge.record(*n, &[KeyValue::new("status", *status), KeyValue::new("subscription", sub.to_string())]);
+            }
+        };
+        for gone in reported.difference(&now) {
+            record(gone, &[0; 5]);
+        }
+        for (sub, values) in counts.iter() {
+            record(sub, values);
+        }
+        reported.extend(now);
+    }
+
+    /// `fleetgate_last_resync_timestamp_seconds`: a drift resync completed at `unix_seconds`.
+    pub fn resync_completed(&self, unix_seconds: f64) {
+        self.get().last_resync.record(unix_seconds, &[]);
     }
 }
 

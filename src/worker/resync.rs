@@ -9,10 +9,16 @@
 //! the queue's duplicate detection keeps one command per cluster and window (see
 //! [`crate::fleet::resync`]).
 //!
+//! **Fleet status.** With [`Resync::with_fleet_status`] each completed fire also counts the fleet by
+//! status from one bulk observation ([`crate::fleet::fleet_status`]) for the `fleetgate_clusters`
+//! gauge, and sets `fleetgate_last_resync_timestamp_seconds`; a failed count is logged, never fails
+//! the fire.
+//!
 //! **Failures.** A fire that cannot enumerate or send is retried (every `interval / 20`, 1 s to 60 s)
 //! while its window lasts; commands already sent are deduplicated on the retry. Then the next window
 //! tries again. Nothing here stops the worker.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use time::OffsetDateTime;
@@ -20,7 +26,9 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::Shutdown;
 use crate::arm::ArmClient;
-use crate::fleet::{FleetError, Selection, enumerate_clusters, next_resync, reconcile_messages, window_start};
+use crate::config::Settings;
+use crate::core::Policy;
+use crate::fleet::{FleetError, Selection, enumerate_clusters, fleet_status, next_resync, reconcile_messages, window_start};
 use crate::queue::{QueueError, ServiceBusQueue};
 
 /// One completed fire.
@@ -64,6 +72,7 @@ pub struct Resync {
     batch_size: usize,
     jitter: Option<f64>,
     fired: Option<UnboundedSender<Fired>>,
+    status: Option<(Arc<Settings>, Policy)>,
 }
 
 impl Resync {
@@ -78,7 +87,14 @@ impl Resync {
             batch_size: batch_size.max(1),
             jitter: None,
             fired: None,
+            status: None,
         }
+    }
+
+    /// After every fire, counts the fleet by status for the `fleetgate_clusters` gauge.
+    pub fn with_fleet_status(mut self, settings: Arc<Settings>, policy: Policy) -> Self {
+        self.status = Some((settings, policy));
+        self
     }
 
     /// Uses `r` (in `[0, 1)`) as the jitter of every fire instead of a random draw (tests).
@@ -146,7 +162,21 @@ impl Resync {
             })?;
             sent += chunk.len();
         }
+        self.refresh_fleet_status().await;
         Ok(Fired { window, sent })
+    }
+
+    /// The fleet gauge (when configured) and the last-resync timestamp.
+    async fn refresh_fleet_status(&self) {
+        if let Some((settings, policy)) = &self.status {
+            match fleet_status(&self.arm, settings, policy, &self.selection).await {
+                Ok(counts) => crate::telemetry::metrics().fleet_clusters(&counts),
+                Err(e) => {
+                    tracing::warn!(error = %e, "resync: counting the fleet by status failed; fleetgate_clusters keeps its last values")
+                }
+            }
+        }
+        crate::telemetry::metrics().resync_completed(OffsetDateTime::now_utc().unix_timestamp_nanos() as f64 / 1e9);
     }
 }
 

@@ -9,7 +9,7 @@ use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMe
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
 
-use super::{METER_NAME, Metrics, ReceiveResult};
+use super::{CATALOG, ClusterCounts, GaugeStatus, METER_NAME, Metrics, ReceiveResult};
 
 /// One exported data point: metric name, sorted `key=value` labels, value (sum, or histogram count).
 #[derive(Debug, Clone, PartialEq)]
@@ -41,6 +41,10 @@ impl PushMetricExporter for Capture {
                 AggregatedMetrics::F64(MetricData::Histogram(h)) => {
                     h.data_points().for_each(|p| push(labels(p.attributes()), p.count() as f64))
                 }
+                AggregatedMetrics::U64(MetricData::Gauge(g)) => {
+                    g.data_points().for_each(|p| push(labels(p.attributes()), p.value() as f64))
+                }
+                AggregatedMetrics::F64(MetricData::Gauge(g)) => g.data_points().for_each(|p| push(labels(p.attributes()), p.value())),
                 other => panic!("unexpected data for {name}: {other:?}"),
             }
         }
@@ -89,8 +93,23 @@ fn every_method_records_under_its_name_and_labels() {
     m.memo_lookup("hit");
     m.message_panic();
     m.cluster_put_unconditional();
+    let mut counts = ClusterCounts::default();
+    counts.add("SUB-A", GaugeStatus::Compliant);
+    counts.add("sub-a", GaugeStatus::Blocked);
+    m.fleet_clusters(&counts);
+    m.resync_completed(1_700_000_000.5);
     provider.force_flush().unwrap();
     let points = capture.0.lock().unwrap().clone();
+    let mut exported: Vec<&str> = points.iter().map(|p| p.name.as_str()).collect();
+    exported.sort_unstable();
+    exported.dedup();
+    let mut catalog: Vec<&str> = CATALOG.iter().map(|m| m.name).collect();
+    catalog.sort_unstable();
+    assert_eq!(exported, catalog, "the SDK exports exactly the catalog's metrics");
+    assert_eq!(value(&points, "fleetgate_clusters", &["status=compliant", "subscription=sub-a"]), Some(1.0));
+    assert_eq!(value(&points, "fleetgate_clusters", &["status=blocked", "subscription=sub-a"]), Some(1.0));
+    assert_eq!(value(&points, "fleetgate_clusters", &["status=failed", "subscription=sub-a"]), Some(0.0), "zeros are recorded");
+    assert_eq!(value(&points, "fleetgate_last_resync_timestamp_seconds", &[]), Some(1_700_000_000.5));
     assert_eq!(value(&points, "fleetgate_messages_total", &["outcome=converged"]), Some(2.0), "{points:?}");
     assert_eq!(value(&points, "fleetgate_messages_total", &["outcome=ignored"]), Some(1.0));
     assert_eq!(value(&points, "fleetgate_reconcile_duration_seconds", &["status=converged"]), Some(1.0));
@@ -118,4 +137,24 @@ fn the_process_wide_facade_is_a_no_op_without_a_provider() {
     m.rebind_global();
     m.reconcile_duration(0.1, "failed");
     assert!(m.bound.read().unwrap().is_some(), "instruments are bound after first use");
+}
+
+#[test]
+fn a_subscription_left_out_of_a_refresh_reads_zero_instead_of_its_old_count() {
+    let (provider, capture, m) = pipeline();
+    let mut first = ClusterCounts::default();
+    first.add("a", GaugeStatus::Compliant);
+    first.add("b", GaugeStatus::ChangesNeeded);
+    first.add("b", GaugeStatus::ChangesNeeded);
+    m.fleet_clusters(&first);
+    let mut second = ClusterCounts::default();
+    second.add("a", GaugeStatus::Compliant);
+    second.add("a", GaugeStatus::Compliant);
+    m.fleet_clusters(&second);
+    provider.force_flush().unwrap();
+    let points = capture.0.lock().unwrap().clone();
+    assert_eq!(value(&points, "fleetgate_clusters", &["status=compliant", "subscription=a"]), Some(2.0));
+    assert_eq!(value(&points, "fleetgate_clusters", &["status=changes_needed", "subscription=b"]), Some(0.0), "{points:?}");
+    assert_eq!(points.iter().filter(|p| p.name == "fleetgate_clusters").count(), 10, "five statuses for each subscription");
+    provider.shutdown().unwrap();
 }
