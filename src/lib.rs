@@ -15,7 +15,9 @@
 //! - [`core`]: the pure core. Typed views parsed from ARM JSON, the planner (actual state + policy →
 //!   status, blockers, ordered actions), the JSON edits fleetgate owns, the read-back check of a
 //!   cluster write, the managedClusters api-versions with and without `securityGating`, and the
-//!   compliance fingerprint + bounded memo behind `gating.unchanged_cluster_ttl`. No IO.
+//!   compliance fingerprint + bounded memo behind `gating.unchanged_cluster_ttl`, and the
+//!   terraform-style text of plans and apply results (`core::text`: per resource, `+`/`~`/`-`,
+//!   attribute paths, wrapped and coloured as the caller says). No IO.
 //! - [`arm`]: the Azure Resource Manager client: credentials, retries driven by one error
 //!   classifier table, long-running operations, paging, Resource Graph.
 //! - [`queue`]: Service Bus queues through azure_messaging_servicebus 0.21 and a transport that adds
@@ -34,8 +36,11 @@
 //!   planned page by page as rows stream in; `execute`: per-subscription ARM budget, direct or enqueue,
 //!   a graceful interrupt), what a run will change (`changes`: per cluster, and the subscription-wide
 //!   Defender plan changes apart), saved plans (`saved`: fingerprints, refusal after a change), the
-//!   drift-resync messages and the fleet report.
-//! - [`telemetry`]: logs, traces and metrics.
+//!   drift-resync messages, the fleet report (per-subscription roll-up, filters, a 120-column table,
+//!   CSV, Markdown, a self-contained HTML page), the progress display (an indicatif bar or plain
+//!   lines) and the fleet's status for the `fleetgate_clusters` gauge.
+//! - [`telemetry`]: logs, traces and metrics (one catalog of every exported metric, which the
+//!   dashboards and alert rules in `deploy/observability/` are checked against).
 //! - [`health`]: `/healthz` and `/readyz` for the worker.
 //! - [`sim`]: the embedded Azure simulator the whole product is tested and demonstrated against.
 //! - [`deadline`]: time arithmetic that saturates instead of panicking (every deadline is computed there).

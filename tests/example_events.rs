@@ -105,7 +105,10 @@ async fn replaying_the_examples_tells_the_story_of_a_cluster() {
     let body = json!({"properties": {
         "roleDefinitionId": format!("/subscriptions/{SUB1}/providers/Microsoft.Authorization/roleDefinitions/7f951dda-4ed3-4680-a7ca-43fe172d538d"),
         "principalId": KUBELET, "principalType": "ServicePrincipal"}});
-    arm_client(&settings_for(&sim, &[SUB1])).put(later_assignment().as_str(), "2022-04-01", &body, None).await.expect("role assignment PUT");
+    arm_client(&settings_for(&sim, &[SUB1]))
+        .put(later_assignment().as_str(), "2022-04-01", &body, None)
+        .await
+        .expect("role assignment PUT");
     assert_eq!(run(&sim, "registry-attached.eventgrid.jsonl", &[]).0, "converged", "the new registry is wired into gating");
     let doc = sim.with_state(|s| s.cluster_document(cluster("aks-example").as_str())).unwrap();
     let entries = doc["properties"]["securityProfile"]["defender"]["securityGating"]["identities"].to_string();

@@ -309,4 +309,29 @@ mod tests {
         );
         assert_eq!(c.op, Op::Update);
     }
+
+    #[test]
+    fn a_deletion_renders_with_a_red_minus() {
+        let id = ResourceId::parse(&format!(
+            "/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/c1-defender-gating"
+        ))
+        .unwrap();
+        let change = ResourceChange {
+            op: Op::Delete,
+            kinds: vec![],
+            what: "the gating identity of deleted cluster c1".into(),
+            resource_type: type_of(&id),
+            name: id.name().into(),
+            key: id.key().into(),
+            attributes: vec![Attribute { path: "id".into(), value: format!("= {}", quoted(id.as_str())), changed: true }],
+        };
+        let style = super::super::TextStyle { color: true, width: None };
+        let text = super::super::render_lines(&super::super::plan::resource_lines(&change), &style);
+        assert!(text.contains("will be destroyed"), "{text}");
+        assert!(
+            text.contains("\x1b[31m-\x1b[0m resource \"Microsoft.ManagedIdentity/userAssignedIdentities\" \"c1-defender-gating\" {"),
+            "{text:?}"
+        );
+        assert_eq!(Counts::of(&[change]), Counts { add: 0, change: 0, destroy: 1 });
+    }
 }
