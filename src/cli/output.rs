@@ -61,10 +61,10 @@ impl Ui {
         if self.quiet { ProgressStyle::Quiet } else { ProgressStyle::detect() }
     }
 
-    /// True when stderr may carry ANSI colour: a terminal, and `NO_COLOR` unset or empty
-    /// (<https://no-color.org>).
+    /// True when the screens of what will change may carry ANSI colour: they go to stdout (stderr with
+    /// `-o json`), so both must be terminals, and `NO_COLOR` unset or empty (<https://no-color.org>).
     pub fn color(&self) -> bool {
-        color_allowed(std::env::var_os("NO_COLOR").as_deref()) && std::io::stderr().is_terminal()
+        color_allowed(std::env::var_os("NO_COLOR").as_deref()) && std::io::stderr().is_terminal() && std::io::stdout().is_terminal()
     }
 
     /// How text on stdout is rendered: coloured and wrapped to the terminal's width when stdout is a
