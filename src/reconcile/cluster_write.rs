@@ -123,6 +123,9 @@ impl Engine {
         written: &Value,
         edit: Edit<'_>,
     ) -> Result<ClusterWrite, ReconcileError> {
+        if let Some(deferred) = self.after_accepted_put(cluster, resp) {
+            return Err(deferred);
+        }
         let finished = self.arm.wait_for_lro(resp).await?;
         let after = match finished.polls {
             // Not long-running: the PUT's own answer is not a read; read the cluster.
