@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use super::{Engine, ReconcileError};
-use crate::arm::ArmResponse;
+use crate::arm::{ArmResponse, OperationStatus};
 use crate::id::ResourceId;
 
 /// Why a reconcile stopped to wait for Azure, and what to re-check later.
@@ -43,20 +43,27 @@ impl Engine {
         ReconcileError::Deferred(Box::new(Pending { cluster: cluster.clone(), state: state.to_string(), operation: None, retry_after }))
     }
 
-    /// In deferring mode, the deferral after fleetgate's cluster PUT was accepted as a long-running
-    /// operation (`None` when not deferring or when the answer is final).
-    pub(super) fn after_accepted_put(&self, cluster: &ResourceId, resp: &ArmResponse) -> Option<ReconcileError> {
+    /// In deferring mode, after fleetgate's cluster PUT was accepted as a long-running operation: polls
+    /// the operation once, without waiting. `Ok(true)` = it already succeeded (read the cluster back
+    /// now); `Ok(false)` = not deferring, or the answer was final (follow it as the waiting engine
+    /// does); still running = [`ReconcileError::Deferred`] carrying the operation URL.
+    pub(super) async fn accepted_put_done(&self, cluster: &ResourceId, resp: &ArmResponse) -> Result<bool, ReconcileError> {
         if !self.defer {
-            return None;
+            return Ok(false);
         }
         let operation = resp.azure_async_operation.clone().or_else(|| resp.location.clone());
-        let running = resp.provisioning_state().is_some_and(|s| !is_terminal_state(s));
-        if operation.is_none() && !running {
-            return None;
-        }
         let state = resp.provisioning_state().unwrap_or("Updating").to_string();
+        let retry_after = match &operation {
+            Some(url) => match self.arm.operation_status(cluster.as_str(), url).await? {
+                OperationStatus::Succeeded => return Ok(true),
+                OperationStatus::Ended(e) => return Err(e.into()),
+                OperationStatus::Running { retry_after } => retry_after.or(resp.retry_after),
+            },
+            None if resp.provisioning_state().is_some_and(|s| !is_terminal_state(s)) => resp.retry_after,
+            None => return Ok(false),
+        };
         tracing::info!(%cluster, state, has_operation = operation.is_some(), "cluster PUT accepted; deferring its operation instead of polling it");
-        Some(ReconcileError::Deferred(Box::new(Pending { cluster: cluster.clone(), state, operation, retry_after: resp.retry_after })))
+        Err(ReconcileError::Deferred(Box::new(Pending { cluster: cluster.clone(), state, operation, retry_after })))
     }
 }
 
