@@ -145,6 +145,9 @@ pub struct ResyncSettings {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeferSettings {
+    /// Defer (the default). `false`: the Service Bus worker waits in-process as `run --source file:`
+    /// does, each wait holding a `queue.max_concurrency` slot.
+    pub enabled: bool,
     /// Delay of the first re-check.
     #[serde(with = "humantime_serde")]
     pub interval: Duration,
