@@ -171,12 +171,7 @@ pub fn print(f: &BurstFigures) {
         WRITES.rate,
         WRITES.burst
     );
-    println!(
-        "all converged: {}/{} in {wall:.1} s = {:.3} × bound (target ≤ 1.10)",
-        f.converged,
-        f.clusters,
-        wall / bound.max(1e-9)
-    );
+    println!("all converged: {}/{} in {wall:.1} s = {:.3} × bound (target ≤ 1.10)", f.converged, f.clusters, wall / bound.max(1e-9));
     println!(
         "ARM reads per cluster while waiting (deferred re-checks, one read each): mean {:.1}, max {} (target ≤ 20); all ARM reads per cluster {:.1}",
         f.waiting_reads.0,

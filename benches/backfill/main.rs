@@ -20,7 +20,8 @@
 //! `--concurrency N` (backfill.concurrency, 64), `--lro SECONDS` (3), `--noop-clusters N` (500),
 //! `--events N` (10000), `--worker-concurrency N` (queue.max_concurrency, 8), `--memo-ttl SECONDS`
 //! (gating.unchanged_cluster_ttl of the no-op worker, 60; 0 turns the memo off), `--overhead-messages N` (2000,
-//! one per cluster), `--overhead-rate N` (200 per second), `--burst-clusters N` (200), `--burst-wait SECONDS`
+//! one per cluster), `--overhead-rate N` (200 per second), `--burst-clusters N` (200), `--burst-subscriptions N`
+//! (1: one pipeline creates its clusters in one subscription), `--burst-wait SECONDS`
 //! (Creating, 120), `--burst-lro SECONDS` (the cluster PUT, 120).
 
 mod backfill_case;
@@ -51,6 +52,7 @@ pub struct Options {
     overhead_messages: usize,
     overhead_rate: u32,
     burst_clusters: usize,
+    burst_subscriptions: usize,
     burst_wait: Duration,
     burst_lro: Duration,
 }
@@ -70,6 +72,7 @@ impl Options {
             overhead_messages: 2000,
             overhead_rate: 200,
             burst_clusters: 200,
+            burst_subscriptions: 1,
             burst_wait: Duration::from_secs(120),
             burst_lro: Duration::from_secs(120),
         };
@@ -90,6 +93,7 @@ impl Options {
                 "--overhead-messages" => o.overhead_messages = num(value()?)?,
                 "--overhead-rate" => o.overhead_rate = u32::try_from(num(value()?)?).map_err(|e| e.to_string())?,
                 "--burst-clusters" => o.burst_clusters = num(value()?)?,
+                "--burst-subscriptions" => o.burst_subscriptions = num(value()?)?,
                 "--burst-wait" => o.burst_wait = Duration::from_secs(num(value()?)? as u64),
                 "--burst-lro" => o.burst_lro = Duration::from_secs(num(value()?)? as u64),
                 other => return Err(format!("unknown option {other:?} (see benches/backfill/main.rs)")),
@@ -150,7 +154,7 @@ async fn run(o: &Options) -> anyhow::Result<()> {
         report::overhead(&figures);
     }
     if o.runs("burst") {
-        let figures = burst::run(o.burst_clusters, o.subscriptions, o.worker_concurrency, o.burst_wait, o.burst_lro).await?;
+        let figures = burst::run(o.burst_clusters, o.burst_subscriptions, o.worker_concurrency, o.burst_wait, o.burst_lro).await?;
         burst::print(&figures);
     }
     Ok(())

@@ -13,7 +13,12 @@ fn cluster(name: &str) -> ResourceId {
 }
 
 fn settings() -> DeferSettings {
-    DeferSettings { enabled: true, interval: Duration::from_secs(60), max_interval: Duration::from_secs(300), max_wait: Duration::from_secs(3600) }
+    DeferSettings {
+        enabled: true,
+        interval: Duration::from_secs(60),
+        max_interval: Duration::from_secs(300),
+        max_wait: Duration::from_secs(3600),
+    }
 }
 
 fn pending(name: &str, operation: Option<&str>) -> Pending {

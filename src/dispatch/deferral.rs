@@ -41,7 +41,8 @@ impl Dispatcher {
         let operation = chain.prior.as_ref()?.operation.as_deref()?;
         match self.engine.arm().operation_status(cluster.as_str(), operation).await {
             Ok(OperationStatus::Running { retry_after }) => {
-                let pending = Pending { cluster: cluster.clone(), state: "Updating".into(), operation: Some(operation.into()), retry_after };
+                let pending =
+                    Pending { cluster: cluster.clone(), state: "Updating".into(), operation: Some(operation.into()), retry_after };
                 Some(self.defer(cluster, chain, pending))
             }
             Ok(OperationStatus::Succeeded) => None,
@@ -66,7 +67,8 @@ impl Dispatcher {
         match defer::schedule(chain.prior.as_ref(), &chain.event_id, &pending, &self.settings.defer, now) {
             Ok(scheduled) => {
                 metrics().deferral("scheduled");
-                let what = if pending.operation.is_some() { "fleetgate's cluster update is running" } else { "an AKS operation is running" };
+                let what =
+                    if pending.operation.is_some() { "fleetgate's cluster update is running" } else { "an AKS operation is running" };
                 let reason = format!(
                     "{what} (provisioningState {}); re-check {} scheduled in {} s",
                     pending.state,

@@ -22,9 +22,9 @@ use std::sync::Arc;
 use crate::config::Settings;
 use crate::core::ApplyStatus;
 use crate::events::{self, ReconcileReason, Trigger};
-use deferral::Chain;
 use crate::id::ResourceId;
 use crate::reconcile::{Engine, KeyedLocks};
+use deferral::Chain;
 
 pub use memo::MEMO_CAPACITY;
 use memo::SharedMemo;

@@ -121,7 +121,12 @@ impl Handled {
 
     /// A deferred reconcile: `reason` says why, `scheduled` is sent before the message is completed.
     pub fn deferred(cluster: &ResourceId, reason: String, scheduled: Scheduled) -> Self {
-        Self { outcome: MessageOutcome::Deferred, cluster: Some(cluster.clone()), reason: Some(reason), settle: Settle::Defer(vec![scheduled]) }
+        Self {
+            outcome: MessageOutcome::Deferred,
+            cluster: Some(cluster.clone()),
+            reason: Some(reason),
+            settle: Settle::Defer(vec![scheduled]),
+        }
     }
 
     /// Combines the results for several clusters (a registry shared by many): the worst outcome wins,

@@ -11,7 +11,9 @@ use super::poison::poison_message;
 use super::{Delivery, MessageId, MessageLock, Polled, Source, SourceError};
 use crate::config::{QueueAuthKind, QueueSettings};
 use crate::defer::Scheduled;
-use crate::queue::{DEFAULT_REQUEST_TIMEOUT, QueueAuth, QueueError, Received, ReceivedMessage, SasKey, ServiceBusQueue, ServiceBusTransport};
+use crate::queue::{
+    DEFAULT_REQUEST_TIMEOUT, QueueAuth, QueueError, Received, ReceivedMessage, SasKey, ServiceBusQueue, ServiceBusTransport,
+};
 
 /// Environment variable holding the SAS key for `queue.auth = "sas"` (never a command-line argument).
 pub const SAS_KEY_ENV: &str = "FLEETGATE_SAS_KEY";

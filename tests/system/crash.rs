@@ -129,7 +129,11 @@ async fn crash_at(point: Point) {
     assert_eq!(original.len(), 1, "{}", exited.stdout);
     let outcome = original[0]["outcome"].as_str().unwrap();
     assert!(CONVERGE.contains(&outcome) || outcome == "deferred", "{}", original[0]);
-    assert!(reports.iter().all(|r| ["converged", "compliant", "deferred"].contains(&r["outcome"].as_str().unwrap_or(""))), "{}", exited.stdout);
+    assert!(
+        reports.iter().all(|r| ["converged", "compliant", "deferred"].contains(&r["outcome"].as_str().unwrap_or(""))),
+        "{}",
+        exited.stdout
+    );
     assert_eq!(env.sim.queue_depth(EVENTS_QUEUE), Some(0));
     assert!(env.sim.dead_letters(EVENTS_QUEUE).unwrap().is_empty());
 

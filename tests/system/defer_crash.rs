@@ -33,7 +33,12 @@ fn fleet() -> String {
 /// The bodies of the scheduled sends to the events queue (the worker's re-checks), in order.
 fn scheduled_sends(env: &TestEnv) -> Vec<Value> {
     let path = format!("/sb/{EVENTS_QUEUE}/messages");
-    env.sim.journal().into_iter().filter(|e| e.method == "POST" && e.path == path && e.status == 201).filter_map(|e| e.request_body).collect()
+    env.sim
+        .journal()
+        .into_iter()
+        .filter(|e| e.method == "POST" && e.path == path && e.status == 201)
+        .filter_map(|e| e.request_body)
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
