@@ -169,6 +169,28 @@ mod tests {
         assert!(Handled::combine(vec![]).is_none());
     }
 
+    fn deferral(name: &str) -> Handled {
+        let pending = crate::reconcile::Pending { cluster: id(name), state: "Creating".into(), operation: None, retry_after: None };
+        let settings = crate::config::DeferSettings {
+            enabled: true,
+            interval: std::time::Duration::from_secs(60),
+            max_interval: std::time::Duration::from_secs(300),
+            max_wait: std::time::Duration::from_secs(3600),
+        };
+        let scheduled = crate::defer::schedule(None, "e", &pending, &settings, time::OffsetDateTime::now_utc()).unwrap();
+        Handled::deferred(&id(name), "busy".into(), scheduled)
+    }
+
+    #[test]
+    fn combine_sends_every_deferral_unless_the_message_is_retried() {
+        let out = Handled::combine(vec![deferral("a"), Handled::done(MessageOutcome::Converged, &id("b"), None), deferral("c")]).unwrap();
+        assert_eq!(out.outcome, MessageOutcome::Deferred);
+        let Settle::Defer(scheduled) = &out.settle else { panic!("{out:?}") };
+        assert_eq!(scheduled.len(), 2, "both re-checks are sent before completing");
+        let retried = Handled::combine(vec![deferral("a"), Handled::failed(&id("b"), "x".into(), Settle::Abandon)]).unwrap();
+        assert_eq!((retried.outcome, retried.settle), (MessageOutcome::Failed, Settle::Abandon));
+    }
+
     #[test]
     fn outcomes_serialize_as_documented() {
         for o in MessageOutcome::ALL {
