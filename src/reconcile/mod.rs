@@ -111,10 +111,7 @@ impl Engine {
     async fn plan_settled(&self, cluster: &ResourceId) -> Result<(Plan, Option<CompliantAt>, Option<Fingerprint>), ReconcileError> {
         let mut observed_at = Instant::now();
         let mut obs = self.observe(cluster).await?;
-        if let Some(state) = obs.cluster_view().filter(|v| v.is_busy()).and_then(|v| v.provisioning_state.clone()) {
-            if self.defer {
-                return Err(self.busy(cluster, &state, None));
-            }
+        if obs.cluster_view().is_some_and(|v| v.is_busy()) {
             tracing::info!(%cluster, "cluster operation in progress; waiting for a terminal provisioningState before planning");
             self.wait_cluster_terminal(cluster).await?;
             observed_at = Instant::now();
