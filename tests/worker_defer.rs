@@ -2,8 +2,9 @@
 //! servicebus` builds it) against the simulator over loopback: a cluster still `Creating` and the
 //! cluster PUT's operation are re-checked by scheduled reconcile commands instead of holding a slot;
 //! the deferred cluster converges when the re-check is due; a failed operation is reported once and not
-//! retried; with two slots, ten busy clusters are all deferred at once. Real time, scaled down: AKS
-//! operations of 2 s and `defer.interval` 1 s.
+//! retried; with two slots, ten busy clusters are all deferred at once; the deferring engine itself
+//! ends `Pending` (a busy cluster; the accepted PUT, with its operation URL) without waiting. Real
+//! time, scaled down: AKS operations of 2 s and `defer.interval` 1 s.
 
 #[path = "common/mod.rs"]
 mod common;
@@ -177,4 +178,22 @@ async fn ten_creating_clusters_on_two_slots_are_all_deferred_at_once() {
     assert_eq!(writes(&journal).len(), 0, "nothing is written to a cluster being created");
     let reads = journal.iter().filter(|e| e.method == "GET" && e.path.to_ascii_lowercase().contains("/managedclusters/aks-")).count();
     assert!(reads <= 30, "a few reads per deferral, no polling: {reads}");
+}
+
+#[tokio::test]
+async fn the_deferring_engine_ends_pending_instead_of_waiting() {
+    let fleet_toml = fleet(&["aks-busy"], &[r#"provisioning_state = "Upgrading""#], &[]);
+    let env = env(&fleet_toml).await;
+    let applied = env.engine.clone().deferring().apply(&cluster("aks-busy")).await;
+    let pending = applied.pending.expect("pending");
+    assert_eq!((pending.state.as_str(), pending.operation), ("Upgrading", None));
+    assert!(applied.error.is_none() && applied.report.actions.is_empty(), "{:?}", applied.report);
+    assert_eq!(writes(&env.sim.journal()).len(), 0);
+
+    let env = self::env(&fleet(&["aks-put"], &[], &[r#"update_duration = "30s""#])).await;
+    let applied = env.engine.clone().deferring().apply(&cluster("aks-put")).await;
+    let pending = applied.pending.expect("pending after the accepted PUT");
+    let operation = pending.operation.expect("the operation URL");
+    assert!(operation.contains("/operations/"), "{operation}");
+    assert_eq!(ok_writes_to(&env.sim.journal(), "/managedClusters/aks-put"), 1, "the PUT was sent once, not waited on");
 }
