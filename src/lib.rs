@@ -25,7 +25,10 @@
 //! - [`reconcile`]: the engine: observe (IO) → plan (core) → apply (IO), round after round until the
 //!   plan is empty; per-identity FIC serialization; "already exists" is success; the cluster PUT with
 //!   or without an eTag (fresh read, `If-Match: *`, read-back), the opt-out tag re-checked on every
-//!   read before a write.
+//!   read before a write. In deferring mode (the Service Bus worker) it never waits on Azure's clock:
+//!   a busy cluster or an accepted cluster PUT ends the reconcile `Pending`.
+//! - [`defer`]: the Service Bus worker's deferral of a cluster whose AKS operation is running (pure):
+//!   the scheduled reconcile command, its state, its backoff, its deterministic `MessageId`.
 //! - [`dispatch`]: one message → decode → trigger → engine → outcome and how to settle the message;
 //!   a repeated cluster-write event for a cluster found compliant and unchanged costs one GET (memo).
 //! - [`source`]: where messages come from — the Service Bus queue (peek-lock, park in the poison queue)
@@ -51,6 +54,7 @@ pub mod arm;
 pub mod config;
 pub mod core;
 pub mod deadline;
+pub mod defer;
 pub mod dispatch;
 pub mod events;
 pub mod fleet;

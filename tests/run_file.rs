@@ -102,7 +102,7 @@ async fn a_mixed_file_replays_in_order_with_json_lines_and_a_summary() {
     assert_eq!(lines[4]["blockers"][0]["code"], "kubernetes_version_unsupported", "blockers with their codes: {}", lines[4]);
     assert_eq!(
         lines[5],
-        json!({"summary": {"converged": 1, "compliant": 1, "blocked": 1, "excluded": 0, "ignored": 1, "rejected": 1, "failed": 0}, "schema_version": 1})
+        json!({"summary": {"converged": 1, "compliant": 1, "blocked": 1, "excluded": 0, "deferred": 0, "ignored": 1, "rejected": 1, "failed": 0}, "schema_version": 1})
     );
     assert_eq!(ok_writes_to(&sim.journal(), "/managedClusters/aks-new"), 1, "the duplicate wrote nothing");
     assert!(sim.journal().iter().all(|e| !e.path.starts_with("/sb/")), "a replay never touches Service Bus");

@@ -4,6 +4,7 @@
 //! - `replicas`: three processes on one queue; duplicates, interleaved ACR attachments, noise; end state,
 //!   duplicates, message accounting and write amplification.
 //! - `crash`: `kill -9` inside a reconcile (after the identity, after the FIC, during the cluster LRO).
+//! - `defer_crash`: `kill -9` between a deferral's scheduled re-check and the completion of the original.
 //! - `chaos`: seeded ARM and Service Bus faults; the end state equals a fault-free run's.
 //! - `hostile`: hostile events through the worker: a clear outcome each, 0 ARM writes, no crash.
 //! - `secrets`: trace-level logs of a SAS key, a client secret and tokens never show them.
@@ -23,6 +24,8 @@ mod audit;
 mod chaos;
 #[path = "system/crash.rs"]
 mod crash;
+#[path = "system/defer_crash.rs"]
+mod defer_crash;
 #[path = "system/hostile.rs"]
 mod hostile;
 #[path = "system/ledger.rs"]

@@ -8,18 +8,25 @@
 //! 2. **noop**: events per second through `fleetgate run --source servicebus` (child process) when
 //!    every cluster is compliant, simulator at zero latency without throttling.
 //! 3. **overhead**: receive → first ARM call, p50/p99, in-process worker with probes.
+//! 4. **burst**: an event burst with minutes-long AKS operations (`burst`): 200 cluster-created events
+//!    for clusters `Creating` for 120 s that then need a 120 s cluster PUT, one `fleetgate run --source
+//!    servicebus` (child process) deferring instead of waiting; wall vs Creating + PUT + write floor,
+//!    reads per cluster while waiting, lost, duplicated writes.
 //!
 //! The simulator always runs **in this process**; the measured `fleetgate` runs in its own (cases 1
 //! and 2), so its RSS and CPU time are its own — but both processes share the machine's cores.
 //!
-//! Options: `--only backfill|noop|overhead`, `--clusters N` (5000), `--subscriptions N` (5),
+//! Options: `--only backfill|noop|overhead|burst`, `--clusters N` (5000), `--subscriptions N` (5),
 //! `--concurrency N` (backfill.concurrency, 64), `--lro SECONDS` (3), `--noop-clusters N` (500),
 //! `--events N` (10000), `--worker-concurrency N` (queue.max_concurrency, 8), `--memo-ttl SECONDS`
 //! (gating.unchanged_cluster_ttl of the no-op worker, 60; 0 turns the memo off), `--overhead-messages N` (2000,
-//! one per cluster), `--overhead-rate N` (200 per second).
+//! one per cluster), `--overhead-rate N` (200 per second), `--burst-clusters N` (200), `--burst-subscriptions N`
+//! (1: one pipeline creates its clusters in one subscription), `--burst-wait SECONDS`
+//! (Creating, 120), `--burst-lro SECONDS` (the cluster PUT, 120).
 
 mod backfill_case;
 mod bound;
+mod burst;
 mod child;
 mod noop;
 mod overhead;
@@ -44,6 +51,10 @@ pub struct Options {
     memo_ttl: Duration,
     overhead_messages: usize,
     overhead_rate: u32,
+    burst_clusters: usize,
+    burst_subscriptions: usize,
+    burst_wait: Duration,
+    burst_lro: Duration,
 }
 
 impl Options {
@@ -60,6 +71,10 @@ impl Options {
             memo_ttl: Duration::from_secs(60),
             overhead_messages: 2000,
             overhead_rate: 200,
+            burst_clusters: 200,
+            burst_subscriptions: 1,
+            burst_wait: Duration::from_secs(120),
+            burst_lro: Duration::from_secs(120),
         };
         let mut it = args.iter().filter(|a| *a != "--bench");
         while let Some(flag) = it.next() {
@@ -77,12 +92,16 @@ impl Options {
                 "--memo-ttl" => o.memo_ttl = Duration::from_secs(num(value()?)? as u64),
                 "--overhead-messages" => o.overhead_messages = num(value()?)?,
                 "--overhead-rate" => o.overhead_rate = u32::try_from(num(value()?)?).map_err(|e| e.to_string())?,
+                "--burst-clusters" => o.burst_clusters = num(value()?)?,
+                "--burst-subscriptions" => o.burst_subscriptions = num(value()?)?,
+                "--burst-wait" => o.burst_wait = Duration::from_secs(num(value()?)? as u64),
+                "--burst-lro" => o.burst_lro = Duration::from_secs(num(value()?)? as u64),
                 other => return Err(format!("unknown option {other:?} (see benches/backfill/main.rs)")),
             }
         }
         match o.only.as_deref() {
-            None | Some("backfill" | "noop" | "overhead") => Ok(o),
-            Some(other) => Err(format!("--only {other:?}: use backfill, noop or overhead")),
+            None | Some("backfill" | "noop" | "overhead" | "burst") => Ok(o),
+            Some(other) => Err(format!("--only {other:?}: use backfill, noop, overhead or burst")),
         }
     }
 
@@ -133,6 +152,10 @@ async fn run(o: &Options) -> anyhow::Result<()> {
     if o.runs("overhead") {
         let figures = overhead::run(o.overhead_messages, o.subscriptions, o.overhead_rate).await?;
         report::overhead(&figures);
+    }
+    if o.runs("burst") {
+        let figures = burst::run(o.burst_clusters, o.burst_subscriptions, o.worker_concurrency, o.burst_wait, o.burst_lro).await?;
+        burst::print(&figures);
     }
     Ok(())
 }

@@ -37,7 +37,7 @@ pub struct LroOutcome {
 
 /// What a poll said.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Progress {
+pub(super) enum Progress {
     Running,
     Succeeded,
     /// `Failed` or `Canceled`, as spelled by the service.
@@ -45,7 +45,7 @@ enum Progress {
 }
 
 /// Reads a status string (`status` of an operation, `provisioningState` of a resource).
-fn progress(status: &str) -> Progress {
+pub(super) fn progress(status: &str) -> Progress {
     if status.eq_ignore_ascii_case("Succeeded") {
         Progress::Succeeded
     } else if status.eq_ignore_ascii_case("Failed") || status.eq_ignore_ascii_case("Canceled") || status.eq_ignore_ascii_case("Cancelled") {
@@ -156,7 +156,7 @@ fn poll_interval(retry_after: Option<Duration>) -> Duration {
 
 /// The error for an operation that ended `Failed`/`Canceled`, with the code and message of its body's
 /// `error` (classified by code alone).
-fn failure(call: &Call, status: u16, operation_status: &str, body: &Value) -> ArmError {
+pub(super) fn failure(call: &Call, status: u16, operation_status: &str, body: &Value) -> ArmError {
     let e = ErrorBody::from_value(body);
     let disposition = classify_code(e.code.as_deref());
     let message = e.message.unwrap_or_else(|| "the service gave no error message".into());

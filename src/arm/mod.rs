@@ -2,8 +2,8 @@
 //!
 //! - [`ArmClient`] (`client`): reqwest with a per-request timeout (`azure.request_timeout`) and a
 //!   per-operation deadline (`azure.operation_timeout`, covering retries and LRO polling); GET (404 →
-//!   `None`), PUT (with `If-Match`), DELETE, paged lists (`paging`), long-running operations (`lro`) and
-//!   Resource Graph (`graph`). Bearer tokens for `{endpoint}/.default`, or
+//!   `None`), PUT (with `If-Match`), DELETE, paged lists (`paging`), long-running operations (`lro`;
+//!   one poll of an operation for the worker's deferral: `operation`) and Resource Graph (`graph`). Bearer tokens for `{endpoint}/.default`, or
 //!   `https://management.azure.com/.default` when the endpoint is a loopback simulator, so its audience
 //!   check sees what Azure would.
 //! - [`classify`](mod@classify): the one error classifier table (status + ARM code → [`Disposition`]).
@@ -34,6 +34,7 @@ mod guard;
 pub mod headers;
 mod hints;
 mod lro;
+mod operation;
 mod paging;
 pub mod permissions;
 mod response;
@@ -49,6 +50,7 @@ pub use error_body::ErrorBody;
 pub use graph::{GRAPH_PATH, GraphScope};
 pub use headers::{MAX_GRAPH_QUOTA_WAIT, MAX_RETRY_AFTER};
 pub use lro::{DEFAULT_POLL_INTERVAL, LroOutcome, MAX_POLL_INTERVAL};
+pub use operation::OperationStatus;
 pub use response::ArmResponse;
 pub use retry::RetryPolicy;
 pub use scope::ArmScope;

@@ -88,6 +88,9 @@ pub async fn run(args: RunArgs, settings: &Settings) -> anyhow::Result<Exit> {
     };
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let scope = engine.arm().scope().to_string();
+    // The Service Bus worker never waits on Azure's clock (busy clusters are re-checked by scheduled
+    // commands); a replay file has no queue to defer to, so it waits in-process.
+    let engine = if replay || !settings.defer.enabled { engine } else { engine.deferring() };
     let worker = Worker::new(Dispatcher::new(engine, shared), source, options).with_reports(tx);
     let printer = tokio::spawn(print_reports(rx, args.output));
     let shutdown = Shutdown::new();

@@ -47,6 +47,9 @@ pub const DURATION_RANGES: &[DurationRange] = &[
         max: Duration::from_secs(300),
     },
     DurationRange { key: "shutdown.grace", get: |s| s.shutdown.grace, min: Duration::ZERO, max: HOUR },
+    DurationRange { key: "defer.interval", get: |s| s.defer.interval, min: SEC, max: HOUR },
+    DurationRange { key: "defer.max_interval", get: |s| s.defer.max_interval, min: SEC, max: HOUR },
+    DurationRange { key: "defer.max_wait", get: |s| s.defer.max_wait, min: MIN, max: DAY },
     DurationRange { key: "resync.interval", get: |s| s.resync.interval, min: SEC, max: Duration::from_secs(7 * 86_400) },
 ];
 

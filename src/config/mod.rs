@@ -39,6 +39,8 @@ pub struct Settings {
     pub resync: ResyncSettings,
     /// Fleet backfill pacing.
     pub backfill: BackfillSettings,
+    /// How the Service Bus worker defers a cluster whose AKS operation is still running.
+    pub defer: DeferSettings,
 }
 
 /// `[queue]`
@@ -134,6 +136,27 @@ pub struct ResyncSettings {
     /// Period (jittered ±25 %).
     #[serde(with = "humantime_serde")]
     pub interval: Duration,
+}
+
+/// `[defer]`: the Service Bus worker never waits on Azure's clock. A cluster found `Creating`/`Updating`
+/// (or whose PUT was accepted as a long-running operation) is re-checked by a scheduled reconcile
+/// command instead, `interval` after the first deferral, doubling up to `max_interval`, for at most
+/// `max_wait` since the first deferral.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeferSettings {
+    /// Defer (the default). `false`: the Service Bus worker waits in-process as `run --source file:`
+    /// does, each wait holding a `queue.max_concurrency` slot.
+    pub enabled: bool,
+    /// Delay of the first re-check.
+    #[serde(with = "humantime_serde")]
+    pub interval: Duration,
+    /// Longest delay between re-checks.
+    #[serde(with = "humantime_serde")]
+    pub max_interval: Duration,
+    /// Give up (outcome `failed`) when the cluster is still busy this long after it was first deferred.
+    #[serde(with = "humantime_serde")]
+    pub max_wait: Duration,
 }
 
 /// `[backfill]`

@@ -7,7 +7,11 @@
 //!
 //! A cluster-write event for a cluster found compliant moments ago may be answered from the
 //! unchanged-cluster memo with one cluster GET (see `memo`); everything else is observed fully.
+//!
+//! With a deferring engine (the Service Bus worker) a reconcile that stopped on a running AKS operation
+//! is answered `deferred` with a scheduled re-check to send before completing (see `deferral`).
 
+mod deferral;
 mod gc;
 mod memo;
 mod outcome;
@@ -20,6 +24,7 @@ use crate::core::ApplyStatus;
 use crate::events::{self, ReconcileReason, Trigger};
 use crate::id::ResourceId;
 use crate::reconcile::{Engine, KeyedLocks};
+use deferral::Chain;
 
 pub use memo::MEMO_CAPACITY;
 use memo::SharedMemo;
@@ -56,15 +61,28 @@ impl Dispatcher {
 
     /// Handles one message body end to end.
     pub async fn handle(&self, body: &[u8]) -> Handled {
-        self.run_trigger(self.triage(body)).await
+        let (trigger, chain) = match events::decode(body) {
+            Ok(event) => {
+                let trigger = events::classify(&event, &self.settings.scope);
+                let command = matches!(trigger, Trigger::ReconcileCluster { reason: ReconcileReason::Command, .. });
+                let prior = if command && self.engine.is_deferring() { crate::defer::read_state(body) } else { None };
+                (trigger, Chain { event_id: event.id, prior })
+            }
+            Err(e) => (Trigger::Rejected { reason: format!("{} ({})", e, e.label()) }, Chain::fresh()),
+        };
+        self.run(trigger, &chain).await
     }
 
     /// Acts on a classified trigger.
     pub async fn run_trigger(&self, trigger: Trigger) -> Handled {
+        self.run(trigger, &Chain::fresh()).await
+    }
+
+    async fn run(&self, trigger: Trigger, chain: &Chain) -> Handled {
         match trigger {
-            Trigger::ReconcileCluster { cluster, reason: ReconcileReason::ClusterWrite } => self.cluster_written(&cluster).await,
-            Trigger::ReconcileCluster { cluster, reason: ReconcileReason::Command } => self.reconcile(&cluster).await,
-            Trigger::RoleAssignmentWritten { assignment, registry } => self.registry_attached(&assignment, &registry).await,
+            Trigger::ReconcileCluster { cluster, reason: ReconcileReason::ClusterWrite } => self.cluster_written_in(&cluster, chain).await,
+            Trigger::ReconcileCluster { cluster, reason: ReconcileReason::Command } => self.reconcile_in(&cluster, chain).await,
+            Trigger::RoleAssignmentWritten { assignment, registry } => self.registry_attached(&assignment, &registry, chain).await,
             Trigger::ClusterDeleted { cluster } => self.cluster_deleted(&cluster).await,
             Trigger::Ignored { reason } => Handled::ignored(None, reason.label()),
             Trigger::Rejected { reason } => Handled::rejected(reason),
@@ -74,28 +92,43 @@ impl Dispatcher {
     /// A cluster-write event: answered from the memo when the cluster is unchanged since a full check
     /// found it compliant, otherwise reconciled fully.
     pub async fn cluster_written(&self, cluster: &ResourceId) -> Handled {
+        self.cluster_written_in(cluster, &Chain::fresh()).await
+    }
+
+    async fn cluster_written_in(&self, cluster: &ResourceId, chain: &Chain) -> Handled {
         let _guard = self.cluster_locks.lock(cluster.key()).await;
         if let Some(handled) = self.confirm_unchanged(cluster).await {
             return handled;
         }
-        self.reconcile_locked(cluster).await
+        self.reconcile_locked(cluster, chain).await
     }
 
     /// Converges one cluster with a full observation (never the memo); never two at once for the same
     /// cluster (a second event waits and then finds the cluster compliant, so duplicates cost reads,
     /// not writes).
     pub async fn reconcile(&self, cluster: &ResourceId) -> Handled {
-        let _guard = self.cluster_locks.lock(cluster.key()).await;
-        self.reconcile_locked(cluster).await
+        self.reconcile_in(cluster, &Chain::fresh()).await
     }
 
-    /// [`Dispatcher::reconcile`] with the cluster's lock held.
-    async fn reconcile_locked(&self, cluster: &ResourceId) -> Handled {
+    async fn reconcile_in(&self, cluster: &ResourceId, chain: &Chain) -> Handled {
+        let _guard = self.cluster_locks.lock(cluster.key()).await;
+        self.reconcile_locked(cluster, chain).await
+    }
+
+    /// [`Dispatcher::reconcile`] with the cluster's lock held; a due re-check of fleetgate's own cluster
+    /// PUT polls its operation first.
+    async fn reconcile_locked(&self, cluster: &ResourceId, chain: &Chain) -> Handled {
         self.forget(cluster);
+        if let Some(handled) = self.resume_operation(cluster, chain).await {
+            return handled;
+        }
         let applied = self.engine.apply(cluster).await;
+        if let Some(pending) = applied.pending {
+            return self.defer(cluster, chain, pending);
+        }
         self.remember(cluster, &applied);
         let report = &applied.report;
-        let wrote = report.actions.iter().any(|a| a.outcome == crate::core::Outcome::Applied);
+        let wrote = report.actions.iter().any(|a| a.outcome == crate::core::Outcome::Applied) || chain.resumes_operation();
         let first_blocker = report.blockers.first().map(|b| format!("{}: {}", b.code.as_str(), b.message));
         match (report.status, &applied.error) {
             (ApplyStatus::Converged, _) if wrote => Handled::done(MessageOutcome::Converged, cluster, None),

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::defer::Scheduled;
 use crate::id::ResourceId;
 use crate::reconcile::ReconcileError;
 
@@ -17,6 +18,8 @@ pub enum MessageOutcome {
     Blocked,
     /// The cluster carries the opt-out tag.
     Excluded,
+    /// An AKS operation is running on the cluster: a re-check was scheduled (Service Bus worker only).
+    Deferred,
     /// Not an event fleetgate acts on.
     Ignored,
     /// Malformed or hostile: parked.
@@ -27,8 +30,8 @@ pub enum MessageOutcome {
 
 impl MessageOutcome {
     /// Every outcome, in the order summaries list them.
-    pub const ALL: [MessageOutcome; 7] =
-        [Self::Converged, Self::Compliant, Self::Blocked, Self::Excluded, Self::Ignored, Self::Rejected, Self::Failed];
+    pub const ALL: [MessageOutcome; 8] =
+        [Self::Converged, Self::Compliant, Self::Blocked, Self::Excluded, Self::Deferred, Self::Ignored, Self::Rejected, Self::Failed];
 
     /// snake_case label for logs and metrics.
     pub fn label(self) -> &'static str {
@@ -37,6 +40,7 @@ impl MessageOutcome {
             Self::Compliant => "compliant",
             Self::Blocked => "blocked",
             Self::Excluded => "excluded",
+            Self::Deferred => "deferred",
             Self::Ignored => "ignored",
             Self::Rejected => "rejected",
             Self::Failed => "failed",
@@ -50,9 +54,10 @@ impl MessageOutcome {
             Self::Compliant => 1,
             Self::Excluded => 2,
             Self::Converged => 3,
-            Self::Blocked => 4,
-            Self::Rejected => 5,
-            Self::Failed => 6,
+            Self::Deferred => 4,
+            Self::Blocked => 5,
+            Self::Rejected => 6,
+            Self::Failed => 7,
         }
     }
 }
@@ -66,6 +71,9 @@ pub enum Settle {
     Abandon,
     /// Permanent failure: send to the poison queue with this reason, then complete.
     Park(String),
+    /// An AKS operation is running: send these scheduled re-checks, then (only after they were sent)
+    /// complete. If a send fails the message is abandoned and delivered again.
+    Defer(Vec<Scheduled>),
 }
 
 /// The result of handling one message.
@@ -111,13 +119,28 @@ impl Handled {
         Self::failed(cluster, reason, settle)
     }
 
+    /// A deferred reconcile: `reason` says why, `scheduled` is sent before the message is completed.
+    pub fn deferred(cluster: &ResourceId, reason: String, scheduled: Scheduled) -> Self {
+        Self {
+            outcome: MessageOutcome::Deferred,
+            cluster: Some(cluster.clone()),
+            reason: Some(reason),
+            settle: Settle::Defer(vec![scheduled]),
+        }
+    }
+
     /// Combines the results for several clusters (a registry shared by many): the worst outcome wins,
-    /// and the message is abandoned if any part should be retried.
+    /// and the message is abandoned if any part should be retried. Unless it is abandoned or parked, the
+    /// re-checks of every deferred part are sent before it is completed.
     pub fn combine(results: Vec<Handled>) -> Option<Handled> {
         let retry = results.iter().any(|h| h.settle == Settle::Abandon);
+        let deferrals: Vec<Scheduled> =
+            results.iter().filter_map(|h| if let Settle::Defer(s) = &h.settle { Some(s.clone()) } else { None }).flatten().collect();
         let mut worst = results.into_iter().max_by_key(|h| h.outcome.severity())?;
         if retry {
             worst.settle = Settle::Abandon;
+        } else if !deferrals.is_empty() && !matches!(worst.settle, Settle::Park(_)) {
+            worst.settle = Settle::Defer(deferrals);
         }
         Some(worst)
     }
@@ -144,6 +167,28 @@ mod tests {
         let out = Handled::combine(vec![c, a]).unwrap();
         assert_eq!((out.outcome, out.settle), (MessageOutcome::Converged, Settle::Complete));
         assert!(Handled::combine(vec![]).is_none());
+    }
+
+    fn deferral(name: &str) -> Handled {
+        let pending = crate::reconcile::Pending { cluster: id(name), state: "Creating".into(), operation: None, retry_after: None };
+        let settings = crate::config::DeferSettings {
+            enabled: true,
+            interval: std::time::Duration::from_secs(60),
+            max_interval: std::time::Duration::from_secs(300),
+            max_wait: std::time::Duration::from_secs(3600),
+        };
+        let scheduled = crate::defer::schedule(None, "e", &pending, &settings, time::OffsetDateTime::now_utc()).unwrap();
+        Handled::deferred(&id(name), "busy".into(), scheduled)
+    }
+
+    #[test]
+    fn combine_sends_every_deferral_unless_the_message_is_retried() {
+        let out = Handled::combine(vec![deferral("a"), Handled::done(MessageOutcome::Converged, &id("b"), None), deferral("c")]).unwrap();
+        assert_eq!(out.outcome, MessageOutcome::Deferred);
+        let Settle::Defer(scheduled) = &out.settle else { panic!("{out:?}") };
+        assert_eq!(scheduled.len(), 2, "both re-checks are sent before completing");
+        let retried = Handled::combine(vec![deferral("a"), Handled::failed(&id("b"), "x".into(), Settle::Abandon)]).unwrap();
+        assert_eq!((retried.outcome, retried.settle), (MessageOutcome::Failed, Settle::Abandon));
     }
 
     #[test]

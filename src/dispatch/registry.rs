@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::deferral::Chain;
 use super::{Dispatcher, Handled, MessageOutcome, Settle};
 use crate::arm::ArmError;
 use crate::core::model::RoleAssignmentView;
@@ -17,7 +18,7 @@ const NOT_FOUND_TRIES: u32 = 4;
 
 impl Dispatcher {
     /// Handles a role-assignment write on `registry`.
-    pub(super) async fn registry_attached(&self, assignment: &ResourceId, registry: &ResourceId) -> Handled {
+    pub(super) async fn registry_attached(&self, assignment: &ResourceId, registry: &ResourceId, chain: &Chain) -> Handled {
         let body = match self.read_assignment(assignment).await {
             Ok(Some(body)) => body,
             Ok(None) => return Handled::ignored(None, "role_assignment_not_found"),
@@ -41,7 +42,7 @@ impl Dispatcher {
         };
         let mut results = Vec::new();
         for cluster in clusters.iter().filter(|c| self.settings.scope.allows(c)) {
-            results.push(self.reconcile(cluster).await);
+            results.push(self.reconcile_in(cluster, chain).await);
         }
         Handled::combine(results).unwrap_or_else(|| Handled::ignored(None, "not_a_kubelet_identity"))
     }

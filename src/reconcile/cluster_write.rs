@@ -24,7 +24,7 @@
 use serde_json::Value;
 
 use super::{Engine, ReconcileError};
-use crate::arm::{ArmError, ArmResponse};
+use crate::arm::{ArmError, ArmResponse, LroOutcome};
 use crate::core::Outcome;
 use crate::core::model::ClusterView;
 use crate::core::readback::{ReadBack, check_read_back};
@@ -123,7 +123,10 @@ impl Engine {
         written: &Value,
         edit: Edit<'_>,
     ) -> Result<ClusterWrite, ReconcileError> {
-        let finished = self.arm.wait_for_lro(resp).await?;
+        let finished = match self.accepted_put_done(cluster, resp).await? {
+            true => LroOutcome { body: Value::Null, polls: 0 },
+            false => self.arm.wait_for_lro(resp).await?,
+        };
         let after = match finished.polls {
             // Not long-running: the PUT's own answer is not a read; read the cluster.
             0 => match self.arm.get(cluster.as_str(), self.cluster_api()).await? {

@@ -5,6 +5,8 @@ use crate::arm::{ArmError, Disposition};
 use crate::core::model::ModelError;
 use crate::id::{IdError, ResourceId};
 
+use super::Pending;
+
 // Cluster IDs are kept as display strings: a ResourceId would make every Result in the engine large.
 
 /// A reconcile failure.
@@ -90,6 +92,11 @@ pub enum ReconcileError {
         /// Its subscription.
         subscription: String,
     },
+    /// Deferring engines only ([`Engine::deferring`](super::Engine::deferring)): an AKS operation is
+    /// running on the cluster, so the reconcile stops here instead of waiting on Azure's clock. Not a
+    /// failure: the caller re-checks later (the worker schedules a reconcile command).
+    #[error("{}: an AKS operation is in progress (provisioningState {}); re-check later", .0.cluster, .0.state)]
+    Deferred(Box<Pending>),
     /// The plan kept coming back non-empty.
     #[error(
         "{cluster}: still not compliant after {rounds} observe/apply rounds (remaining: {remaining}); something else keeps changing it — check the activity log"
@@ -123,6 +130,14 @@ impl ReconcileError {
             || matches!(self.disposition(), Some(Disposition::Replan | Disposition::WaitForTerminalState))
     }
 
+    /// The pending operation when a deferring engine stopped to wait for Azure.
+    pub fn pending(&self) -> Option<&Pending> {
+        match self {
+            Self::Deferred(p) => Some(p),
+            _ => None,
+        }
+    }
+
     /// True when the cluster was found opted out: the reconcile ends `excluded`, not failed.
     pub fn is_opt_out(&self) -> bool {
         matches!(self, Self::OptedOut { .. })
@@ -132,7 +147,7 @@ impl ReconcileError {
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Arm(e) => e.disposition() != Disposition::Fatal,
-            Self::ClusterBusy { .. } | Self::NotConverging { .. } | Self::ClusterChanged { .. } => true,
+            Self::ClusterBusy { .. } | Self::NotConverging { .. } | Self::ClusterChanged { .. } | Self::Deferred(_) => true,
             _ => false,
         }
     }
@@ -159,6 +174,7 @@ impl ReconcileError {
             Self::ClusterGone { .. } => "cluster_gone",
             Self::NotConverging { .. } => "not_converging",
             Self::DefenderPlanOff { .. } => "defender_plan_off",
+            Self::Deferred(_) => "deferred",
         }
     }
 }

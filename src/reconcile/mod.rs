@@ -11,6 +11,8 @@
 //! - `planned`: [`Engine::apply_planned`], converging from a plan made from a bulk observation (a
 //!   backfill), reading only the cluster (for its ETag, and again before the PUT when it has none) and
 //!   an identity about to be created.
+//! - `pending`: deferring mode ([`Engine::deferring`], the Service Bus worker's): never wait on Azure's
+//!   clock; a busy cluster or an accepted cluster PUT ends the reconcile with a [`Pending`].
 //! - `wait`: waiting for a terminal `provisioningState`; the scope / opt-out checks of every cluster
 //!   read that precedes a write.
 
@@ -20,6 +22,7 @@ mod create;
 mod error;
 pub mod locks;
 mod observe;
+mod pending;
 mod planned;
 mod wait;
 
@@ -34,6 +37,7 @@ use crate::id::ResourceId;
 
 pub use error::ReconcileError;
 pub use locks::KeyedLocks;
+pub use pending::Pending;
 pub use planned::same_cluster;
 
 /// Label prefix of the `reason` of an event answered from the unchanged-cluster memo.
@@ -49,6 +53,8 @@ pub struct Engine {
     settings: Arc<Settings>,
     policy: Arc<Policy>,
     fic_locks: KeyedLocks,
+    /// Deferring mode: never wait on Azure's clock (see `pending`).
+    defer: bool,
 }
 
 /// The result of [`Engine::apply`]: the report, and the error behind a `failed` status.
@@ -61,6 +67,9 @@ pub struct Applied {
     /// Set when the final observation planned nothing: the cluster's compliance fingerprint and when
     /// it was read (what the event path's unchanged-cluster memo remembers).
     pub compliant: Option<CompliantAt>,
+    /// Deferring engines only: the reconcile stopped because an AKS operation is running (the report
+    /// says `failed` with no error; the caller re-checks later).
+    pub pending: Option<Pending>,
 }
 
 /// A full observation that found the cluster compliant.
@@ -76,7 +85,7 @@ impl Engine {
     /// Builds an engine; fails when the gating settings are unusable.
     pub fn new(arm: ArmClient, settings: Arc<Settings>) -> Result<Self, PolicyError> {
         let policy = Policy::new(&settings.gating, &settings.scope)?;
-        Ok(Self { arm, settings, policy: Arc::new(policy), fic_locks: KeyedLocks::new() })
+        Ok(Self { arm, settings, policy: Arc::new(policy), fic_locks: KeyedLocks::new(), defer: false })
     }
 
     /// The ARM client (for its statistics).
@@ -131,7 +140,7 @@ impl Engine {
             };
             if let Some(mut report) = ApplyReport::without_writes(&plan) {
                 report.actions = done;
-                return Applied { report, error: None, compliant };
+                return Applied { report, error: None, compliant, pending: None };
             }
             let Some(basis) = basis else {
                 let e = ReconcileError::ClusterGone { cluster: cluster.to_string() };
@@ -163,7 +172,7 @@ impl Engine {
                     self.settle_after(&e, plan).await?;
                     return Ok(());
                 }
-                Err(e) if e.is_opt_out() => return Err(e),
+                Err(e) if e.is_opt_out() || e.pending().is_some() => return Err(e),
                 Err(e) => {
                     done.push(AppliedAction {
                         kind: action.kind(),
@@ -185,9 +194,13 @@ fn failed(cluster: &ResourceId, done: Vec<AppliedAction>, e: ReconcileError) -> 
     if e.is_opt_out() {
         let report =
             ApplyReport { cluster: cluster.clone(), status: ApplyStatus::Excluded, actions: done, blockers: Vec::new(), error: None };
-        return Applied { report, error: None, compliant: None };
+        return Applied { report, error: None, compliant: None, pending: None };
+    }
+    if let ReconcileError::Deferred(pending) = e {
+        let report = ApplyReport::failed(cluster.clone(), done, "deferred: an AKS operation is in progress".into());
+        return Applied { report, error: None, compliant: None, pending: Some(*pending) };
     }
     let mut report = ApplyReport::failed(cluster.clone(), done, e.to_string());
     report.status = ApplyStatus::Failed;
-    Applied { report, error: Some(e), compliant: None }
+    Applied { report, error: Some(e), compliant: None, pending: None }
 }

@@ -26,6 +26,10 @@ impl Engine {
         if self.policy.is_excluded(&view) {
             return Ok(obs);
         }
+        if self.defer && view.is_busy() {
+            // Deferring engines re-check later; the rest would be read again then.
+            return Err(self.busy(cluster_id, view.provisioning_state.as_deref().unwrap_or_default(), None));
+        }
         self.observe_registries(&view, &mut obs).await?;
         let principal = self.observe_identity(&view, &mut obs).await?;
         if let Some(principal) = principal {

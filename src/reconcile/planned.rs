@@ -53,7 +53,7 @@ impl Engine {
                 blockers: Vec::new(),
                 error: None,
             };
-            return Applied { report, error: None, compliant: None };
+            return Applied { report, error: None, compliant: None, pending: None };
         }
         let (current, now) = match self.read_settled(cluster).await {
             Ok(read) => read,
@@ -74,7 +74,7 @@ impl Engine {
                     blockers: Vec::new(),
                     error: None,
                 };
-                Applied { report, error: None, compliant: None }
+                Applied { report, error: None, compliant: None, pending: None }
             }
             Err(Handover::Failed(e)) => failed(cluster, done_actions, e),
             Err(Handover::Replan(why)) => {

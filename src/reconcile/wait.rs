@@ -21,7 +21,8 @@ fn is_terminal(state: Option<&str>) -> bool {
 
 impl Engine {
     /// GETs the cluster until its `provisioningState` is terminal, within `azure.operation_timeout`.
-    /// Every read passes [`Engine::guard_read`]: a cluster opted out while we wait stops here.
+    /// Every read passes [`Engine::guard_read`]: a cluster opted out while we wait stops here. A
+    /// deferring engine reads once: a transitional state ends the reconcile ([`ReconcileError::Deferred`]).
     pub(super) async fn wait_cluster_terminal(&self, cluster: &ResourceId) -> Result<ArmResponse, ReconcileError> {
         let version = &self.settings.azure.api_versions.managed_clusters;
         let deadline = crate::deadline::from_now(self.settings.azure.operation_timeout);
@@ -35,6 +36,9 @@ impl Engine {
             let state = resp.provisioning_state().map(str::to_string);
             if is_terminal(state.as_deref()) {
                 return Ok(resp);
+            }
+            if self.defer {
+                return Err(self.busy(cluster, state.as_deref().unwrap_or_default(), resp.retry_after));
             }
             if crate::deadline::from_now(SETTLE_POLL) > deadline {
                 return Err(ReconcileError::ClusterBusy { cluster: cluster.to_string(), state: state.unwrap_or_default() });

@@ -25,6 +25,24 @@ pub enum SourceError {
         /// The send error.
         source: Box<QueueError>,
     },
+    /// Sending a deferral's scheduled re-check failed; the message was abandoned instead (or even that
+    /// failed) and is handled again when delivered again.
+    #[error(
+        "could not schedule the re-check of message {message_id} in Service Bus queue '{queue}' ({source}); the message was {fallback} and will be delivered again. Check that fleetgate may send to its own queue"
+    )]
+    Schedule {
+        /// The queue.
+        queue: String,
+        /// The message.
+        message_id: String,
+        /// What happened to the message instead.
+        fallback: String,
+        /// The send error.
+        source: Box<QueueError>,
+    },
+    /// The source has no queue to schedule re-checks on (a replay file): a bug, the engine must wait there.
+    #[error("{0} cannot schedule re-checks; run the worker with --source servicebus, or this is a bug — please report it")]
+    CannotSchedule(String),
     /// Reading a replay file failed.
     #[error("cannot read {what}: {source}; check the path and permissions")]
     Io {

@@ -5,6 +5,7 @@
 //!   `queue::ServiceBusQueue` (SAS or Microsoft Entra). Park = send the body to the poison queue with the
 //!   reason as the `fleetgate-reason` property and the original `MessageId`, then complete; if the send
 //!   fails the message is abandoned instead — a message is never completed unless handled or parked.
+//!   A deferral sends its scheduled re-check to the same queue first and completes only after that send.
 //! - `file`: [`FileSource`], JSON lines from a file or stdin (`-`) for replays and scripting; the id is
 //!   the 1-based line number, blank lines are skipped (but counted) and settling does nothing.
 //! - `poison`: the parked message (pure).
@@ -21,6 +22,8 @@ use std::fmt;
 use std::time::Duration;
 
 use serde::Serialize;
+
+use crate::defer::Scheduled;
 
 pub use error::SourceError;
 pub use file::FileSource;
@@ -80,6 +83,12 @@ pub trait MessageLock: Send + Sync {
     async fn renew(&self) -> Result<(), SourceError>;
     /// Parks the message (poison queue) with `reason`, then completes it; abandons it when parking fails.
     async fn park(&self, reason: &str) -> Result<(), SourceError>;
+    /// Sends the scheduled re-checks to the source's own queue, then — only after every send
+    /// succeeded — completes the message; abandons it when a send fails. Sources without a queue refuse.
+    async fn schedule_then_complete(&self, scheduled: &[Scheduled]) -> Result<(), SourceError> {
+        let _ = scheduled;
+        Err(SourceError::CannotSchedule("this source".into()))
+    }
 }
 
 /// A received message and its settle operations.
@@ -132,6 +141,11 @@ impl Delivery {
     /// Parks the message with `reason` (see [`MessageLock::park`]).
     pub async fn park(&self, reason: &str) -> Result<(), SourceError> {
         self.lock.park(reason).await
+    }
+
+    /// Sends the scheduled re-checks, then completes (see [`MessageLock::schedule_then_complete`]).
+    pub async fn schedule_then_complete(&self, scheduled: &[Scheduled]) -> Result<(), SourceError> {
+        self.lock.schedule_then_complete(scheduled).await
     }
 }
 

@@ -10,7 +10,10 @@ use azure_core::credentials::TokenCredential;
 use super::poison::poison_message;
 use super::{Delivery, MessageId, MessageLock, Polled, Source, SourceError};
 use crate::config::{QueueAuthKind, QueueSettings};
-use crate::queue::{DEFAULT_REQUEST_TIMEOUT, QueueAuth, Received, ReceivedMessage, SasKey, ServiceBusQueue, ServiceBusTransport};
+use crate::defer::Scheduled;
+use crate::queue::{
+    DEFAULT_REQUEST_TIMEOUT, QueueAuth, QueueError, Received, ReceivedMessage, SasKey, ServiceBusQueue, ServiceBusTransport,
+};
 
 /// Environment variable holding the SAS key for `queue.auth = "sas"` (never a command-line argument).
 pub const SAS_KEY_ENV: &str = "FLEETGATE_SAS_KEY";
@@ -117,7 +120,7 @@ impl Source for ServiceBusSource {
                 let id = MessageId::Broker(message.message_id().to_string());
                 let body = message.body().as_bytes().to_vec();
                 let delivery_count = message.delivery_count();
-                let lock = SbLock { message, poison: Arc::clone(&self.poison), queue: self.queue.name().to_string() };
+                let lock = SbLock { message, poison: Arc::clone(&self.poison), queue: Arc::clone(&self.queue) };
                 Ok(Polled::Message(Delivery::new(id, body, delivery_count, Box::new(lock))))
             }
         }
@@ -132,7 +135,7 @@ impl Source for ServiceBusSource {
 struct SbLock {
     message: Box<ReceivedMessage>,
     poison: Arc<ServiceBusQueue>,
-    queue: String,
+    queue: Arc<ServiceBusQueue>,
 }
 
 #[async_trait::async_trait]
@@ -153,9 +156,28 @@ impl MessageLock for SbLock {
         Ok(self.message.renew_lock().await?)
     }
 
+    async fn schedule_then_complete(&self, scheduled: &[Scheduled]) -> Result<(), SourceError> {
+        let m = &self.message;
+        match self.send_all(scheduled).await {
+            Ok(()) => Ok(m.complete().await?),
+            Err(source) => {
+                let fallback = match m.abandon().await {
+                    Ok(()) => "abandoned".to_string(),
+                    Err(e) => format!("not abandoned either ({e})"),
+                };
+                Err(SourceError::Schedule {
+                    queue: self.queue.name().to_string(),
+                    message_id: m.message_id().to_string(),
+                    fallback,
+                    source: Box::new(source),
+                })
+            }
+        }
+    }
+
     async fn park(&self, reason: &str) -> Result<(), SourceError> {
         let m = &self.message;
-        let copy = poison_message(m.body(), m.message_id(), reason, m.delivery_count(), &self.queue);
+        let copy = poison_message(m.body(), m.message_id(), reason, m.delivery_count(), self.queue.name());
         match self.poison.send(&copy).await {
             Ok(()) => Ok(m.complete().await?),
             Err(source) => {
@@ -171,6 +193,16 @@ impl MessageLock for SbLock {
                 })
             }
         }
+    }
+}
+
+impl SbLock {
+    /// Sends each re-check with its `ScheduledEnqueueTimeUtc` (duplicate detection drops a repeat).
+    async fn send_all(&self, scheduled: &[Scheduled]) -> Result<(), QueueError> {
+        for s in scheduled {
+            self.queue.send_scheduled(&s.message, s.at).await?;
+        }
+        Ok(())
     }
 }
 

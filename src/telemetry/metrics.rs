@@ -38,6 +38,7 @@ struct Instruments {
     memo_lookups: Counter<u64>,
     message_panics: Counter<u64>,
     cluster_put_unconditional: Counter<u64>,
+    deferrals: Counter<u64>,
     clusters: Gauge<u64>,
     last_resync: Gauge<f64>,
 }
@@ -65,6 +66,7 @@ impl Instruments {
             memo_lookups: counter(meter, MEMO_LOOKUPS),
             message_panics: counter(meter, MESSAGE_PANICS),
             cluster_put_unconditional: counter(meter, CLUSTER_PUT_UNCONDITIONAL),
+            deferrals: counter(meter, DEFERRALS),
             clusters: meter.u64_gauge(CLUSTERS.name).with_description(CLUSTERS.description).build(),
             last_resync: meter.f64_gauge(LAST_RESYNC.name).with_description(LAST_RESYNC.description).with_unit("s").build(),
         }
@@ -183,6 +185,12 @@ impl Metrics {
     /// cluster that exists and serves no eTag.
     pub fn cluster_put_unconditional(&self) {
         self.get().cluster_put_unconditional.add(1, &[]);
+    }
+
+    /// One deferral by result: `scheduled` (a re-check was scheduled), `expired` (`defer.max_wait`
+    /// passed) or `operation_failed` (fleetgate's cluster operation ended Failed/Canceled).
+    pub fn deferral(&self, result: &str) {
+        self.get().deferrals.add(1, &[KeyValue::new("result", result.to_string())]);
     }
 
     /// Refreshes `fleetgate_clusters{status, subscription}` from a resync's or a backfill's results:

@@ -1,6 +1,6 @@
 //! One message: handle it with the dispatcher while a ticker renews its lock, then settle it as the
 //! dispatcher says (complete, abandon — after a pause that grows with the delivery count, see
-//! `retry` — or park). When the worker's grace period runs out the work is
+//! `retry` —, park, or for a deferral: send the scheduled re-check, then complete). When the worker's grace period runs out the work is
 //! dropped and the message abandoned, so it is delivered again. A panic while handling is caught at
 //! this boundary: the message is parked with the panic as its reason (`guarded`).
 
@@ -195,6 +195,7 @@ async fn settle(delivery: &Delivery, settle: &Settle) -> Settled {
         Settle::Complete => delivery.complete().await.map(|()| Settled::Completed),
         Settle::Abandon => delivery.abandon().await.map(|()| Settled::Abandoned),
         Settle::Park(reason) => delivery.park(reason).await.map(|()| Settled::Parked),
+        Settle::Defer(scheduled) => delivery.schedule_then_complete(scheduled).await.map(|()| Settled::Completed),
     };
     result.unwrap_or_else(|e| {
         tracing::warn!(error = %e, "could not settle the message; it will be delivered again (handling is idempotent)");

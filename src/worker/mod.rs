@@ -10,7 +10,9 @@
 //!   `queue.lock_renewal_interval`; then the message is settled per `Handled.settle` — a transient
 //!   failure after a pause that doubles with each delivery (`retry`), so throttling does not spend
 //!   `MaxDeliveryCount` in seconds. The dispatcher
-//!   serializes reconciles per cluster, so duplicate events make one set of writes.
+//!   serializes reconciles per cluster, so duplicate events make one set of writes. A `deferred`
+//!   message (the Service Bus worker's engine defers busy clusters) is settled by sending its scheduled
+//!   re-check to the queue first and completing it only after that send.
 //! - **Shutdown** ([`Shutdown`]): the first request stops receiving and lets in-flight work finish within
 //!   `shutdown.grace`; then (or at a second request) the remaining messages are abandoned and `run`
 //!   returns. The command maps SIGTERM/SIGINT onto the token.

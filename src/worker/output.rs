@@ -10,7 +10,7 @@ use super::{MessageReport, WorkerSummary};
 use crate::dispatch::MessageOutcome;
 
 /// Every outcome, in the order summaries list them.
-pub const OUTCOMES: [MessageOutcome; 7] = MessageOutcome::ALL;
+pub const OUTCOMES: [MessageOutcome; 8] = MessageOutcome::ALL;
 
 /// The JSON line of a finished message; `None` for a message interrupted by shutdown (no outcome).
 pub fn report_json(report: &MessageReport) -> Option<Value> {
@@ -104,7 +104,7 @@ mod tests {
         s.outcomes.insert(MessageOutcome::Rejected, 1);
         let v = summary_json(&s);
         let counts = v["summary"].as_object().unwrap();
-        assert_eq!(counts.len(), 7);
+        assert_eq!(counts.len(), 8);
         assert_eq!((counts["converged"].as_u64(), counts["rejected"].as_u64(), counts["failed"].as_u64()), (Some(2), Some(1), Some(0)));
         assert_eq!(summary_text(&s), "summary: 2 converged, 1 rejected");
         assert_eq!(summary_text(&WorkerSummary::default()), "summary: no messages");

@@ -29,6 +29,8 @@ pub fn run_env(sim: &SimHandle, subscriptions: &[&str]) -> FleetgateCommand {
         ("FLEETGATE__AZURE__OPERATION_TIMEOUT", "60s"),
         ("FLEETGATE__QUEUE__LOCK_RENEWAL_INTERVAL", "1s"),
         ("FLEETGATE__SHUTDOWN__GRACE", "10s"),
+        ("FLEETGATE__DEFER__INTERVAL", "1s"),
+        ("FLEETGATE__DEFER__MAX_INTERVAL", "1s"),
         ("FLEETGATE_LOG", "info"),
     ])
 }

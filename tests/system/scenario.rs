@@ -138,7 +138,8 @@ pub async fn run(setup: &Setup) -> Run {
         || {
             let done = progress.poll(&env, &sequence);
             let dead: HashSet<String> = env.sim.dead_letters(EVENTS_QUEUE).unwrap().into_iter().map(|d| d.message_id).collect();
-            env.sim.queue_depth(EVENTS_QUEUE) == Some(0) && ids.iter().all(|id| done.contains_key(*id) || dead.contains(*id))
+            let drained = env.sim.queue_depth(EVENTS_QUEUE) == Some(0) && env.sim.scheduled_count(EVENTS_QUEUE) == Some(0);
+            drained && ids.iter().all(|id| done.contains_key(*id) || dead.contains(*id))
         },
         "every message settled",
     )

@@ -39,7 +39,9 @@ async fn sigterm_lets_in_flight_reconciles_finish_abandons_the_rest_and_exits_0(
     }
     let run_env = run_env(&env.sim, &[SUB1])
         .env("FLEETGATE__QUEUE__MAX_CONCURRENCY", "4")
-        .env("FLEETGATE__SHUTDOWN__GRACE", format!("{GRACE_SECS}s"));
+        .env("FLEETGATE__SHUTDOWN__GRACE", format!("{GRACE_SECS}s"))
+        // What this test is about is in-process waiting (the reconciles hold their slots): no deferral.
+        .env("FLEETGATE__DEFER__ENABLED", "false");
     let workers = [Worker::start(&run_env, "first")];
     let identity_written = |i: usize| {
         let name = format!("/userassignedidentities/aks-t{i}-defender-gating");

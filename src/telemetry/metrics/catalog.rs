@@ -91,6 +91,12 @@ pub(super) const CLUSTER_PUT_UNCONDITIONAL: MetricInfo = metric(
     &[],
     "Cluster PUTs sent without If-Match because If-Match: * was answered 412 on a cluster without an eTag",
 );
+pub(super) const DEFERRALS: MetricInfo = metric(
+    "fleetgate_deferrals_total",
+    MetricKind::Counter,
+    &["result"],
+    "Service Bus worker deferrals of a cluster whose AKS operation is running, by result (scheduled | expired | operation_failed)",
+);
 pub(super) const CLUSTERS: MetricInfo = metric(
     "fleetgate_clusters",
     MetricKind::Gauge,
@@ -120,6 +126,7 @@ pub const CATALOG: &[MetricInfo] = &[
     MEMO_LOOKUPS,
     MESSAGE_PANICS,
     CLUSTER_PUT_UNCONDITIONAL,
+    DEFERRALS,
     CLUSTERS,
     LAST_RESYNC,
 ];

@@ -93,6 +93,7 @@ fn every_method_records_under_its_name_and_labels() {
     m.memo_lookup("hit");
     m.message_panic();
     m.cluster_put_unconditional();
+    m.deferral("scheduled");
     let mut counts = ClusterCounts::default();
     counts.add("SUB-A", GaugeStatus::Compliant);
     counts.add("sub-a", GaugeStatus::Blocked);
@@ -110,6 +111,7 @@ fn every_method_records_under_its_name_and_labels() {
     assert_eq!(value(&points, "fleetgate_clusters", &["status=blocked", "subscription=sub-a"]), Some(1.0));
     assert_eq!(value(&points, "fleetgate_clusters", &["status=failed", "subscription=sub-a"]), Some(0.0), "zeros are recorded");
     assert_eq!(value(&points, "fleetgate_last_resync_timestamp_seconds", &[]), Some(1_700_000_000.5));
+    assert_eq!(value(&points, "fleetgate_deferrals_total", &["result=scheduled"]), Some(1.0));
     assert_eq!(value(&points, "fleetgate_messages_total", &["outcome=converged"]), Some(2.0), "{points:?}");
     assert_eq!(value(&points, "fleetgate_messages_total", &["outcome=ignored"]), Some(1.0));
     assert_eq!(value(&points, "fleetgate_reconcile_duration_seconds", &["status=converged"]), Some(1.0));
