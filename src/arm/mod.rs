@@ -34,6 +34,7 @@ mod guard;
 pub mod headers;
 mod hints;
 mod lro;
+mod pacing;
 mod paging;
 pub mod permissions;
 mod response;
