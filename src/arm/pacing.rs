@@ -23,9 +23,15 @@
 //! most `low_water / refill` per request, and the time is counted in
 //! `fleetgate_arm_paced_seconds_total`. The math is pure (every call takes `now`).
 
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Duration;
 
+use reqwest::header::HeaderMap;
 use tokio::time::Instant;
+
+use super::response::header;
+use crate::telemetry::metrics;
 
 /// Which of a subscription's ARM buckets a request draws from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -142,6 +148,82 @@ impl Pacer {
         self.in_flight = self.in_flight.saturating_sub(1);
         if let Some(r) = remaining {
             self.observed = Some((r, now));
+        }
+    }
+}
+
+/// The subscription ID of an ARM path (`/subscriptions/{id}/…`), if it names one.
+pub fn subscription_of(path: &str) -> Option<&str> {
+    let mut parts = path.trim_start_matches('/').splitn(3, '/');
+    let (first, id) = (parts.next()?, parts.next()?);
+    (first.eq_ignore_ascii_case("subscriptions") && !id.is_empty()).then_some(id)
+}
+
+type Key = (String, Bucket);
+
+/// The pacers of one client (and its clones), by lower-cased subscription and bucket. The lock is
+/// held only to reserve or to record an answer, never while waiting.
+#[derive(Debug, Default)]
+pub(crate) struct Pacers {
+    enabled: bool,
+    map: Mutex<HashMap<Key, Pacer>>,
+}
+
+impl Pacers {
+    /// Pacers that pace (`azure.header_pacing`) or only pass requests through.
+    pub fn new(enabled: bool) -> Self {
+        Self { enabled, map: Mutex::default() }
+    }
+
+    fn with<T>(&self, key: &Key, f: impl FnOnce(&mut Pacer) -> T) -> T {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        f(map.entry(key.clone()).or_insert_with(|| Pacer::new(key.1)))
+    }
+
+    /// Waits for this request's turn (`method` on `path`) and returns the ticket to settle with its
+    /// answer; `None` when pacing is off or the path names no subscription (Resource Graph).
+    /// Returns the time waited as well.
+    pub async fn before_send(&self, method: &str, path: &str) -> (Option<Ticket<'_>>, Duration) {
+        let Some(sub) = subscription_of(path).filter(|_| self.enabled) else { return (None, Duration::ZERO) };
+        let bucket = Bucket::of_method(method);
+        let key = (sub.to_ascii_lowercase(), bucket);
+        let wait = self.with(&key, |p| p.reserve(Instant::now()));
+        let ticket = Ticket { pacers: self, key, settled: false };
+        if !wait.is_zero() {
+            metrics().arm_paced(bucket.label(), wait);
+            tracing::debug!(wait_ms = wait.as_millis() as u64, bucket = bucket.label(), "ARM bucket low; pacing");
+            tokio::time::sleep(wait).await;
+        }
+        (Some(ticket), wait)
+    }
+}
+
+/// A reserved request; settle it with the answer's headers ([`Ticket::answered`]). Dropped
+/// unsettled (no answer, cancelled) it only leaves the in-flight count.
+#[derive(Debug)]
+pub(crate) struct Ticket<'a> {
+    pacers: &'a Pacers,
+    key: Key,
+    settled: bool,
+}
+
+impl Ticket<'_> {
+    /// Records ARM's answer: its remaining count, or nothing left after a 429.
+    pub fn answered(mut self, status: u16, headers: &HeaderMap) {
+        let remaining = if status == 429 {
+            Some(0.0)
+        } else {
+            header(headers, self.key.1.remaining_header()).as_deref().and_then(parse_remaining)
+        };
+        self.settled = true;
+        self.pacers.with(&self.key, |p| p.finish(Instant::now(), remaining));
+    }
+}
+
+impl Drop for Ticket<'_> {
+    fn drop(&mut self) {
+        if !self.settled {
+            self.pacers.with(&self.key, |p| p.finish(Instant::now(), None));
         }
     }
 }
