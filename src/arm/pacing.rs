@@ -163,7 +163,7 @@ type Key = (String, Bucket);
 
 /// The pacers of one client (and its clones), by lower-cased subscription and bucket. The lock is
 /// held only to reserve or to record an answer, never while waiting.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Pacers {
     enabled: bool,
     map: Mutex<HashMap<Key, Pacer>>,
