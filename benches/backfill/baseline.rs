@@ -68,11 +68,7 @@ pub fn child_main(plan_file: &str) -> anyhow::Result<()> {
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
     let (cpu0, wall0) = (cpu_now(), Instant::now());
     let requests = runtime.block_on(work(&http, &plan))?;
-    let measured = Measured {
-        cpu_us: (cpu_now() - cpu0).as_micros() as u64,
-        wall_us: wall0.elapsed().as_micros() as u64,
-        requests,
-    };
+    let measured = Measured { cpu_us: (cpu_now() - cpu0).as_micros() as u64, wall_us: wall0.elapsed().as_micros() as u64, requests };
     println!("{}", serde_json::to_string(&measured)?);
     Ok(())
 }
@@ -82,19 +78,18 @@ async fn work(http: &reqwest::Client, plan: &Plan) -> anyhow::Result<u64> {
         let (n, events) = (plan.arm_urls.len(), plan.events.max(1));
         &plan.arm_urls[i * n / events..(i + 1) * n / events]
     };
-    let results: Vec<anyhow::Result<u64>> =
-        futures::stream::iter(0..plan.events).map(|i| event(http, plan, per_event(i))).buffer_unordered(plan.concurrency.max(1)).collect().await;
+    let results: Vec<anyhow::Result<u64>> = futures::stream::iter(0..plan.events)
+        .map(|i| event(http, plan, per_event(i)))
+        .buffer_unordered(plan.concurrency.max(1))
+        .collect()
+        .await;
     results.into_iter().sum()
 }
 
 /// One event: receive, the ARM reads, complete. Returns the requests sent.
 async fn event(http: &reqwest::Client, plan: &Plan, arm_urls: &[String]) -> anyhow::Result<u64> {
-    let received = http
-        .post(&plan.receive_url)
-        .header("authorization", &plan.sb_authorization)
-        .header("content-length", "0")
-        .send()
-        .await?;
+    let received =
+        http.post(&plan.receive_url).header("authorization", &plan.sb_authorization).header("content-length", "0").send().await?;
     if received.status().as_u16() != 201 {
         bail!("receive answered {}", received.status());
     }

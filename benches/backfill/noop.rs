@@ -123,7 +123,8 @@ fn enqueue(sim: &SimHandle, ids: &[ResourceId], events: usize, prefix: &str) -> 
     for i in 0..events {
         let mut event = cluster_write_event(&ids[i % ids.len()], Schema::EventGrid);
         event["id"] = Value::String(format!("{prefix}-{i}"));
-        sim.send(EVENTS_QUEUE, NewMessage::new(event.to_string()).message_id(format!("{prefix}-{i}"))).context("the events queue exists")?;
+        sim.send(EVENTS_QUEUE, NewMessage::new(event.to_string()).message_id(format!("{prefix}-{i}")))
+            .context("the events queue exists")?;
     }
     Ok(())
 }

@@ -210,11 +210,8 @@ pub(crate) struct Ticket<'a> {
 impl Ticket<'_> {
     /// Records ARM's answer: its remaining count, or nothing left after a 429.
     pub fn answered(mut self, status: u16, headers: &HeaderMap) {
-        let remaining = if status == 429 {
-            Some(0.0)
-        } else {
-            header(headers, self.key.1.remaining_header()).as_deref().and_then(parse_remaining)
-        };
+        let remaining =
+            if status == 429 { Some(0.0) } else { header(headers, self.key.1.remaining_header()).as_deref().and_then(parse_remaining) };
         self.settled = true;
         self.pacers.with(&self.key, |p| p.finish(Instant::now(), remaining));
     }
