@@ -18,7 +18,8 @@
 //! `--concurrency N` (backfill.concurrency, 64), `--lro SECONDS` (3), `--noop-clusters N` (500),
 //! `--events N` (10000), `--worker-concurrency N` (queue.max_concurrency, 8), `--memo-ttl SECONDS`
 //! (gating.unchanged_cluster_ttl of the no-op worker, 60; 0 turns the memo off), `--overhead-messages N` (2000,
-//! one per cluster), `--overhead-rate N` (200 per second).
+//! one per cluster), `--overhead-rate N` (200 per second). `TOKIO_WORKER_THREADS`, when set, is passed
+//! on to the child `fleetgate` (runtime experiments).
 
 mod backfill_case;
 mod baseline;
