@@ -3,7 +3,7 @@
 //!
 //! Every ARM answer carries what is left in the caller's bucket:
 //! `x-ms-ratelimit-remaining-subscription-{reads,writes,deletes}`. ARM's current throttling model
-//! (`request-limits-and-throttling`, 2024+; `/work/shared/reference/azure-arm.md` §E) is a regional
+//! (Microsoft's `request-limits-and-throttling`, 2024+; the project's ARM reference notes, §E) is a regional
 //! token bucket per subscription, principal and operation type: reads 250 + 25/s, writes 200 + 10/s,
 //! deletes 200 + 10/s. That remaining count already includes what every other replica spent.
 //!
@@ -13,15 +13,18 @@
 //! they are spaced proportionally: the next request waits `1 / (refill × estimate / low_water)`, so at
 //! the mark one client sends at the refill rate and an empty bucket stretches the gap to
 //! `low_water / refill` (3 s for reads, 6 s for writes and deletes). N replicas doing the same settle
-//! where their sum equals the refill, at about `low_water / N` tokens: above zero for any N, so
-//! none of them is answered 429. Under ARM's older hourly model (remaining in the thousands) the
-//! estimate never reaches the mark and nothing is paced.
+//! where their sum equals the refill, at about `low_water / N` tokens — above zero for any N in the
+//! continuous model; with answer latency and requests in flight the unit tests' simulation of ARM's
+//! bucket shows no 429 up to ten replicas (sixteen overdraw now and then). Under ARM's older hourly
+//! model (remaining in the thousands) the estimate never reaches the mark and nothing is paced.
 //!
 //! Reservations are made in arrival order under a short lock (the reservation decides the send time,
 //! like `fleet::budget`); the wait happens *before* sending and outside the lock. A caller waiting
-//! here still holds its own concurrency slot (a worker message, a backfill job): the gaps are at
-//! most `low_water / refill` per request, and the time is counted in
-//! `fleetgate_arm_paced_seconds_total`. The math is pure (every call takes `now`).
+//! here still holds its own concurrency slot (a worker message, a backfill job): each gap is at most
+//! `low_water / refill`, callers queued behind each other wait their turns (the refill during each
+//! gap raises the estimate, so the next gaps shrink fast), and the time is counted in
+//! `fleetgate_arm_paced_seconds_total`. The math is pure (every call takes `now`); `Pacers` and
+//! `Ticket` are the thin glue the client calls around each attempt.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
