@@ -19,7 +19,8 @@
 //!   terraform-style text of plans and apply results (`core::text`: per resource, `+`/`~`/`-`,
 //!   attribute paths, wrapped and coloured as the caller says). No IO.
 //! - [`arm`]: the Azure Resource Manager client: credentials, retries driven by one error
-//!   classifier table, long-running operations, paging, Resource Graph.
+//!   classifier table, pacing from ARM's `x-ms-ratelimit-remaining-subscription-*` headers (so
+//!   replicas sharing a principal stay under its bucket), long-running operations, paging, Resource Graph.
 //! - [`queue`]: Service Bus queues through azure_messaging_servicebus 0.21 and a transport that adds
 //!   endpoint override, Entra tokens, timeouts and the status handling the crate lacks.
 //! - [`reconcile`]: the engine: observe (IO) → plan (core) → apply (IO), round after round until the

@@ -6,7 +6,9 @@
 //!    and 3 s cluster updates; wall time vs the lower bound (`bound`), requests by kind, 429s, write
 //!    amplification, peak RSS.
 //! 2. **noop**: events per second through `fleetgate run --source servicebus` (child process) when
-//!    every cluster is compliant, simulator at zero latency without throttling.
+//!    every cluster is compliant, simulator at zero latency without throttling; and its CPU per event
+//!    against a minimal client sending the same requests (`baseline`, this binary run as a child with
+//!    the hidden `--baseline-child PLAN`).
 //! 3. **overhead**: receive → first ARM call, p50/p99, in-process worker with probes.
 //! 4. **burst**: an event burst with minutes-long AKS operations (`burst`): 200 cluster-created events
 //!    for clusters `Creating` for 120 s that then need a 120 s cluster PUT, one `fleetgate run --source
@@ -23,8 +25,11 @@
 //! one per cluster), `--overhead-rate N` (200 per second), `--burst-clusters N` (200), `--burst-subscriptions N`
 //! (1: one pipeline creates its clusters in one subscription), `--burst-wait SECONDS`
 //! (Creating, 120), `--burst-lro SECONDS` (the cluster PUT, 120).
+//! `TOKIO_WORKER_THREADS`, when set, is passed
+//! on to the child `fleetgate` (runtime experiments).
 
 mod backfill_case;
+mod baseline;
 mod bound;
 mod burst;
 mod child;
@@ -115,6 +120,16 @@ fn main() -> ExitCode {
     if !args.iter().any(|a| a == "--bench") {
         println!("backfill benchmark: not run under `cargo test`; run `cargo bench --bench backfill`");
         return ExitCode::SUCCESS;
+    }
+    if let Some(i) = args.iter().position(|a| a == "--baseline-child") {
+        return match args.get(i + 1).map(|plan| baseline::child_main(plan)) {
+            Some(Ok(())) => ExitCode::SUCCESS,
+            Some(Err(e)) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+            None => ExitCode::from(2),
+        };
     }
     let options = match Options::parse(&args) {
         Ok(o) => o,

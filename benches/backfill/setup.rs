@@ -126,5 +126,10 @@ pub fn child_env(sim: &SimHandle, subscriptions: &[String]) -> Vec<(String, Stri
         ("AZURE_CLIENT_ID", CLIENT_ID.into()),
         ("AZURE_CLIENT_SECRET", CLIENT_SECRET.into()),
     ];
-    pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+    let mut env: Vec<(String, String)> = pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    // Passed through for experiments with the worker's runtime (tokio reads it for its thread count).
+    if let Ok(threads) = std::env::var("TOKIO_WORKER_THREADS") {
+        env.push(("TOKIO_WORKER_THREADS".into(), threads));
+    }
+    env
 }

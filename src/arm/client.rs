@@ -19,6 +19,7 @@ use super::endpoint::Endpoint;
 use super::error::{ArmError, Call, TimeoutKind};
 use super::error_body::ErrorBody;
 use super::headers;
+use super::pacing::Pacers;
 use super::response::{ArmResponse, header, retry_after};
 use super::retry::{RetryPolicy, with_retry};
 use super::scope::ArmScope;
@@ -51,6 +52,8 @@ pub(super) struct Inner {
     graph_gate: Mutex<Option<Instant>>,
     /// Consulted before every attempt (set once, e.g. by a backfill's budget).
     hook: OnceLock<Arc<dyn RequestHook>>,
+    /// Pacing from ARM's remaining-quota headers (`azure.header_pacing`).
+    pacers: Pacers,
 }
 
 /// Consulted before every ARM request attempt (retries and LRO polls included), e.g. to pace a run
@@ -129,6 +132,7 @@ impl ArmClient {
                 counters: Counters::default(),
                 graph_gate: Mutex::new(None),
                 hook: OnceLock::new(),
+                pacers: Pacers::new(settings.header_pacing),
             }),
         })
     }
@@ -261,6 +265,8 @@ impl ArmClient {
             if let Some(hook) = self.inner.hook.get() {
                 hook.before_send(&req.call, req.is_read).await;
             }
+            let (ticket, paced) = self.inner.pacers.before_send(req.method.as_str(), req.url.path()).await;
+            self.inner.counters.paced(paced);
             let token = self.token(&req.call).await?;
             let mut builder = self.inner.http.request(req.method.clone(), req.url.clone()).timeout(self.inner.request_timeout);
             builder = builder.header(AUTHORIZATION, token);
@@ -283,6 +289,9 @@ impl ArmClient {
             self.inner.counters.status(status);
             metrics().arm_request(status);
             let hdrs = resp.headers().clone();
+            if let Some(ticket) = ticket {
+                ticket.answered(status, &hdrs);
+            }
             self.note_graph_quota(&hdrs);
             let bytes = self.read_body(req, resp).await?;
             if (200..300).contains(&status) {

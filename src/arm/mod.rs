@@ -13,6 +13,9 @@
 //! - [`auth`]: credentials chosen by `azure.credential`, cached until 5 minutes before expiry.
 //! - [`ArmStats`] (`stats`): reads, writes, retries, 429s and answers by status.
 //! - [`RequestHook`]: an optional hook consulted before every attempt (a backfill's budget).
+//! - `pacing`: after the hook, every request into a subscription waits its turn under ARM's own
+//!   `x-ms-ratelimit-remaining-subscription-{reads,writes,deletes}` headers (`azure.header_pacing`):
+//!   proportional gaps below 30 % of the bucket, so replicas sharing a principal stay under it.
 //! - [`permissions`]: the one list of RBAC actions these calls need (deployment, docs and tests derive from it).
 //!
 //! Request paths are plain ARM paths (`/subscriptions/…`); absolute URLs from responses (`nextLink`,
@@ -35,6 +38,7 @@ pub mod headers;
 mod hints;
 mod lro;
 mod operation;
+mod pacing;
 mod paging;
 pub mod permissions;
 mod response;

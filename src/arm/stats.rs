@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 /// A snapshot of the counters.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -16,6 +17,8 @@ pub struct ArmStats {
     pub throttled: u64,
     /// Answers by HTTP status.
     pub by_status: BTreeMap<u16, u64>,
+    /// Time requests waited for their turn under header pacing (`azure.header_pacing`).
+    pub paced: Duration,
 }
 
 /// The live counters.
@@ -25,6 +28,7 @@ pub(crate) struct Counters {
     writes: AtomicU64,
     retries: AtomicU64,
     throttled: AtomicU64,
+    paced_micros: AtomicU64,
     /// Index = status - 100, for 100..=599.
     by_status: Vec<AtomicU64>,
 }
@@ -39,6 +43,7 @@ impl Default for Counters {
             writes: AtomicU64::new(0),
             retries: AtomicU64::new(0),
             throttled: AtomicU64::new(0),
+            paced_micros: AtomicU64::new(0),
             by_status: (FIRST_STATUS..=LAST_STATUS).map(|_| AtomicU64::new(0)).collect(),
         }
     }
@@ -54,6 +59,13 @@ impl Counters {
     /// One retry scheduled.
     pub fn retry(&self) {
         self.retries.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A request waited `wait` under header pacing.
+    pub fn paced(&self, wait: Duration) {
+        if !wait.is_zero() {
+            self.paced_micros.fetch_add(u64::try_from(wait.as_micros()).unwrap_or(u64::MAX), Ordering::Relaxed);
+        }
     }
 
     /// One answer received.
@@ -83,6 +95,7 @@ impl Counters {
             retries: self.retries.load(Ordering::Relaxed),
             throttled: self.throttled.load(Ordering::Relaxed),
             by_status,
+            paced: Duration::from_micros(self.paced_micros.load(Ordering::Relaxed)),
         }
     }
 }
@@ -104,7 +117,10 @@ mod tests {
         c.status(599);
         c.status(42);
         c.status(700);
+        c.paced(Duration::ZERO);
+        c.paced(Duration::from_millis(1500));
         let s = c.snapshot();
+        assert_eq!(s.paced, Duration::from_millis(1500));
         assert_eq!((s.reads, s.writes, s.retries, s.throttled), (2, 1, 1, 2));
         assert_eq!(s.by_status, BTreeMap::from([(200, 1), (429, 2), (599, 1)]));
     }

@@ -201,6 +201,9 @@ pub struct AzureSettings {
     pub operation_timeout: Duration,
     /// Largest ARM response body read, in bytes (checked against `Content-Length` and while streaming).
     pub max_response_bytes: u64,
+    /// Pace requests from ARM's `x-ms-ratelimit-remaining-subscription-*` headers (slow down before the
+    /// subscription's bucket, shared by every replica of one principal, is empty).
+    pub header_pacing: bool,
     /// api-version per resource type.
     pub api_versions: ApiVersions,
     /// Retry policy for ARM calls.

@@ -9,6 +9,8 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, RwLock};
 
 use opentelemetry::KeyValue;
+use std::time::Duration;
+
 use opentelemetry::metrics::{Counter, Gauge, Histogram, Meter, UpDownCounter};
 
 mod catalog;
@@ -31,6 +33,7 @@ struct Instruments {
     reconcile_duration: Histogram<f64>,
     arm_requests: Counter<u64>,
     arm_retries: Counter<u64>,
+    arm_paced: Counter<f64>,
     writes: Counter<u64>,
     in_flight: UpDownCounter<i64>,
     lock_renewals: Counter<u64>,
@@ -59,6 +62,7 @@ impl Instruments {
                 .build(),
             arm_requests: counter(meter, ARM_REQUESTS),
             arm_retries: counter(meter, ARM_RETRIES),
+            arm_paced: meter.f64_counter(ARM_PACED.name).with_description(ARM_PACED.description).with_unit("s").build(),
             writes: counter(meter, WRITES),
             in_flight: meter.i64_up_down_counter(IN_FLIGHT.name).with_description(IN_FLIGHT.description).build(),
             lock_renewals: counter(meter, LOCK_RENEWALS),
@@ -148,6 +152,11 @@ impl Metrics {
     /// One ARM retry.
     pub fn retry(&self) {
         self.get().arm_retries.add(1, &[]);
+    }
+
+    /// An ARM request held back by header pacing for `wait`, by bucket (`reads`, `writes`, `deletes`).
+    pub fn arm_paced(&self, bucket: &'static str, wait: Duration) {
+        self.get().arm_paced.add(wait.as_secs_f64(), &[KeyValue::new("bucket", bucket)]);
     }
 
     /// One write applied, by action kind.

@@ -61,7 +61,7 @@ pub async fn check_run(run: &Run) -> String {
         .map(|k| format!("{k:?} {} → {:?}", run.world.of(*k).count(), end.by_kind.get(k)))
         .collect();
     let figures = format!(
-        "  elapsed (workers start → all settled): {:.1} s\n  clusters: {}\n  messages: {}\n  ledger: {}\n  needed writes {} {:?}\n  successful writes {} {:?}\n  write amplification {:.2}\n  resources written twice {}\n  writes outside scope {}\n  created (sim counts): identities {}, FICs {}, role assignments {} (+{attachments} attachments by the test)\n  duplicates listed via ARM: {}\n  wrong end states: {}\n  failed deliveries (retried): {:#?}",
+        "  elapsed (workers start → all settled): {:.1} s\n  clusters: {}\n  messages: {}\n  ledger: {}\n  needed writes {} {:?}\n  successful writes {} {:?}\n  write amplification {:.2}\n  resources written twice {}\n  writes outside scope {}\n  created (sim counts): identities {}, FICs {}, role assignments {} (+{attachments} attachments by the test)\n  duplicates listed via ARM: {}\n  wrong end states: {}\n  ARM answers 429: {} of {} ARM requests\n  failed deliveries (retried): {:#?}",
         run.elapsed.as_secs_f64(),
         kinds.join("; "),
         messages(run),
@@ -78,6 +78,8 @@ pub async fn check_run(run: &Run) -> String {
         grew.2,
         inventory.duplicates().len(),
         end.wrong.len(),
+        run.journal.iter().filter(|e| e.is_arm() && e.status == 429).count(),
+        run.journal.iter().filter(|e| e.is_arm()).count(),
         run.ledger.failures,
     );
     assert!(end.wrong.is_empty(), "{figures}\nwrong end states: {:#?}", end.wrong);

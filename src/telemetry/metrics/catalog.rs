@@ -63,6 +63,15 @@ pub(super) const ARM_REQUESTS: MetricInfo =
     metric("fleetgate_arm_requests_total", MetricKind::Counter, &["status"], "ARM HTTP answers, by status code (0 = no answer)");
 pub(super) const ARM_RETRIES: MetricInfo =
     metric("fleetgate_arm_retries_total", MetricKind::Counter, &[], "ARM request attempts after the first");
+pub(super) const ARM_PACED: MetricInfo = MetricInfo {
+    unit: Some("s"),
+    ..metric(
+        "fleetgate_arm_paced_seconds_total",
+        MetricKind::Counter,
+        &["bucket"],
+        "Time ARM requests were held back by pacing from x-ms-ratelimit-remaining-subscription-* headers, by bucket (reads | writes | deletes)",
+    )
+};
 pub(super) const WRITES: MetricInfo = metric("fleetgate_writes_total", MetricKind::Counter, &["kind"], "Writes applied, by action kind");
 pub(super) const IN_FLIGHT: MetricInfo = metric("fleetgate_in_flight", MetricKind::UpDownCounter, &[], "Messages being worked on");
 pub(super) const LOCK_RENEWALS: MetricInfo =
@@ -119,6 +128,7 @@ pub const CATALOG: &[MetricInfo] = &[
     RECONCILE_DURATION,
     ARM_REQUESTS,
     ARM_RETRIES,
+    ARM_PACED,
     WRITES,
     IN_FLIGHT,
     LOCK_RENEWALS,

@@ -37,6 +37,7 @@ impl PushMetricExporter for Capture {
             let mut push = |labels: Vec<String>, value: f64| out.push(Point { name: name.clone(), labels, value });
             match m.data() {
                 AggregatedMetrics::U64(MetricData::Sum(s)) => s.data_points().for_each(|p| push(labels(p.attributes()), p.value() as f64)),
+                AggregatedMetrics::F64(MetricData::Sum(s)) => s.data_points().for_each(|p| push(labels(p.attributes()), p.value())),
                 AggregatedMetrics::I64(MetricData::Sum(s)) => s.data_points().for_each(|p| push(labels(p.attributes()), p.value() as f64)),
                 AggregatedMetrics::F64(MetricData::Histogram(h)) => {
                     h.data_points().for_each(|p| push(labels(p.attributes()), p.count() as f64))
@@ -83,6 +84,7 @@ fn every_method_records_under_its_name_and_labels() {
     m.arm_request(429);
     m.arm_request(0);
     m.retry();
+    m.arm_paced("reads", Duration::from_millis(1500));
     m.write("create_identity");
     m.in_flight(1);
     m.in_flight(1);
@@ -118,6 +120,7 @@ fn every_method_records_under_its_name_and_labels() {
     assert_eq!(value(&points, "fleetgate_arm_requests_total", &["status=429"]), Some(1.0));
     assert_eq!(value(&points, "fleetgate_arm_requests_total", &["status=0"]), Some(1.0));
     assert_eq!(value(&points, "fleetgate_arm_retries_total", &[]), Some(1.0));
+    assert_eq!(value(&points, "fleetgate_arm_paced_seconds_total", &["bucket=reads"]), Some(1.5));
     assert_eq!(value(&points, "fleetgate_writes_total", &["kind=create_identity"]), Some(1.0));
     assert_eq!(value(&points, "fleetgate_in_flight", &[]), Some(1.0));
     assert_eq!(value(&points, "fleetgate_lock_renewals_total", &["result=ok"]), Some(1.0));
