@@ -11,6 +11,9 @@
 //! - `planned`: [`Engine::apply_planned`], converging from a plan made from a bulk observation (a
 //!   backfill), reading only the cluster (for its ETag, and again before the PUT when it has none) and
 //!   an identity about to be created.
+//! - `submitted`: the planned path split at the cluster PUT — [`Engine::submit_planned`] (up to the
+//!   PUT's answer, or [`Submission::Busy`]) and [`Engine::finish_submitted`] (the read-back after the
+//!   operation), so a caller can follow the operation without holding a slot.
 //! - `wait`: waiting for a terminal `provisioningState`; the scope / opt-out checks of every cluster
 //!   read that precedes a write.
 
@@ -21,6 +24,7 @@ mod error;
 pub mod locks;
 mod observe;
 mod planned;
+mod submitted;
 mod wait;
 
 use std::sync::Arc;
@@ -35,6 +39,7 @@ use crate::id::ResourceId;
 pub use error::ReconcileError;
 pub use locks::KeyedLocks;
 pub use planned::same_cluster;
+pub use submitted::{Submission, Submitted};
 
 /// Label prefix of the `reason` of an event answered from the unchanged-cluster memo.
 pub const MEMO_REASON: &str = "confirmed_from_memo";
