@@ -5,7 +5,8 @@
 //!    clusters in 5 subscriptions, 30 % needing changes — with realistic latency, ARM's token buckets
 //!    and 3 s cluster updates; wall time vs the lower bound (`bound`), requests by kind, 429s, write
 //!    amplification, peak RSS.
-//! 1b. **lro** (`--only lro`): the same backfill with minutes-long operations — cluster PUTs
+//!
+//!    **lro** (`--only lro`): the same backfill with minutes-long operations — cluster PUTs
 //!    `Updating` for `--lro` seconds (120 unless given), no `Retry-After` (as AKS), the default
 //!    `backfill.concurrency` (unless `--concurrency` is given); the bound adds one LRO and counts the
 //!    status polls the run made.

@@ -54,7 +54,10 @@ pub fn backfill(f: &BackfillFigures) {
     );
     for (sub, d) in &f.minimum.per_subscription {
         let floor = ((d.writes as f64 - WRITES.burst).max(0.0) / WRITES.rate).max((d.reads as f64 - READS.burst).max(0.0) / READS.rate);
-        println!("    {sub}  W {:>5}  R {:>5} (cluster PUTs {:>4}; their polls included)  floor {floor:>6.1} s", d.writes, d.reads, d.cluster_puts);
+        println!(
+            "    {sub}  W {:>5}  R {:>5} (cluster PUTs {:>4}; their polls included)  floor {floor:>6.1} s",
+            d.writes, d.reads, d.cluster_puts
+        );
     }
     println!("  Resource Graph queries    {} (bound adds (⌈Q/15⌉−1)×5 s)", t.graph_queries);
     println!("  one LRO                   {} s (bound adds it once)", f.lro.as_secs());

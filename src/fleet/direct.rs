@@ -150,7 +150,14 @@ impl Backfill {
     }
 
     /// Records a cluster's result.
-    fn record(&self, results: &mut [ClusterResult], progress: &mut Progress, finished: &mut HashSet<usize>, i: usize, result: ClusterResult) {
+    fn record(
+        &self,
+        results: &mut [ClusterResult],
+        progress: &mut Progress,
+        finished: &mut HashSet<usize>,
+        i: usize,
+        result: ClusterResult,
+    ) {
         progress.note(&result_note(&result));
         results[i] = result;
         finished.insert(i);

@@ -57,7 +57,7 @@ pub(super) enum Put {
     /// The PUT was answered 2xx; its operation (if long-running) is not followed yet.
     Accepted {
         /// The PUT's answer.
-        response: ArmResponse,
+        response: Box<ArmResponse>,
         /// The document written.
         written: Value,
     },
@@ -110,7 +110,7 @@ impl Engine {
         }
         let if_match = current.etag.clone().unwrap_or_else(|| ANY_VERSION.to_string());
         match self.arm.put(cluster.as_str(), self.cluster_api(), &doc, Some(&if_match)).await {
-            Ok(response) => Ok(Put::Accepted { response, written: doc }),
+            Ok(response) => Ok(Put::Accepted { response: Box::new(response), written: doc }),
             Err(e) if e.status() == Some(412) && current.etag.is_none() => self.put_without_if_match(cluster, basis, edit).await,
             Err(e) if is_already_exists(&e) => self.confirm_cluster_edit(cluster, edit, e.into()).await.map(Put::Done),
             Err(e) => Err(e.into()),
@@ -119,12 +119,7 @@ impl Engine {
 
     /// The hedge: `If-Match: *` was answered 412. A fresh read must show the cluster (it exists, guarded,
     /// unchanged since planned) still without an eTag; then one PUT without `If-Match`.
-    async fn put_without_if_match(
-        &self,
-        cluster: &ResourceId,
-        basis: &Fingerprint,
-        edit: Edit<'_>,
-    ) -> Result<Put, ReconcileError> {
+    async fn put_without_if_match(&self, cluster: &ResourceId, basis: &Fingerprint, edit: Edit<'_>) -> Result<Put, ReconcileError> {
         let again = self.wait_cluster_terminal(cluster).await?;
         if again.etag.is_some() {
             return Err(ReconcileError::ClusterChanged { cluster: cluster.to_string(), what: "the cluster now serves an eTag" });
@@ -140,7 +135,7 @@ impl Engine {
         );
         metrics().cluster_put_unconditional();
         let response = self.arm.put(cluster.as_str(), self.cluster_api(), &doc, None).await?;
-        Ok(Put::Accepted { response, written: doc })
+        Ok(Put::Accepted { response: Box::new(response), written: doc })
     }
 
     /// Follows the operation, then checks the cluster ARM serves afterwards against what was written.

@@ -183,9 +183,13 @@ impl Engine {
     }
 
     /// One cluster GET (guarded): `Ok(Err(state))` when an operation is running on it.
-    pub(super) async fn read_unless_busy(&self, cluster: &ResourceId) -> Result<Result<(ArmResponse, ClusterView), String>, ReconcileError> {
+    pub(super) async fn read_unless_busy(
+        &self,
+        cluster: &ResourceId,
+    ) -> Result<Result<(ArmResponse, ClusterView), String>, ReconcileError> {
         let version = &self.settings.azure.api_versions.managed_clusters;
-        let resp = self.arm.get(cluster.as_str(), version).await?.ok_or_else(|| ReconcileError::ClusterGone { cluster: cluster.to_string() })?;
+        let resp =
+            self.arm.get(cluster.as_str(), version).await?.ok_or_else(|| ReconcileError::ClusterGone { cluster: cluster.to_string() })?;
         let view = self.guard_read(cluster, &resp)?;
         if view.is_busy() {
             return Ok(Err(resp.provisioning_state().unwrap_or_default().to_string()));
@@ -211,7 +215,7 @@ impl Engine {
             }
             Put::Accepted { response, written } => {
                 let record = done(action, cluster.to_string(), Outcome::Applied, response.attempts).record;
-                Ok(Submit::Accepted(record, Box::new(Accepted { response, written, desired })))
+                Ok(Submit::Accepted(record, Box::new(Accepted { response: *response, written, desired })))
             }
         }
     }
