@@ -118,3 +118,26 @@ async fn a_busy_cluster_is_waited_on_without_a_slot() {
     assert!(reads_of_0 <= 16, "~9 spaced GETs while it was Updating (one every 2 s would be 60), then its own reads: {reads_of_0}");
     assert!(took < Duration::from_secs(2 * 60 + 2 * 60 + 60), "its 2-minute wait, its own 2-minute update (+ spacing): {took:?}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_interrupt_while_operations_run_reports_them_accepted_not_converged() {
+    use fleetgate::fleet::{PlanFile, Progress, ProgressStyle};
+    use fleetgate::worker::Shutdown;
+    let env = env_with(&fleet(&[r#"update_duration = "2m""#], 4, |_| Vec::new()), 2).await;
+    let (b, sel) = (backfill(&env), selection(&env, &[]));
+    let prepared = b.prepare(&sel, &direct(), PlanFile::default()).await.expect("prepared");
+    let stop = Shutdown::new();
+    let (mut quiet, options) = (Progress::new(ProgressStyle::Quiet), direct());
+    let (report, ()) = tokio::join!(b.execute(prepared, &options, None, &mut quiet, &stop, Duration::from_secs(10)), async {
+        // Every PUT is accepted within the first seconds; the operations run for 2 minutes.
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        stop.request();
+    });
+    let report = report.expect("the run reports");
+    assert!(report.interrupted);
+    assert_eq!((report.count(ClusterStatus::Interrupted), report.summary.converged), (4, 0), "{:?}", report.clusters);
+    for r in &report.clusters {
+        let detail = r.detail.as_deref().unwrap_or("");
+        assert!(detail.contains("PUT was accepted") && detail.contains("re-run verifies"), "{detail}");
+    }
+}
