@@ -141,3 +141,14 @@ async fn an_interrupt_while_operations_run_reports_them_accepted_not_converged()
         assert!(detail.contains("PUT was accepted") && detail.contains("re-run verifies"), "{detail}");
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_operation_followed_by_its_location_header_converges_too() {
+    let toml = fleet(&[r#"update_duration = "1m""#, "lro_location_header = true"], 3, |k| {
+        if k == 2 { vec![r#"lro_outcome = "canceled""#.into()] } else { Vec::new() }
+    });
+    let (_, report, took) = backfill_with(&toml, 1).await;
+    assert_eq!(report.summary.converged, 2, "{:?}", report.clusters);
+    assert_eq!(status_of(&report, "aks-2").0, ClusterStatus::Failed, "a canceled operation fails its cluster");
+    assert!(took < Duration::from_secs(120), "one 1-minute operation, not three in a row: {took:?}");
+}
