@@ -82,7 +82,8 @@ impl Backfill {
                 stages.insert(spec.0, Stage::Writing);
                 writes.push(Box::pin(self.job(spec, run)));
             }
-            progress.set_in_flight(writes.len() + poller.len());
+            progress.set_in_flight(writes.len());
+            progress.set_awaiting(poller.len());
             if writes.is_empty() && poller.is_empty() {
                 break;
             }
