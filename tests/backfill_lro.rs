@@ -10,7 +10,9 @@ use backfill_support::*;
 use common::fleet::{attached, sub1_with_acrone};
 use common::*;
 use fleetgate::fleet::{ClusterStatus, RunReport};
-use fleetgate::sim::JournalEntry;
+use fleetgate::reconcile::Engine;
+use fleetgate::sim::{Fleet, JournalEntry, Simulator};
+use std::sync::Arc;
 use tokio::time::{Duration, Instant};
 
 /// `n` non-compliant clusters `aks-0…` in SUB1 (attached to `acrone`), each with more `lines`; cluster
@@ -34,12 +36,19 @@ async fn backfill_with(fleet_toml: &str, concurrency: usize) -> (TestEnv, RunRep
     (env, report, took)
 }
 
+/// The simulator as AKS answers (no `Retry-After` unless the test sets one: `FleetToml::build` adds
+/// `lro_retry_after_secs = 0`, which the poller would follow) and an engine.
 async fn env_with(fleet_toml: &str, concurrency: usize) -> TestEnv {
-    start(fleet_toml, &[SUB1], |s| {
-        s.backfill.concurrency = concurrency;
-        s.azure.operation_timeout = Duration::from_secs(900);
-    })
-    .await
+    let mut fleet = Fleet::from_toml_str(fleet_toml).expect("fleet parses");
+    if fleet_toml.contains("lro_retry_after_secs = 0\n") {
+        fleet.sim.lro_retry_after_secs = None;
+    }
+    let sim = Simulator::start(fleet, "127.0.0.1:0".parse().expect("addr")).await.expect("simulator starts");
+    let mut settings = settings_for(&sim, &[SUB1]);
+    settings.backfill.concurrency = concurrency;
+    settings.azure.operation_timeout = Duration::from_secs(900);
+    let engine = Engine::new(arm_client(&settings), Arc::new(settings.clone())).expect("engine");
+    TestEnv { sim, settings, engine }
 }
 
 async fn timed_run(env: &TestEnv) -> (RunReport, Duration) {
@@ -96,6 +105,12 @@ async fn polls_honour_retry_after() {
     let (_, report, _) = backfill_with(&fleet(&[r#"update_duration = "2m""#, "lro_retry_after_secs = 50"], 3, |_| Vec::new()), 2).await;
     assert_eq!(report.summary.converged, 3);
     assert_eq!(report.requests_by_kind.get("GET operations").copied(), Some(3 * 3));
+    // Retry-After 1 s: the first polls follow it, then the spacing grows with the running time
+    // (1, 2, 3, 4, 5, 6.25, 7.8, … s): 20 polls for 2 minutes instead of 120.
+    let (_, report, _) = backfill_with(&fleet(&[r#"update_duration = "2m""#, "lro_retry_after_secs = 1"], 1, |_| Vec::new()), 1).await;
+    assert_eq!(report.summary.converged, 1);
+    let polls = report.requests_by_kind.get("GET operations").copied().unwrap_or(0);
+    assert!((15..=25).contains(&polls), "{polls}");
 }
 
 #[tokio::test(start_paused = true)]

@@ -2,9 +2,11 @@
 //! waits for clusters found `Creating`/`Updating`, **outside** `backfill.concurrency` — a slot is spent
 //! on requests, never on Azure's clock.
 //!
-//! **Spacing** ([`next_poll`]): the first poll 10 s after the PUT was accepted (or the cluster parked),
-//! then every quarter of the time the operation has been running, at least 10 s and at most
-//! [`MAX_POLL_INTERVAL`] (60 s); a `Retry-After` (clamped as in `arm::lro`) is honoured as a minimum.
+//! **Spacing** ([`next_poll`]): the first poll after the `Retry-After` of the answer (clamped as in
+//! `arm::lro`) or, without one, 10 s after the PUT was accepted (or the cluster parked); then every
+//! quarter of the time the operation has been running, at least the last `Retry-After` (or 10 s) and
+//! at most [`MAX_POLL_INTERVAL`] (60 s). A short hint is followed at first (a 3 s operation with
+//! `Retry-After: 1` is seen at once) and the spacing still grows with the running time.
 //! A managed-cluster update runs for minutes (the recorded AKS update: 1 min 36 s; a create: ~5 min)
 //! and AKS sends no `Retry-After`; polling every 2 s would spend ~60 reads on one update. With this
 //! schedule a 2-minute update costs 9 polls and is seen ended at most a quarter of its duration late
@@ -34,11 +36,11 @@ use crate::reconcile::Submitted;
 pub const FIRST_POLL: Duration = Duration::from_secs(10);
 
 /// The wait before the next poll of something running for `running_for` whose last answer said
-/// `retry_after` (see the module docs).
+/// `retry_after` (see the module docs): a quarter of the running time, at most 60 s, at least the
+/// service's hint (clamped as in `arm::lro`) or, without one, [`FIRST_POLL`].
 pub fn next_poll(running_for: Duration, retry_after: Option<Duration>) -> Duration {
-    let ours = (running_for / 4).max(FIRST_POLL);
-    let hint = retry_after.map_or(Duration::ZERO, |r| poll_interval(Some(r)));
-    ours.max(hint).min(MAX_POLL_INTERVAL)
+    let floor = retry_after.map_or(FIRST_POLL, |r| poll_interval(Some(r)));
+    (running_for / 4).max(floor).min(MAX_POLL_INTERVAL)
 }
 
 /// What ended waiting.
@@ -159,9 +161,12 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_is_a_minimum_clamped_to_the_ceiling() {
+    fn retry_after_is_followed_within_the_clamp_and_the_spacing_still_grows() {
         assert_eq!(next_poll(Duration::ZERO, Some(s(25))), s(25));
-        assert_eq!(next_poll(Duration::ZERO, Some(s(1))), FIRST_POLL, "a shorter hint does not poll faster than our spacing");
+        assert_eq!(next_poll(Duration::ZERO, Some(s(1))), s(1), "the first poll after the hint");
+        assert_eq!(next_poll(s(80), Some(s(1))), s(20), "a short hint does not keep polls 1 s apart");
+        assert_eq!(next_poll(s(400), Some(s(50))), s(60));
+        assert_eq!(next_poll(Duration::ZERO, Some(Duration::ZERO)), Duration::from_millis(50), "Retry-After: 0 is floored as in arm::lro");
         assert_eq!(next_poll(Duration::ZERO, Some(s(86_400))), MAX_POLL_INTERVAL);
         assert_eq!(next_poll(Duration::ZERO, Some(Duration::MAX)), MAX_POLL_INTERVAL);
     }
