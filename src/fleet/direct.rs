@@ -93,6 +93,9 @@ impl Backfill {
                 Some(ended) = poller.next(), if !poller.is_empty() => Event::Ended(ended),
                 () = &mut deadline => break,
             };
+            // What finished is out of both sets already: the counters are right when it is reported.
+            progress.set_in_flight(writes.len());
+            progress.set_awaiting(poller.len());
             let (i, job) = match event {
                 Event::Job(i, job) => (i, job),
                 Event::Ended(Ended::Operation(i, submitted, ended)) => {
