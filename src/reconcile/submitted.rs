@@ -55,12 +55,14 @@ pub(super) enum Submit {
     Accepted(AppliedAction, Box<Accepted>),
 }
 
-/// A cluster whose PUT was accepted and whose operation is running: all that finishing it needs.
+/// A cluster whose PUT was accepted and whose operation is running: all that finishing it needs. The
+/// written document is kept as compact JSON text (a parsed cluster document is several times larger,
+/// and a backfill holds one per operation it awaits).
 #[derive(Debug)]
 pub struct Submitted {
     cluster: ResourceId,
     operation: OperationHandle,
-    written: Value,
+    written: Box<str>,
     desired: Vec<DesiredEntry>,
     actions: Vec<AppliedAction>,
     accepted_at: Instant,
@@ -109,7 +111,7 @@ impl Engine {
             Ok(Some(operation)) => Submission::Accepted(Box::new(Submitted {
                 cluster: cluster.clone(),
                 operation,
-                written: accepted.written,
+                written: serde_json::to_string(&accepted.written).unwrap_or_default().into_boxed_str(),
                 desired: accepted.desired,
                 actions,
                 accepted_at: Instant::now(),
@@ -126,6 +128,9 @@ impl Engine {
     /// operation succeeded), or the operation's (or its polls') error.
     pub async fn finish_submitted(&self, submitted: Submitted, ended: Result<Value, ArmError>) -> Applied {
         let Submitted { cluster, written, desired, actions, .. } = submitted;
+        // Our own serialization of a JSON value: parsing it back cannot fail; if it did, the read-back
+        // check would reject `Null` as a cluster document and the cluster would be reported failed.
+        let written: Value = serde_json::from_str(&written).unwrap_or(Value::Null);
         self.finish(&cluster, &written, &desired, actions, ended.map_err(ReconcileError::from)).await
     }
 
