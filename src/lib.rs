@@ -20,7 +20,8 @@
 //!   attribute paths, wrapped and coloured as the caller says). No IO.
 //! - [`arm`]: the Azure Resource Manager client: credentials, retries driven by one error
 //!   classifier table, pacing from ARM's `x-ms-ratelimit-remaining-subscription-*` headers (so
-//!   replicas sharing a principal stay under its bucket), long-running operations, paging, Resource Graph.
+//!   replicas sharing a principal stay under its bucket), long-running operations (waited for, or
+//!   polled once per call from a handle), paging, Resource Graph.
 //! - [`queue`]: Service Bus queues through azure_messaging_servicebus 0.21 and a transport that adds
 //!   endpoint override, Entra tokens, timeouts and the status handling the crate lacks.
 //! - [`reconcile`]: the engine: observe (IO) → plan (core) → apply (IO), round after round until the
@@ -37,7 +38,8 @@
 //! - [`worker`]: the runtime: bounded concurrency, lock renewal, settling (a transient failure after a
 //!   pause that doubles per delivery), graceful shutdown, drift resync; and `fleetgate demo`.
 //! - [`fleet`]: fleet scale — backfill in two phases (`prepare`: bulk observe through Resource Graph,
-//!   planned page by page as rows stream in; `execute`: per-subscription ARM budget, direct or enqueue,
+//!   planned page by page as rows stream in; `execute`: per-subscription ARM budget, direct (long
+//!   operations followed by one shared poller outside the concurrency limit) or enqueue,
 //!   a graceful interrupt), what a run will change (`changes`: per cluster, and the subscription-wide
 //!   Defender plan changes apart), saved plans (`saved`: fingerprints, refusal after a change), the
 //!   drift-resync messages, the fleet report (per-subscription roll-up, filters, a 120-column table,

@@ -17,6 +17,7 @@ use backfill_support::*;
 use common::child::{FleetgateCommand, TEST_NAMESPACE};
 use common::fleet::{FleetToml, attached};
 use common::*;
+use fleetgate::sim::faults::FaultRule;
 use fleetgate::sim::servicebus::EVENTS_QUEUE;
 use fleetgate::sim::{JournalEntry, SimHandle};
 use serde_json::Value;
@@ -240,7 +241,10 @@ async fn read_until(lines: &mut tokio::io::Lines<BufReader<tokio::process::Child
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigint_mid_backfill_finishes_in_flight_reports_interrupted_and_a_rerun_finishes() {
+    // The slowness must be in the job's own requests: a cluster PUT's operation holds no slot (issue 13),
+    // so with only a slow LRO every cluster would be started at once.
     let sim = slow_fleet("1500ms").await;
+    sim.add_fault(FaultRule { latency_ms: Some(1500), ..common::faults::fault(Some("PUT"), "*/userAssignedIdentities/*") });
     let (mut child, mut lines) = spawn_backfill(&sim);
     let pid = child.id().unwrap();
     read_until(&mut lines, "converged ").await;

@@ -24,8 +24,8 @@ pub struct BackfillFigures {
     pub clusters: usize,
     /// Cluster subscriptions (the hub not counted).
     pub subscriptions: usize,
-    /// `backfill.concurrency` of the run.
-    pub concurrency: usize,
+    /// `backfill.concurrency` of the run (`None`: the default).
+    pub concurrency: Option<usize>,
     /// The child's exit.
     pub exited: Exited,
     /// Its JSON summary.
@@ -42,10 +42,17 @@ pub struct BackfillFigures {
     pub lro: Duration,
 }
 
-/// Runs case 1.
-pub async fn run(clusters: usize, subscriptions: usize, concurrency: usize, lro: Duration) -> anyhow::Result<BackfillFigures> {
+/// Runs case 1 (`retry_after`: `Retry-After` of the simulator's LRO answers; `None` = none, as AKS).
+pub async fn run(
+    clusters: usize,
+    subscriptions: usize,
+    concurrency: Option<usize>,
+    lro: Duration,
+    retry_after: Option<u64>,
+) -> anyhow::Result<BackfillFigures> {
     let spec = setup::spec(clusters, subscriptions, 0.30);
-    let fleet = setup::realistic_fleet(&spec, lro);
+    let mut fleet = setup::realistic_fleet(&spec, lro);
+    fleet.sim.lro_retry_after_secs = retry_after;
     let subs = setup::subscriptions(&fleet);
     let sim = setup::start(fleet).await?;
     let before = plan_all(&sim, &subs).await.context("planning before the run (for the lower bound)")?;
@@ -55,13 +62,22 @@ pub async fn run(clusters: usize, subscriptions: usize, concurrency: usize, lro:
     tokio::time::sleep(Duration::from_secs(6)).await;
     sim.clear_journal();
     let mut env = setup::child_env(&sim, &subs);
-    env.push(("FLEETGATE__BACKFILL__CONCURRENCY".into(), concurrency.to_string()));
+    if let Some(n) = concurrency {
+        env.push(("FLEETGATE__BACKFILL__CONCURRENCY".into(), n.to_string()));
+    }
     let (running, mut lines) = child::spawn(&["backfill", "--yes", "--output", "json"], &env)?;
     let exited = child::wait(running).await?;
     let stdout = child::collect(&mut lines).await;
     let summary: Value = serde_json::from_str(&stdout)
         .with_context(|| format!("backfill printed no JSON summary:\n{stdout}\n{}", child::tail(&exited.stderr, 20)))?;
-    let traffic = tally(&sim.journal());
+    let journal = sim.journal();
+    let traffic = tally(&journal);
+    let mut polls = std::collections::BTreeMap::new();
+    for e in journal.iter().filter(|e| e.is_read() && e.path.to_ascii_lowercase().contains("/operations/")) {
+        *polls.entry(e.subscription.clone().unwrap_or_default().to_ascii_lowercase()).or_insert(0u64) += 1;
+    }
+    drop(journal);
+    let minimum = minimum.with_polls(&polls);
     let bound = minimum.bound(traffic.graph_queries, lro);
     let after = plan_all(&sim, &subs).await.context("planning after the run")?;
     let left_over = after.items.iter().filter(|e| e.plan().is_none_or(|p| p.status == PlanStatus::ChangesNeeded)).count();

@@ -12,6 +12,8 @@
 //! - `B_w, r_w` = 200, 10/s and `B_r, r_r` = 250, 25/s: ARM's per-subscription buckets.
 //! - `T_graph = (⌈Q / 15⌉ − 1) × 5 s`: the bulk Resource Graph queries (`Q` pages) at 15 per 5 s;
 //!   no cluster can be planned before every page is in (a kubelet's AcrPull row can be on any page).
+//! - With minutes-long operations (`--only lro`) `R_s` counts the status polls the run actually made
+//!   (journal: GETs of `…/operations/…`) instead of one per cluster PUT ([`Minimum::with_polls`]).
 //! - `T_lro`: the cluster update's duration; the last write of the binding subscription is a
 //!   cluster PUT (a cluster's identity, credential and grants precede it), which then runs this long.
 
@@ -46,6 +48,8 @@ pub struct Demand {
     pub writes: u64,
     /// Reads.
     pub reads: u64,
+    /// Cluster PUTs (each counted with one status poll in `reads`).
+    pub cluster_puts: u64,
 }
 
 /// What the bulk plans ask for.
@@ -81,7 +85,8 @@ impl Minimum {
                 m.per_subscription.entry(sub(&resource)).or_default().writes += 1;
                 if matches!(action, Action::UpdateSecurityGating { .. } | Action::EnablePrerequisites { .. }) {
                     m.cluster_puts += 1;
-                    m.per_subscription.entry(cluster_sub.clone()).or_default().reads += 1;
+                    let d = m.per_subscription.entry(cluster_sub.clone()).or_default();
+                    (d.reads, d.cluster_puts) = (d.reads + 1, d.cluster_puts + 1);
                 }
             }
             m.per_subscription.entry(cluster_sub).or_default();
@@ -93,6 +98,15 @@ impl Minimum {
     pub fn with_pricing_reads(mut self, subscriptions: &[String]) -> Self {
         for s in subscriptions {
             self.per_subscription.entry(s.to_ascii_lowercase()).or_default().reads += 1;
+        }
+        self
+    }
+
+    /// The status polls a run actually made (per subscription, lower case) counted instead of one
+    /// per cluster PUT: the bound of a run with minutes-long operations includes its poll reads.
+    pub fn with_polls(mut self, polls: &BTreeMap<String, u64>) -> Self {
+        for (s, d) in self.per_subscription.iter_mut() {
+            d.reads += polls.get(s).copied().unwrap_or(0).saturating_sub(d.cluster_puts);
         }
         self
     }

@@ -5,6 +5,11 @@
 //!    clusters in 5 subscriptions, 30 % needing changes — with realistic latency, ARM's token buckets
 //!    and 3 s cluster updates; wall time vs the lower bound (`bound`), requests by kind, 429s, write
 //!    amplification, peak RSS.
+//!
+//!    **lro** (`--only lro`): the same backfill with minutes-long operations — cluster PUTs
+//!    `Updating` for `--lro` seconds (120 unless given), no `Retry-After` (as AKS), the default
+//!    `backfill.concurrency` (unless `--concurrency` is given); the bound adds one LRO and counts the
+//!    status polls the run made.
 //! 2. **noop**: events per second through `fleetgate run --source servicebus` (child process) when
 //!    every cluster is compliant, simulator at zero latency without throttling; and its CPU per event
 //!    against a minimal client sending the same requests (`baseline`, this binary run as a child with
@@ -18,7 +23,7 @@
 //! The simulator always runs **in this process**; the measured `fleetgate` runs in its own (cases 1
 //! and 2), so its RSS and CPU time are its own — but both processes share the machine's cores.
 //!
-//! Options: `--only backfill|noop|overhead|burst`, `--clusters N` (5000), `--subscriptions N` (5),
+//! Options: `--only backfill|lro|noop|overhead|burst`, `--clusters N` (5000), `--subscriptions N` (5),
 //! `--concurrency N` (backfill.concurrency, 64), `--lro SECONDS` (3), `--noop-clusters N` (500),
 //! `--events N` (10000), `--worker-concurrency N` (queue.max_concurrency, 8), `--memo-ttl SECONDS`
 //! (gating.unchanged_cluster_ttl of the no-op worker, 60; 0 turns the memo off), `--overhead-messages N` (2000,
@@ -48,8 +53,8 @@ pub struct Options {
     only: Option<String>,
     clusters: usize,
     subscriptions: usize,
-    concurrency: usize,
-    lro: Duration,
+    concurrency: Option<usize>,
+    lro: Option<Duration>,
     noop_clusters: usize,
     events: usize,
     worker_concurrency: usize,
@@ -68,8 +73,8 @@ impl Options {
             only: None,
             clusters: 5000,
             subscriptions: 5,
-            concurrency: 64,
-            lro: Duration::from_secs(3),
+            concurrency: None,
+            lro: None,
             noop_clusters: 500,
             events: 10_000,
             worker_concurrency: 8,
@@ -89,8 +94,8 @@ impl Options {
                 "--only" => o.only = Some(value()?.clone()),
                 "--clusters" => o.clusters = num(value()?)?,
                 "--subscriptions" => o.subscriptions = num(value()?)?,
-                "--concurrency" => o.concurrency = num(value()?)?,
-                "--lro" => o.lro = Duration::from_secs(num(value()?)? as u64),
+                "--concurrency" => o.concurrency = Some(num(value()?)?),
+                "--lro" => o.lro = Some(Duration::from_secs(num(value()?)? as u64)),
                 "--noop-clusters" => o.noop_clusters = num(value()?)?,
                 "--events" => o.events = num(value()?)?,
                 "--worker-concurrency" => o.worker_concurrency = num(value()?)?,
@@ -105,8 +110,8 @@ impl Options {
             }
         }
         match o.only.as_deref() {
-            None | Some("backfill" | "noop" | "overhead" | "burst") => Ok(o),
-            Some(other) => Err(format!("--only {other:?}: use backfill, noop, overhead or burst")),
+            None | Some("backfill" | "lro" | "noop" | "overhead" | "burst") => Ok(o),
+            Some(other) => Err(format!("--only {other:?}: use backfill, lro, noop, overhead or burst")),
         }
     }
 
@@ -157,7 +162,13 @@ fn main() -> ExitCode {
 async fn run(o: &Options) -> anyhow::Result<()> {
     report::header(o);
     if o.runs("backfill") {
-        let figures = backfill_case::run(o.clusters, o.subscriptions, o.concurrency, o.lro).await?;
+        let lro = o.lro.unwrap_or(Duration::from_secs(3));
+        let figures = backfill_case::run(o.clusters, o.subscriptions, Some(o.concurrency.unwrap_or(64)), lro, Some(1)).await?;
+        report::backfill(&figures);
+    }
+    if o.runs("lro") {
+        let lro = o.lro.unwrap_or(Duration::from_secs(120));
+        let figures = backfill_case::run(o.clusters, o.subscriptions, o.concurrency, lro, None).await?;
         report::backfill(&figures);
     }
     if o.runs("noop") {

@@ -42,7 +42,7 @@ pub fn backfill(f: &BackfillFigures) {
         f.subscriptions,
         f.minimum.clusters,
         f.lro.as_secs(),
-        f.concurrency
+        f.concurrency.map_or_else(|| "default".to_string(), |n| n.to_string())
     );
     println!("  exit code                 {:?}  summary {}", f.exited.code, f.summary);
     println!("  wall time (process)       {wall:.1} s   (the run's own duration_s {})", f.summary["duration_s"]);
@@ -54,9 +54,13 @@ pub fn backfill(f: &BackfillFigures) {
     );
     for (sub, d) in &f.minimum.per_subscription {
         let floor = ((d.writes as f64 - WRITES.burst).max(0.0) / WRITES.rate).max((d.reads as f64 - READS.burst).max(0.0) / READS.rate);
-        println!("    {sub}  W {:>5}  R {:>5}  floor {floor:>6.1} s", d.writes, d.reads);
+        println!(
+            "    {sub}  W {:>5}  R {:>5} (cluster PUTs {:>4}; their polls included)  floor {floor:>6.1} s",
+            d.writes, d.reads, d.cluster_puts
+        );
     }
     println!("  Resource Graph queries    {} (bound adds (⌈Q/15⌉−1)×5 s)", t.graph_queries);
+    println!("  one LRO                   {} s (bound adds it once)", f.lro.as_secs());
     println!("  ARM requests              {} (reads {}, writes {}, Resource Graph {})", t.requests, t.reads, t.writes, t.graph_queries);
     for (kind, n) in &t.by_kind {
         println!("    {kind:<40} {n:>7}");

@@ -4,11 +4,16 @@
 //! [`MIN_POLL_INTERVAL`]..=[`MAX_POLL_INTERVAL`]) and goes through the same retry policy and scope guard
 //! as any GET: an operation URL is followed unchanged (signed query string and its own api-version
 //! included) only when its path is inside `scope.subscriptions`. Stops on `Succeeded`, `Failed` or `Canceled`; the latter two are errors.
+//!
+//! Not waiting: [`ArmClient::operation`] turns an accepted answer into an [`OperationHandle`] (only what a
+//! poll needs: URLs, the call, no body) and [`ArmClient::poll_once`] makes one poll of it with the same
+//! parsing, so a caller (the backfill's poller) can follow many operations without a task per wait.
 
 use std::time::Duration;
 
 use serde_json::Value;
 use tokio::time::Instant;
+use url::Url;
 
 use super::classify::classify_code;
 use super::client::{ArmClient, Req};
@@ -55,7 +60,122 @@ pub(super) fn progress(status: &str) -> Progress {
     }
 }
 
+/// Where an operation's status is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Target {
+    /// The `Azure-AsyncOperation` URL: its `status` field.
+    AsyncOperation(Url),
+    /// The `Location` URL: 202 while running.
+    Location(Url),
+    /// The resource itself: its `provisioningState`.
+    Resource,
+}
+
+/// A long-running operation that was accepted: what [`ArmClient::poll_once`] needs to follow it, and
+/// nothing else (no response body), so many can be held at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperationHandle {
+    call: Call,
+    status: u16,
+    target: Target,
+    resource: Url,
+    resource_write: bool,
+    retry_after: Option<Duration>,
+}
+
+impl OperationHandle {
+    /// The request that started the operation (`PUT /subscriptions/…`).
+    pub fn call(&self) -> &Call {
+        &self.call
+    }
+
+    /// The `Retry-After` of the answer that accepted it, if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+}
+
+/// What one poll of an operation said.
+#[derive(Debug)]
+pub enum PollOutcome {
+    /// Still running; the poll answer's `Retry-After`, if any (unclamped: see [`poll_interval`]).
+    Running {
+        /// The hint of the poll answer.
+        retry_after: Option<Duration>,
+    },
+    /// Ended `Succeeded`: the resource as re-read after a PUT/PATCH, else the last poll's body.
+    Succeeded {
+        /// The final document.
+        body: Value,
+    },
+    /// Ended `Failed`/`Canceled`: the operation's error code and message.
+    Failed(ArmError),
+}
+
 impl ArmClient {
+    /// The handle of the operation `initial` started: `Ok(None)` when the answer is not long-running
+    /// (its body is final), an error when it already says `Failed`/`Canceled` or names a URL on another
+    /// origin.
+    pub fn operation(&self, initial: &ArmResponse) -> Result<Option<OperationHandle>, ArmError> {
+        let call = initial.call();
+        let resource_write = matches!(initial.method, "PUT" | "PATCH");
+        let target = if let Some(op) = &initial.azure_async_operation {
+            Target::AsyncOperation(self.follow(&call, op)?)
+        } else if let Some(location) = &initial.location {
+            Target::Location(self.follow(&call, location)?)
+        } else {
+            match initial.provisioning_state().map(progress) {
+                Some(Progress::Running) if resource_write => Target::Resource,
+                Some(Progress::Ended(status)) => return Err(failure(&call, initial.status, &status, &initial.body)),
+                _ => return Ok(None),
+            }
+        };
+        let resource = self.follow(&call, &initial.url)?;
+        Ok(Some(OperationHandle { call, status: initial.status, target, resource, resource_write, retry_after: initial.retry_after }))
+    }
+
+    /// One poll of `op`, now (no waiting before it; the caller spaces polls). The request goes through
+    /// the retry policy, the scope guard and the request hook like any GET; an error is the poll's own
+    /// failure (the operation's outcome is unknown), [`PollOutcome::Failed`] the operation's.
+    pub async fn poll_once(&self, op: &OperationHandle) -> Result<PollOutcome, ArmError> {
+        let deadline = crate::deadline::from_now(self.inner.operation_timeout);
+        let call = &op.call;
+        let (url, poll_call) = match &op.target {
+            Target::AsyncOperation(u) | Target::Location(u) => (u.clone(), Call::new("GET", redact_query(u.path()))),
+            Target::Resource => (op.resource.clone(), Call::new("GET", call.resource.clone())),
+        };
+        let r = self.execute(&Req::get(url, poll_call.clone()), deadline).await?;
+        let running = PollOutcome::Running { retry_after: r.retry_after };
+        let reread = |last: Value| async move {
+            if !op.resource_write {
+                return Ok::<_, ArmError>(last);
+            }
+            let again = self.execute(&Req::get(op.resource.clone(), Call::new("GET", call.resource.clone())), deadline).await?;
+            Ok(again.body)
+        };
+        match &op.target {
+            Target::AsyncOperation(_) => {
+                let status = r.body.get("status").and_then(Value::as_str).ok_or_else(|| ArmError::Decode {
+                    call: poll_call.clone(),
+                    status: r.status,
+                    message: "the operation status has no `status` field".into(),
+                })?;
+                match progress(status) {
+                    Progress::Running => Ok(running),
+                    Progress::Ended(s) => Ok(PollOutcome::Failed(failure(call, op.status, &s, &r.body))),
+                    Progress::Succeeded => Ok(PollOutcome::Succeeded { body: reread(Value::Null).await? }),
+                }
+            }
+            Target::Location(_) if r.status == 202 => Ok(running),
+            Target::Location(_) => Ok(PollOutcome::Succeeded { body: reread(r.body).await? }),
+            Target::Resource => match r.provisioning_state().map(progress) {
+                Some(Progress::Running) => Ok(running),
+                Some(Progress::Ended(s)) => Ok(PollOutcome::Failed(failure(call, op.status, &s, &r.body))),
+                _ => Ok(PollOutcome::Succeeded { body: r.body }),
+            },
+        }
+    }
+
     /// Follows a long-running operation started by `initial` until it is terminal, within
     /// `azure.operation_timeout`. A response that is not long-running returns at once with its body.
     pub async fn wait_for_lro(&self, initial: &ArmResponse) -> Result<LroOutcome, ArmError> {
@@ -149,8 +269,9 @@ async fn pause(retry_after: Option<Duration>) {
     tokio::time::sleep(poll_interval(retry_after)).await;
 }
 
-/// The wait before the next poll.
-fn poll_interval(retry_after: Option<Duration>) -> Duration {
+/// The wait before the next poll: the service's hint, the default interval without one, within the
+/// floor and the ceiling.
+pub fn poll_interval(retry_after: Option<Duration>) -> Duration {
     retry_after.unwrap_or(DEFAULT_POLL_INTERVAL).clamp(MIN_POLL_INTERVAL, MAX_POLL_INTERVAL)
 }
 

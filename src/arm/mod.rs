@@ -53,7 +53,7 @@ pub use error::{ApiError, ArmError, Call, TimeoutKind};
 pub use error_body::ErrorBody;
 pub use graph::{GRAPH_PATH, GraphScope};
 pub use headers::{MAX_GRAPH_QUOTA_WAIT, MAX_RETRY_AFTER};
-pub use lro::{DEFAULT_POLL_INTERVAL, LroOutcome, MAX_POLL_INTERVAL};
+pub use lro::{DEFAULT_POLL_INTERVAL, LroOutcome, MAX_POLL_INTERVAL, OperationHandle, PollOutcome, poll_interval};
 pub use operation::OperationStatus;
 pub use response::ArmResponse;
 pub use retry::RetryPolicy;

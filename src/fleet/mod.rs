@@ -16,9 +16,11 @@
 //!    subscription-wide Defender plan changes separately) and asks before any write; `--out` saves
 //!    the plan, `--plan` applies a saved one, refusing clusters that changed since (`saved`).
 //! 4. Clusters whose plan needs changes take the per-cluster path (`direct`): `direct` runs
-//!    [`Engine::apply_planned`](crate::reconcile::Engine::apply_planned) (which re-reads the cluster
+//!    [`Engine::submit_planned`](crate::reconcile::Engine::submit_planned) (which re-reads the cluster
 //!    for its ETag before any write — Resource Graph lags ARM — and falls back to
-//!    [`Engine::apply`](crate::reconcile::Engine::apply)) with `backfill.concurrency` at a time; `enqueue`
+//!    [`Engine::apply`](crate::reconcile::Engine::apply)) with `backfill.concurrency` at a time — a job
+//!    ends when its cluster PUT is accepted and the run's one shared poller (`poller`, outside the limit,
+//!    spaced polls in the read budget) follows the operation and parks clusters found busy; `enqueue`
 //!    sends one `io.fleetgate.reconcile` command per cluster in batches (`commands`).
 //!    A first SIGINT/SIGTERM stops starting clusters; those in flight get a grace period.
 //! 5. Every ARM request of the run passes the [`Budget`] (`budget`): per-subscription token buckets
@@ -45,6 +47,7 @@ mod load;
 mod observe;
 mod pending;
 mod planner;
+mod poller;
 pub mod progress;
 mod progress_bar;
 pub mod queries;

@@ -45,6 +45,8 @@ impl ProgressStyle {
 pub struct Activity {
     /// Clusters being worked on now.
     pub in_flight: usize,
+    /// Cluster operations (accepted PUTs) and busy clusters the poller waits on, holding no slot.
+    pub awaiting: usize,
     /// ARM write requests sent since the run began.
     pub writes: u64,
     /// 429 answers since the run began.
@@ -127,6 +129,12 @@ impl Progress {
     /// Clusters being worked on now.
     pub fn set_in_flight(&mut self, n: usize) {
         self.activity.in_flight = n;
+        self.draw(false);
+    }
+
+    /// Operations and busy clusters being waited on (apart from the clusters in flight).
+    pub fn set_awaiting(&mut self, n: usize) {
+        self.activity.awaiting = n;
         self.draw(false);
     }
 
@@ -220,7 +228,11 @@ pub fn progress_line(done: usize, total: usize, message: &str) -> String {
 
 /// The counters, then the rate and ETA when [`rate`] has enough samples (`done` when finished).
 pub fn activity_text(a: &Activity, done: usize, total: usize, timed: usize, elapsed: Duration) -> String {
-    let mut text = format!("in flight {} · writes {} · 429s {}", a.in_flight, a.writes, a.throttled);
+    let mut text = format!("in flight {}", a.in_flight);
+    if a.awaiting > 0 {
+        text.push_str(&format!(" · awaiting {}", a.awaiting));
+    }
+    text.push_str(&format!(" · writes {} · 429s {}", a.writes, a.throttled));
     let left = total.saturating_sub(done);
     match rate(timed, elapsed) {
         _ if left == 0 => text.push_str(" · done"),

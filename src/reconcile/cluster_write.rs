@@ -50,6 +50,19 @@ pub(super) struct ClusterWrite {
     pub confirmed: bool,
 }
 
+/// A cluster PUT up to its answer.
+pub(super) enum Put {
+    /// Nothing to write (already present), or confirmed otherwise.
+    Done(ClusterWrite),
+    /// The PUT was answered 2xx; its operation (if long-running) is not followed yet.
+    Accepted {
+        /// The PUT's answer.
+        response: Box<ArmResponse>,
+        /// The document written.
+        written: Value,
+    },
+}
+
 impl Engine {
     /// Reads the cluster (waiting while an operation runs) and applies `edit` to it — see the module docs.
     /// `basis` is the fingerprint of the cluster the plan was made from.
@@ -71,6 +84,21 @@ impl Engine {
         earlier: Option<ArmResponse>,
         edit: Edit<'_>,
     ) -> Result<ClusterWrite, ReconcileError> {
+        match self.put_cluster(cluster, basis, earlier, edit).await? {
+            Put::Done(w) => Ok(w),
+            Put::Accepted { response, written } => self.finish_write(cluster, &response, &written, edit).await,
+        }
+    }
+
+    /// [`Engine::write_cluster`] up to the PUT's answer: the operation it started is not followed
+    /// (see `submitted`).
+    pub(super) async fn put_cluster(
+        &self,
+        cluster: &ResourceId,
+        basis: &Fingerprint,
+        earlier: Option<ArmResponse>,
+        edit: Edit<'_>,
+    ) -> Result<Put, ReconcileError> {
         let current = match earlier {
             Some(got) if got.etag.is_some() => got,
             _ => self.wait_cluster_terminal(cluster).await?,
@@ -78,25 +106,20 @@ impl Engine {
         self.check_basis(cluster, &current, basis)?;
         let mut doc = current.body.clone();
         if !edit(&mut doc) {
-            return Ok(ClusterWrite { outcome: Outcome::AlreadyPresent, attempts: current.attempts, confirmed: true });
+            return Ok(Put::Done(ClusterWrite { outcome: Outcome::AlreadyPresent, attempts: current.attempts, confirmed: true }));
         }
         let if_match = current.etag.clone().unwrap_or_else(|| ANY_VERSION.to_string());
         match self.arm.put(cluster.as_str(), self.cluster_api(), &doc, Some(&if_match)).await {
-            Ok(resp) => self.finish_write(cluster, &resp, &doc, edit).await,
+            Ok(response) => Ok(Put::Accepted { response: Box::new(response), written: doc }),
             Err(e) if e.status() == Some(412) && current.etag.is_none() => self.put_without_if_match(cluster, basis, edit).await,
-            Err(e) if is_already_exists(&e) => self.confirm_cluster_edit(cluster, edit, e.into()).await,
+            Err(e) if is_already_exists(&e) => self.confirm_cluster_edit(cluster, edit, e.into()).await.map(Put::Done),
             Err(e) => Err(e.into()),
         }
     }
 
     /// The hedge: `If-Match: *` was answered 412. A fresh read must show the cluster (it exists, guarded,
     /// unchanged since planned) still without an eTag; then one PUT without `If-Match`.
-    async fn put_without_if_match(
-        &self,
-        cluster: &ResourceId,
-        basis: &Fingerprint,
-        edit: Edit<'_>,
-    ) -> Result<ClusterWrite, ReconcileError> {
+    async fn put_without_if_match(&self, cluster: &ResourceId, basis: &Fingerprint, edit: Edit<'_>) -> Result<Put, ReconcileError> {
         let again = self.wait_cluster_terminal(cluster).await?;
         if again.etag.is_some() {
             return Err(ReconcileError::ClusterChanged { cluster: cluster.to_string(), what: "the cluster now serves an eTag" });
@@ -104,15 +127,15 @@ impl Engine {
         self.check_basis(cluster, &again, basis)?;
         let mut doc = again.body.clone();
         if !edit(&mut doc) {
-            return Ok(ClusterWrite { outcome: Outcome::AlreadyPresent, attempts: again.attempts, confirmed: true });
+            return Ok(Put::Done(ClusterWrite { outcome: Outcome::AlreadyPresent, attempts: again.attempts, confirmed: true }));
         }
         tracing::warn!(
             %cluster,
             "the cluster PUT with If-Match: * was answered 412 although the cluster exists and serves no eTag; writing it once without If-Match after a fresh read"
         );
         metrics().cluster_put_unconditional();
-        let resp = self.arm.put(cluster.as_str(), self.cluster_api(), &doc, None).await?;
-        self.finish_write(cluster, &resp, &doc, edit).await
+        let response = self.arm.put(cluster.as_str(), self.cluster_api(), &doc, None).await?;
+        Ok(Put::Accepted { response: Box::new(response), written: doc })
     }
 
     /// Follows the operation, then checks the cluster ARM serves afterwards against what was written.
@@ -135,11 +158,24 @@ impl Engine {
             },
             _ => finished.body,
         };
-        let check = check_read_back(written, &after, edit, &self.policy.exclude_tag).map_err(|e| ReconcileError::model(cluster, e))?;
+        let confirmed = self.read_back_confirms(cluster, written, &after, edit)?;
+        Ok(ClusterWrite { outcome: Outcome::Applied, attempts: resp.attempts, confirmed })
+    }
+
+    /// The cluster ARM serves after the operation (`after`) confirms what was `written`
+    /// ([`check_read_back`]); false = another writer's change landed: plan again.
+    pub(super) fn read_back_confirms(
+        &self,
+        cluster: &ResourceId,
+        written: &Value,
+        after: &Value,
+        edit: Edit<'_>,
+    ) -> Result<bool, ReconcileError> {
+        let check = check_read_back(written, after, edit, &self.policy.exclude_tag).map_err(|e| ReconcileError::model(cluster, e))?;
         if check != ReadBack::Confirmed {
             tracing::info!(%cluster, read_back = check.as_str(), "the cluster changed right after our write (another writer); planning again");
         }
-        Ok(ClusterWrite { outcome: Outcome::Applied, attempts: resp.attempts, confirmed: check == ReadBack::Confirmed })
+        Ok(check == ReadBack::Confirmed)
     }
 
     /// The read before a write shows what the plan was made from (planner-read fields, opt-out tag

@@ -13,6 +13,9 @@
 //!   an identity about to be created.
 //! - `pending`: deferring mode ([`Engine::deferring`], the Service Bus worker's): never wait on Azure's
 //!   clock; a busy cluster or an accepted cluster PUT ends the reconcile with a [`Pending`].
+//! - `submitted`: the planned path split at the cluster PUT — [`Engine::submit_planned`] (up to the
+//!   PUT's answer, or [`Submission::Busy`]) and [`Engine::finish_submitted`] (the read-back after the
+//!   operation), so a caller can follow the operation without holding a slot.
 //! - `wait`: waiting for a terminal `provisioningState`; the scope / opt-out checks of every cluster
 //!   read that precedes a write.
 
@@ -24,6 +27,7 @@ pub mod locks;
 mod observe;
 mod pending;
 mod planned;
+mod submitted;
 mod wait;
 
 use std::sync::Arc;
@@ -39,6 +43,7 @@ pub use error::ReconcileError;
 pub use locks::KeyedLocks;
 pub use pending::Pending;
 pub use planned::same_cluster;
+pub use submitted::{Submission, Submitted};
 
 /// Label prefix of the `reason` of an event answered from the unchanged-cluster memo.
 pub const MEMO_REASON: &str = "confirmed_from_memo";

@@ -15,6 +15,10 @@
 //!    cluster as its update left it (the LRO's final read) holds the edit with nothing else the planner
 //!    reads changed.
 //!
+//! With `defer` (the backfill, through `Engine::submit_planned` in `submitted`) a busy cluster is
+//! not waited for and the final cluster PUT ends the call once accepted; its operation is followed
+//! by the caller.
+//!
 //! Anything unexpected — an edit that asks for a fresh plan (412, prerequisites changed), an operation in
 //! progress, a verification that fails — continues with the full `apply`, which observes everything
 //! again; the actions done so far stay in the report.
@@ -22,6 +26,7 @@
 use serde_json::Value;
 
 use super::apply::{ActionResult, done};
+use super::submitted::{Accepted, Converging, Submit};
 use super::{Applied, Engine, ReconcileError, failed};
 use crate::arm::ArmResponse;
 use crate::core::gating::{DesiredEntry, GatingIdentityRef, apply_security_gating, desired_entries};
@@ -31,7 +36,7 @@ use crate::core::{Action, AppliedAction, ApplyReport, ApplyStatus, Outcome, Plan
 use crate::id::ResourceId;
 
 /// Why the planned path handed over to the full reconcile.
-enum Handover {
+pub(super) enum Handover {
     /// The cluster must be observed again (the actions done so far are kept).
     Replan(&'static str),
     /// A write failed.
@@ -43,6 +48,17 @@ impl Engine {
     /// cluster looked like `seen`), skipping `EnableDefenderPlan` for the pricing resources in
     /// `enabled` (already written by the caller). See the module docs for what is read.
     pub async fn apply_planned(&self, plan: &Plan, seen: &ClusterView, enabled: &[ResourceId]) -> Applied {
+        match self.converge_planned(plan, seen, enabled, false).await {
+            Converging::Done(applied) => *applied,
+            Converging::Accepted(accepted, actions) => self.wait_accepted(&plan.cluster, *accepted, actions).await,
+            Converging::Busy(_) => self.apply(&plan.cluster).await,
+        }
+    }
+
+    /// [`Engine::apply_planned`]; with `defer`, a cluster found busy is not waited for
+    /// ([`Converging::Busy`]) and a cluster PUT that is the plan's last action ends the call when it is
+    /// accepted ([`Converging::Accepted`]).
+    pub(super) async fn converge_planned(&self, plan: &Plan, seen: &ClusterView, enabled: &[ResourceId], defer: bool) -> Converging {
         let cluster = &plan.cluster;
         let actions: Vec<&Action> = plan.actions.iter().filter(|a| !is_enabled_plan(a, enabled)).collect();
         if actions.is_empty() {
@@ -53,20 +69,22 @@ impl Engine {
                 blockers: Vec::new(),
                 error: None,
             };
-            return Applied { report, error: None, compliant: None, pending: None };
+            return Converging::done(Applied { report, error: None, compliant: None, pending: None });
         }
-        let (current, now) = match self.read_settled(cluster).await {
-            Ok(read) => read,
-            Err(e) => return failed(cluster, Vec::new(), e),
+        let read = if defer { self.read_unless_busy(cluster).await } else { self.read_settled(cluster).await.map(Ok) };
+        let (current, now) = match read {
+            Ok(Ok(read)) => read,
+            Ok(Err(state)) => return Converging::Busy(state),
+            Err(e) => return Converging::done(failed(cluster, Vec::new(), e)),
         };
         if !same_cluster(&now, seen) {
             tracing::debug!(%cluster, "the cluster changed since the bulk observation; reconciling it fully");
-            return self.apply(cluster).await;
+            return Converging::done(self.apply(cluster).await);
         }
         let basis = self.basis_of(&now);
         let mut done_actions = Vec::new();
-        match self.run_planned(plan, &actions, current, &basis, &mut done_actions).await {
-            Ok(()) => {
+        match self.run_planned(plan, &actions, current, &basis, &mut done_actions, defer).await {
+            Ok(None) => {
                 let report = ApplyReport {
                     cluster: cluster.clone(),
                     status: ApplyStatus::Converged,
@@ -74,15 +92,16 @@ impl Engine {
                     blockers: Vec::new(),
                     error: None,
                 };
-                Applied { report, error: None, compliant: None, pending: None }
+                Converging::done(Applied { report, error: None, compliant: None, pending: None })
             }
-            Err(Handover::Failed(e)) => failed(cluster, done_actions, e),
+            Ok(Some(accepted)) => Converging::Accepted(Box::new(accepted), done_actions),
+            Err(Handover::Failed(e)) => Converging::done(failed(cluster, done_actions, e)),
             Err(Handover::Replan(why)) => {
                 tracing::debug!(%cluster, why, "planned path handed over to a full reconcile");
                 let mut full = self.apply(cluster).await;
                 done_actions.append(&mut full.report.actions);
                 full.report.actions = done_actions;
-                full
+                Converging::done(full)
             }
         }
     }
@@ -96,13 +115,25 @@ impl Engine {
         current: ArmResponse,
         basis: &Fingerprint,
         out: &mut Vec<AppliedAction>,
-    ) -> Result<(), Handover> {
+        defer: bool,
+    ) -> Result<Option<Accepted>, Handover> {
         let mut identity = plan.identity.gating_ref();
         let mut current = Some(current);
-        for action in actions {
+        for (n, action) in actions.iter().enumerate() {
             let result = match action {
                 Action::CreateIdentity { resource, .. } => self.create_identity_once(action, resource, &mut identity, basis).await,
                 Action::UpdateSecurityGating { resource, add, .. } => match (current.take(), identity.clone()) {
+                    (Some(got), Some(who)) if defer && n + 1 == actions.len() => {
+                        let desired = desired_entries(add, &who);
+                        match self.submit_gating_edit(action, resource, got, basis, desired).await {
+                            Ok(Submit::Accepted(record, accepted)) => {
+                                out.push(record);
+                                return Ok(Some(*accepted));
+                            }
+                            Ok(Submit::Done(r)) => Ok(r),
+                            Err(e) => Err(e),
+                        }
+                    }
                     (Some(got), Some(who)) => self.gating_edit(action, resource, got, basis, &desired_entries(add, &who)).await,
                     _ => return Err(Handover::Replan("a second cluster edit, or no gating identity")),
                 },
@@ -132,7 +163,7 @@ impl Engine {
                 }
             }
         }
-        Ok(())
+        Ok(None)
     }
 
     /// GETs the identity first; creates it only when absent.

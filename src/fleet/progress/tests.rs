@@ -24,8 +24,10 @@ fn a_rate_needs_enough_clusters_over_enough_time() {
     assert_eq!(rate(4, Duration::from_secs(60)), None, "too few clusters");
     assert_eq!(rate(100_000, Duration::from_millis(800)), None, "too little time: no 119894.5 clusters/s");
     assert_eq!(rate(10, Duration::from_secs(5)), Some(2.0));
-    let a = Activity { in_flight: 3, writes: 40, throttled: 2 };
+    let a = Activity { in_flight: 3, writes: 40, throttled: 2, awaiting: 0 };
     assert_eq!(activity_text(&a, 12, 100, 10, Duration::from_secs(5)), "in flight 3 · writes 40 · 429s 2 · 2.0 clusters/s · ETA 44s");
+    let waiting = Activity { awaiting: 7, ..a };
+    assert_eq!(activity_text(&waiting, 12, 100, 3, Duration::from_secs(5)), "in flight 3 · awaiting 7 · writes 40 · 429s 2");
     assert_eq!(activity_text(&a, 12, 100, 3, Duration::from_secs(5)), "in flight 3 · writes 40 · 429s 2");
     assert_eq!(activity_text(&Activity::default(), 5, 5, 5, Duration::from_secs(9)), "in flight 0 · writes 0 · 429s 0 · done");
     assert_eq!(progress_line(12, 100, "x"), "[ 12/100]  12% x");
@@ -86,7 +88,7 @@ fn the_bar_redraws_with_counters_and_prints_notes_above() {
     assert!(text.contains("\x1b[2Kfailed x "), "the note on its own line above the bar: {text:?}");
     assert!(text.contains("3/3 in flight 2 · writes 3 · 429s 1 · done"), "{text:?}");
     assert!(text.contains("=============================="), "a full bar: {text:?}");
-    assert_eq!(p.activity(), Activity { in_flight: 2, writes: 3, throttled: 1 });
+    assert_eq!(p.activity(), Activity { in_flight: 2, writes: 3, throttled: 1, awaiting: 0 });
 
     let quiet = Buf::default();
     let mut q = Progress::with_writer(ProgressStyle::Quiet, Box::new(quiet.clone()));
