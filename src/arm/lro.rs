@@ -154,18 +154,11 @@ impl ArmClient {
             Ok(again.body)
         };
         match &op.target {
-            Target::AsyncOperation(_) => {
-                let status = r.body.get("status").and_then(Value::as_str).ok_or_else(|| ArmError::Decode {
-                    call: poll_call.clone(),
-                    status: r.status,
-                    message: "the operation status has no `status` field".into(),
-                })?;
-                match progress(status) {
-                    Progress::Running => Ok(running),
-                    Progress::Ended(s) => Ok(PollOutcome::Failed(failure(call, op.status, &s, &r.body))),
-                    Progress::Succeeded => Ok(PollOutcome::Succeeded { body: reread(Value::Null).await? }),
-                }
-            }
+            Target::AsyncOperation(_) => match progress(status_field(&r, &poll_call)?) {
+                Progress::Running => Ok(running),
+                Progress::Ended(s) => Ok(PollOutcome::Failed(failure(call, op.status, &s, &r.body))),
+                Progress::Succeeded => Ok(PollOutcome::Succeeded { body: reread(Value::Null).await? }),
+            },
             Target::Location(_) if r.status == 202 => Ok(running),
             Target::Location(_) => Ok(PollOutcome::Succeeded { body: reread(r.body).await? }),
             Target::Resource => match r.provisioning_state().map(progress) {
@@ -210,12 +203,7 @@ impl ArmClient {
         for polls in 1.. {
             pause(wait).await;
             let r = self.execute(&Req::get(url.clone(), poll_call.clone()), deadline).await?;
-            let status = r.body.get("status").and_then(Value::as_str).ok_or_else(|| ArmError::Decode {
-                call: poll_call.clone(),
-                status: r.status,
-                message: "the operation status has no `status` field".into(),
-            })?;
-            match progress(status) {
+            match progress(status_field(&r, &poll_call)?) {
                 Progress::Succeeded => return Ok(polls),
                 Progress::Ended(s) => return Err(failure(call, initial.status, &s, &r.body)),
                 Progress::Running => wait = r.retry_after,
@@ -265,6 +253,15 @@ impl ArmClient {
 }
 
 /// Sleeps for the service's hint, the default interval without one, within the floor and the ceiling.
+/// The `status` of an operation status document (an `Azure-AsyncOperation` poll answer).
+fn status_field<'a>(r: &'a ArmResponse, poll_call: &Call) -> Result<&'a str, ArmError> {
+    r.body.get("status").and_then(Value::as_str).ok_or_else(|| ArmError::Decode {
+        call: poll_call.clone(),
+        status: r.status,
+        message: "the operation status has no `status` field".into(),
+    })
+}
+
 async fn pause(retry_after: Option<Duration>) {
     tokio::time::sleep(poll_interval(retry_after)).await;
 }
