@@ -2,8 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use tokio::task::JoinError;
-
+use super::in_flight::Joined;
 use super::message::{MessageReport, Settled};
 use crate::dispatch::MessageOutcome;
 use crate::source::SourceError;
@@ -59,13 +58,12 @@ impl WorkerSummary {
         }
     }
 
-    pub(super) fn collect(&mut self, joined: Result<MessageReport, JoinError>) {
+    pub(super) fn collect(&mut self, joined: Joined) {
         match joined {
-            Ok(report) => self.record(&report),
-            Err(e) if e.is_panic() => {
-                tracing::error!(error = %e, "a message task panicked; its message is delivered again when its lock expires")
+            Joined::Done(report) => self.record(&report),
+            Joined::Panicked(error) => {
+                tracing::error!(%error, "a message task panicked; its message is delivered again when its lock expires")
             }
-            Err(_) => {}
         }
     }
 }
