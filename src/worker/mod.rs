@@ -2,9 +2,8 @@
 //! bounded concurrency, renew locks while working, settle, and shut down cleanly.
 //!
 //! - **Receive loop** ([`Worker::run`]): takes a concurrency permit (a semaphore of
-//!   `queue.max_concurrency`) *before* receiving, so a locked message never waits for capacity; the
-//!   messages in flight are futures polled by the worker's own task (`in_flight`), not a task each.
-//!   Receive errors are logged and retried with bounded exponential backoff
+//!   `queue.max_concurrency`) *before* receiving, so a locked message never waits for capacity; one task
+//!   per message. Receive errors are logged and retried with bounded exponential backoff
 //!   (`backoff`); an unreadable `BrokerProperties` is logged and the loop continues (the message is
 //!   redelivered when its lock expires); a replay file's read error stops the worker.
 //! - **Per message** (`message`): `Dispatcher::handle` runs while a ticker renews the lock every
@@ -24,7 +23,6 @@
 //! - `demo`: `fleetgate demo`, the simulator plus this worker end to end.
 
 mod backoff;
-mod in_flight;
 pub mod demo;
 mod message;
 pub mod output;
@@ -39,13 +37,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc::UnboundedSender;
+use tokio::task::JoinSet;
 
 use crate::config::Settings;
 use crate::dispatch::Dispatcher;
 use crate::source::Source;
 
 pub use backoff::Backoff;
-use in_flight::InFlight;
 pub use message::{MessageReport, Settled};
 pub use resync::{Fired, Resync, ResyncError};
 pub use shutdown::Shutdown;
@@ -128,7 +126,7 @@ impl Worker {
             status: self.status.clone(),
             reports: self.reports.clone(),
         });
-        let mut tasks = InFlight::default();
+        let mut tasks = JoinSet::new();
         let mut summary = WorkerSummary::default();
         tracing::info!(source = %self.source.describe(), max_concurrency = self.options.max_concurrency, "worker started");
         let stopped = self.receive_loop(&ctx, &shutdown, &mut tasks, &mut summary).await;

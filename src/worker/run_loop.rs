@@ -11,11 +11,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 
-use super::in_flight::InFlight;
-use super::message;
+use super::message::{self, MessageReport};
 use super::{Backoff, Shutdown, StopReason, Worker, WorkerSummary};
 use crate::source::{Polled, SourceError};
 
@@ -37,52 +36,44 @@ impl Stopped {
 }
 
 impl Worker {
-    /// Receives until shutdown, exhaustion or a fatal source error, working on the received messages
-    /// (`tasks`) while it waits for a permit, a receive or a backoff.
+    /// Receives until shutdown, exhaustion or a fatal source error, spawning one task per message.
     pub(super) async fn receive_loop(
         &self,
         ctx: &Arc<message::Ctx>,
         shutdown: &Shutdown,
-        tasks: &mut InFlight,
+        tasks: &mut JoinSet<MessageReport>,
         summary: &mut WorkerSummary,
     ) -> Stopped {
         let permits = Arc::new(Semaphore::new(self.options.max_concurrency.max(1)));
         let mut backoff = Backoff::new(self.options.backoff_initial, self.options.backoff_max);
         loop {
-            while let Some(joined) = tasks.try_next() {
+            while let Some(joined) = tasks.try_join_next() {
                 summary.collect(joined);
             }
-            let mut acquiring = std::pin::pin!(Arc::clone(&permits).acquire_owned());
-            let permit = loop {
-                tokio::select! {
-                    biased;
-                    _ = shutdown.requested() => return Stopped::clean(),
-                    permit = &mut acquiring => match permit {
-                        Ok(permit) => break permit,
-                        Err(_) => return Stopped::clean(),
-                    },
-                    joined = tasks.next() => summary.collect(joined),
-                }
+            let permit = tokio::select! {
+                biased;
+                _ = shutdown.requested() => return Stopped::clean(),
+                permit = Arc::clone(&permits).acquire_owned() => match permit {
+                    Ok(permit) => permit,
+                    Err(_) => return Stopped::clean(),
+                },
             };
             let source = Arc::clone(&self.source);
             let wait = self.options.receive_wait;
             let mut receiving = Box::pin(async move { source.receive(wait).await });
-            let polled = loop {
-                tokio::select! {
-                    biased;
-                    _ = shutdown.requested() => {
-                        return Stopped { fatal: None, pending_receive: Some(tokio::spawn(abandon_late(receiving))) };
-                    }
-                    polled = &mut receiving => break polled,
-                    joined = tasks.next() => summary.collect(joined),
+            let polled = tokio::select! {
+                biased;
+                _ = shutdown.requested() => {
+                    return Stopped { fatal: None, pending_receive: Some(tokio::spawn(abandon_late(receiving))) };
                 }
+                polled = &mut receiving => polled,
             };
             match polled {
                 Ok(Polled::Message(delivery)) => {
                     self.status.receive_ok();
                     backoff.reset();
                     let ctx = Arc::clone(ctx);
-                    tasks.push(async move {
+                    tasks.spawn(async move {
                         let report = message::process(ctx, delivery).await;
                         drop(permit);
                         report
@@ -107,14 +98,10 @@ impl Worker {
                     self.status.receive_failed(&e.to_string());
                     let delay = backoff.next_delay();
                     tracing::error!(error = %e, retry_in_ms = millis(delay), "receive failed");
-                    let mut pause = std::pin::pin!(tokio::time::sleep(delay));
-                    loop {
-                        tokio::select! {
-                            biased;
-                            _ = shutdown.requested() => return Stopped::clean(),
-                            _ = &mut pause => break,
-                            joined = tasks.next() => summary.collect(joined),
-                        }
+                    tokio::select! {
+                        biased;
+                        _ = shutdown.requested() => return Stopped::clean(),
+                        _ = tokio::time::sleep(delay) => {}
                     }
                 }
             }
@@ -125,7 +112,7 @@ impl Worker {
     /// most `grace` after a shutdown request (less at a second request); then abandons the rest.
     pub(super) async fn drain(
         &self,
-        tasks: &mut InFlight,
+        tasks: &mut JoinSet<MessageReport>,
         summary: &mut WorkerSummary,
         shutdown: &Shutdown,
         abort: &Shutdown,
@@ -136,7 +123,7 @@ impl Worker {
                 tokio::select! {
                     biased;
                     _ = shutdown.requested() => break,
-                    joined = tasks.next() => summary.collect(joined),
+                    Some(joined) = tasks.join_next() => summary.collect(joined),
                 }
             }
         }
@@ -162,7 +149,7 @@ impl Worker {
                     cut_short = true;
                     break;
                 }
-                joined = tasks.next() => summary.collect(joined),
+                Some(joined) = tasks.join_next() => summary.collect(joined),
             }
         }
         if cut_short {
@@ -181,19 +168,16 @@ impl Worker {
 }
 
 /// Tells the message tasks to abandon their messages and waits (bounded) for them.
-async fn abandon_in_flight(tasks: &mut InFlight, summary: &mut WorkerSummary, abort: &Shutdown) {
+async fn abandon_in_flight(tasks: &mut JoinSet<MessageReport>, summary: &mut WorkerSummary, abort: &Shutdown) {
     abort.request();
     let deadline = crate::deadline::from_now(ABANDON_DEADLINE);
-    while !tasks.is_empty() {
-        match tokio::time::timeout_at(deadline, tasks.next()).await {
-            Ok(joined) => summary.collect(joined),
-            Err(_) => break,
-        }
+    while let Ok(Some(joined)) = tokio::time::timeout_at(deadline, tasks.join_next()).await {
+        summary.collect(joined);
     }
     if !tasks.is_empty() {
         tracing::warn!(left = tasks.len(), "messages could not be abandoned in time; they are delivered again when their locks expire");
         summary.interrupted += tasks.len() as u64;
-        tasks.cancel_all();
+        tasks.abort_all();
     }
 }
 

@@ -2,7 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use super::in_flight::Joined;
+use tokio::task::JoinError;
+
 use super::message::{MessageReport, Settled};
 use crate::dispatch::MessageOutcome;
 use crate::source::SourceError;
@@ -58,12 +59,13 @@ impl WorkerSummary {
         }
     }
 
-    pub(super) fn collect(&mut self, joined: Joined) {
+    pub(super) fn collect(&mut self, joined: Result<MessageReport, JoinError>) {
         match joined {
-            Joined::Done(report) => self.record(&report),
-            Joined::Panicked(error) => {
-                tracing::error!(%error, "a message task panicked; its message is delivered again when its lock expires")
+            Ok(report) => self.record(&report),
+            Err(e) if e.is_panic() => {
+                tracing::error!(error = %e, "a message task panicked; its message is delivered again when its lock expires")
             }
+            Err(_) => {}
         }
     }
 }
