@@ -163,18 +163,32 @@ fn usage(e: &SourceError) -> anyhow::Result<Exit> {
     Ok(Exit::Usage)
 }
 
-/// Prints each report as it arrives.
+/// Prints each report as it arrives; reports that arrived together are written with one write.
 async fn print_reports(mut rx: UnboundedReceiver<MessageReport>, output: Output) {
+    let mut text = String::new();
     while let Some(report) = rx.recv().await {
-        let line = match output {
-            Output::Json => report_json(&report).map(|v| versioned_line(v).to_string()),
-            Output::Text => Some(report_text(&report)),
-        };
-        if let Some(line) = line {
-            let mut stdout = std::io::stdout().lock();
-            let _ = writeln!(stdout, "{line}");
-            let _ = stdout.flush();
+        let mut next = Some(report);
+        while let Some(report) = next {
+            if let Some(line) = report_line(&report, output) {
+                text.push_str(&line);
+                text.push('\n');
+            }
+            next = rx.try_recv().ok();
         }
+        if !text.is_empty() {
+            let mut stdout = std::io::stdout().lock();
+            let _ = stdout.write_all(text.as_bytes());
+            let _ = stdout.flush();
+            text.clear();
+        }
+    }
+}
+
+/// A report's line as `--output` says (`None`: a message interrupted by shutdown, in JSON).
+fn report_line(report: &MessageReport, output: Output) -> Option<String> {
+    match output {
+        Output::Json => report_json(report).map(|v| versioned_line(v).to_string()),
+        Output::Text => Some(report_text(report)),
     }
 }
 
