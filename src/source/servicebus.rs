@@ -161,10 +161,7 @@ impl MessageLock for SbLock {
         match self.send_all(scheduled).await {
             Ok(()) => Ok(m.complete().await?),
             Err(source) => {
-                let fallback = match m.abandon().await {
-                    Ok(()) => "abandoned".to_string(),
-                    Err(e) => format!("not abandoned either ({e})"),
-                };
+                let fallback = self.abandon_after_failed_send().await;
                 Err(SourceError::Schedule {
                     queue: self.queue.name().to_string(),
                     message_id: m.message_id().to_string(),
@@ -181,10 +178,7 @@ impl MessageLock for SbLock {
         match self.poison.send(&copy).await {
             Ok(()) => Ok(m.complete().await?),
             Err(source) => {
-                let fallback = match m.abandon().await {
-                    Ok(()) => "abandoned".to_string(),
-                    Err(e) => format!("not abandoned either ({e})"),
-                };
+                let fallback = self.abandon_after_failed_send().await;
                 Err(SourceError::Park {
                     poison_queue: self.poison.name().to_string(),
                     message_id: m.message_id().to_string(),
@@ -197,6 +191,15 @@ impl MessageLock for SbLock {
 }
 
 impl SbLock {
+    /// After the send that had to precede the complete failed: abandons the message (so it is delivered
+    /// again) and says how that went, for the error.
+    async fn abandon_after_failed_send(&self) -> String {
+        match self.message.abandon().await {
+            Ok(()) => "abandoned".to_string(),
+            Err(e) => format!("not abandoned either ({e})"),
+        }
+    }
+
     /// Sends each re-check with its `ScheduledEnqueueTimeUtc` (duplicate detection drops a repeat).
     async fn send_all(&self, scheduled: &[Scheduled]) -> Result<(), QueueError> {
         for s in scheduled {
