@@ -104,7 +104,13 @@ pub async fn run(args: RunArgs, settings: &Settings) -> anyhow::Result<Exit> {
     let second = "second signal — exiting now; unsettled messages are delivered again when their locks expire";
     let signals = signals::forward(shutdown.clone(), first, second);
     let resyncing = resync.map(|r| tokio::spawn(r.run(shutdown.clone())));
-    let result = worker.run(shutdown).await;
+    // On a worker thread, not the main thread `block_on` polls: the receive loop is woken after every
+    // message, and a wake-up that must unpark the main thread is a thread hand-off each time.
+    let result = match tokio::spawn(worker.run(shutdown)).await {
+        Ok(result) => result,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => anyhow::bail!("the worker's task ended unexpectedly: {e}"),
+    };
     signals.abort();
     if let Some(task) = resyncing {
         task.abort();
