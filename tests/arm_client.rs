@@ -332,3 +332,38 @@ async fn invalid_paths_are_refused_before_sending() {
     assert!(matches!(e, ArmError::InvalidPath { .. }), "{e}");
     assert!(server.seen().is_empty());
 }
+
+/// Issues `tok-N` tokens living `lifetime`, counting calls.
+#[derive(Debug)]
+struct Counting {
+    calls: std::sync::atomic::AtomicUsize,
+    lifetime: time::Duration,
+}
+
+#[async_trait::async_trait]
+impl azure_core::credentials::TokenCredential for Counting {
+    async fn get_token(
+        &self,
+        _: &[&str],
+        _: Option<azure_core::credentials::TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<azure_core::credentials::AccessToken> {
+        let n = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        Ok(azure_core::credentials::AccessToken::new(format!("tok-{n}"), time::OffsetDateTime::now_utc() + self.lifetime))
+    }
+}
+
+#[tokio::test]
+async fn the_authorization_header_is_reused_only_while_its_token_is_fresh() {
+    for (lifetime, expected) in [(time::Duration::hours(1), ["tok-1", "tok-1", "tok-1"]), (time::Duration::minutes(4), ["tok-1", "tok-2", "tok-3"])] {
+        let server = Server::start().await;
+        server.on("GET", CLUSTER, vec![reply(200, json!({"name": "c1"}))]);
+        let credential = std::sync::Arc::new(Counting { calls: Default::default(), lifetime });
+        let c = fleetgate::arm::ArmClient::new(&settings(&server.base), &[SUB1.to_string()], credential.clone()).unwrap();
+        for _ in 0..3 {
+            c.get(CLUSTER, API).await.unwrap().unwrap();
+        }
+        let sent: Vec<String> = server.seen().iter().map(|s| s.headers["authorization"].to_str().unwrap().to_string()).collect();
+        let expected: Vec<String> = expected.iter().map(|t| format!("Bearer {t}")).collect();
+        assert_eq!(sent, expected, "a token living {lifetime} (refresh margin: 5 min)");
+    }
+}

@@ -54,6 +54,8 @@ pub(super) struct Inner {
     hook: OnceLock<Arc<dyn RequestHook>>,
     /// Pacing from ARM's remaining-quota headers (`azure.header_pacing`).
     pacers: Pacers,
+    /// The last `Authorization` value and when to stop using it (see [`ArmClient::token`]).
+    auth_header: Mutex<Option<(HeaderValue, time::OffsetDateTime)>>,
 }
 
 /// Consulted before every ARM request attempt (retries and LRO polls included), e.g. to pace a run
@@ -133,6 +135,7 @@ impl ArmClient {
                 graph_gate: Mutex::new(None),
                 hook: OnceLock::new(),
                 pacers: Pacers::new(settings.header_pacing),
+                auth_header: Mutex::new(None),
             }),
         })
     }
@@ -288,7 +291,9 @@ impl ArmClient {
             tracing::Span::current().record("status", status);
             self.inner.counters.status(status);
             metrics().arm_request(status);
-            let hdrs = resp.headers().clone();
+            // Taken, not cloned: the body is read by its own length, not from these headers.
+            let mut resp = resp;
+            let hdrs = std::mem::take(resp.headers_mut());
             if let Some(ticket) = ticket {
                 ticket.answered(status, &hdrs);
             }
@@ -311,15 +316,30 @@ impl ArmClient {
         .await
     }
 
-    /// The `Authorization` header value (marked sensitive so it never shows in debug output).
+    /// The `Authorization` header value (marked sensitive so it never shows in debug output). The value
+    /// built from a token is reused until [`auth::REFRESH_MARGIN`] before the token expires — when the
+    /// token cache would refresh it anyway —, so a request costs no credential call, no formatting and
+    /// no header validation while the token is fresh.
     async fn token(&self, call: &Call) -> Result<HeaderValue, ArmError> {
+        let now = time::OffsetDateTime::now_utc();
+        if let Some((value, _)) = self.auth_header().as_ref().filter(|(_, until)| *until > now) {
+            return Ok(value.clone());
+        }
         let scope = self.inner.scope.as_str();
         let credential_error = |message: String| ArmError::Credential { call: call.clone(), scope: scope.to_string(), message };
         let token = self.inner.credential.get_token(&[scope], None).await.map_err(|e| credential_error(auth::describe(&e)))?;
         let mut value = HeaderValue::from_str(&format!("Bearer {}", token.token.secret()))
             .map_err(|_| credential_error("the credential returned a token that is not a valid header value".into()))?;
         value.set_sensitive(true);
+        if let Some(until) = token.expires_on.checked_sub(auth::REFRESH_MARGIN) {
+            *self.auth_header() = Some((value.clone(), until));
+        }
         Ok(value)
+    }
+
+    fn auth_header(&self) -> std::sync::MutexGuard<'_, Option<(HeaderValue, time::OffsetDateTime)>> {
+        // A cached header value holds no invariant a panic could break: keep using it.
+        self.inner.auth_header.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub(super) fn transport_error(&self, call: &Call, e: reqwest::Error) -> ArmError {
