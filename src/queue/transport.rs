@@ -100,6 +100,15 @@ pub struct ServiceBusTransport {
     endpoint: Option<Url>,
     auth: QueueAuth,
     inner: Arc<dyn HttpClient>,
+    /// The receive URL's signature (the one URL every receive repeats), reused for half its lifetime.
+    receive_signature: std::sync::Mutex<Option<Signed>>,
+}
+
+/// A SAS `Authorization` value for one URL and when it expires.
+struct Signed {
+    url: String,
+    expiry: i64,
+    header: String,
 }
 
 impl fmt::Debug for ServiceBusTransport {
@@ -124,12 +133,12 @@ impl ServiceBusTransport {
             builder = builder.no_proxy();
         }
         let client = builder.build().map_err(|e| TransportError::Client(e.to_string()))?;
-        Ok(Self { endpoint, auth, inner: Arc::new(client) })
+        Ok(Self { endpoint, auth, inner: Arc::new(client), receive_signature: Default::default() })
     }
 
     /// A transport over `inner` (tests, or a caller's own client).
     pub fn with_client(endpoint: Option<&str>, auth: QueueAuth, inner: Arc<dyn HttpClient>) -> Result<Self, TransportError> {
-        Ok(Self { endpoint: endpoint.map(parse_endpoint).transpose()?, auth, inner })
+        Ok(Self { endpoint: endpoint.map(parse_endpoint).transpose()?, auth, inner, receive_signature: Default::default() })
     }
 
     /// Where a request for `url` really goes, or why it may not go anywhere.
@@ -160,8 +169,8 @@ impl ServiceBusTransport {
         match &self.auth {
             QueueAuth::PassThrough => {}
             QueueAuth::Sas(key) => {
-                let expiry = time::OffsetDateTime::now_utc().unix_timestamp() + SAS_TTL_SECS;
-                request.insert_header(AUTHORIZATION, key.authorization(request.url().as_str(), expiry));
+                let header = self.sas_header(key, request.url().as_str(), is_receive(request));
+                request.insert_header(AUTHORIZATION, header);
             }
             QueueAuth::Entra { credential, scope } => {
                 let token = credential.get_token(&[scope.as_str()], None).await.map_err(|e| {
@@ -174,6 +183,27 @@ impl ServiceBusTransport {
             }
         }
         Ok(())
+    }
+}
+
+impl ServiceBusTransport {
+    /// A SAS over `url` valid for [`SAS_TTL_SECS`]; for a receive, the previous receive's signature while it
+    /// has more than half its lifetime left (a lock URL is signed for each request: it is used once or twice).
+    fn sas_header(&self, key: &SasKey, url: &str, receive: bool) -> String {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let mut cached = receive.then(|| self.receive_signature.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        if let Some(Some(signed)) = cached.as_deref()
+            && signed.url == url
+            && signed.expiry - now > SAS_TTL_SECS / 2
+        {
+            return signed.header.clone();
+        }
+        let expiry = now + SAS_TTL_SECS;
+        let header = key.authorization(url, expiry);
+        if let Some(slot) = cached.as_deref_mut() {
+            *slot = Some(Signed { url: url.to_string(), expiry, header: header.clone() });
+        }
+        header
     }
 }
 
@@ -235,7 +265,9 @@ fn repair_response(response: Response) -> Response {
 
 /// The header without `EnqueuedSequenceNumber` when that alone keeps the crate from parsing it.
 pub fn repair_broker_properties(raw: &str) -> Option<String> {
-    if BrokerProperties::from_str(raw).is_ok() {
+    // Every receive passes here: a header whose number plainly fits (or that has none) is left to the
+    // crate without parsing it a second time.
+    if enqueued_sequence_number_fits(raw) || BrokerProperties::from_str(raw).is_ok() {
         return None;
     }
     let Ok(Value::Object(mut props)) = serde_json::from_str::<Value>(raw) else { return None };
@@ -245,6 +277,21 @@ pub fn repair_broker_properties(raw: &str) -> Option<String> {
     }
     let fixed = Value::Object(props).to_string();
     BrokerProperties::from_str(&fixed).is_ok().then_some(fixed)
+}
+
+/// True when `raw` holds no `"EnqueuedSequenceNumber"` key, or exactly one whose value is a plain
+/// number of at most 9 digits (below 2^31). Anything else — a longer number, a sign, a second key,
+/// another spelling — returns false and is looked at closely by the caller.
+fn enqueued_sequence_number_fits(raw: &str) -> bool {
+    const KEY: &str = "\"EnqueuedSequenceNumber\"";
+    let mut found = raw.match_indices(KEY);
+    let Some((at, _)) = found.next() else { return true };
+    if found.next().is_some() {
+        return false;
+    }
+    let value = raw[at + KEY.len()..].trim_start().strip_prefix(':').map(str::trim_start).unwrap_or_default();
+    let digits = value.bytes().take_while(u8::is_ascii_digit).count();
+    (1..=9).contains(&digits) && value[digits..].trim_start().starts_with([',', '}'])
 }
 
 #[cfg(test)]
@@ -298,8 +345,44 @@ mod tests {
         assert!(!fixed.contains("EnqueuedSequenceNumber"));
         assert_eq!(BrokerProperties::from_str(&fixed).unwrap().sequence_number, 2_147_483_648);
         assert_eq!(repair_broker_properties(&format!(r#"{{{base},"EnqueuedSequenceNumber":5}}"#)), None, "already fine");
+        let spaced = format!(r#"{{{base}, "EnqueuedSequenceNumber" : 2147483648 }}"#);
+        assert!(repair_broker_properties(&spaced).is_some_and(|f| !f.contains("EnqueuedSequenceNumber")), "spacing does not hide it");
         let iso = big.replace("Wed, 05 Dec 2012 20:43:40 GMT", "2012-12-05T20:43:40Z");
         assert_eq!(repair_broker_properties(&iso), None, "other problems are not papered over");
+    }
+
+    #[test]
+    fn recognises_a_sequence_number_that_plainly_fits() {
+        assert!(enqueued_sequence_number_fits(r#"{"DeliveryCount":1}"#), "no such key");
+        assert!(enqueued_sequence_number_fits(r#"{"EnqueuedSequenceNumber":5,"X":1}"#));
+        assert!(enqueued_sequence_number_fits(r#"{"EnqueuedSequenceNumber" : 999999999 }"#));
+        for unclear in [
+            r#"{"EnqueuedSequenceNumber":2147483648}"#,
+            r#"{"EnqueuedSequenceNumber":1000000000}"#,
+            r#"{"EnqueuedSequenceNumber":-1}"#,
+            r#"{"EnqueuedSequenceNumber":"5"}"#,
+            r#"{"EnqueuedSequenceNumber":5.0}"#,
+            r#"{"EnqueuedSequenceNumber":5,"EnqueuedSequenceNumber":3000000000}"#,
+            r#"{"EnqueuedSequenceNumber""#,
+        ] {
+            assert!(!enqueued_sequence_number_fits(unclear), "{unclear}");
+        }
+    }
+
+    #[test]
+    fn reuses_only_the_receive_signature() {
+        let key = SasKey::new("rule", "k");
+        let t = ServiceBusTransport::new(None, QueueAuth::Sas(key.clone()), DEFAULT_REQUEST_TIMEOUT).unwrap();
+        let head = "https://ns.servicebus.windows.net/q/messages/head?timeout=5";
+        let first = t.sas_header(&key, head, true);
+        assert_eq!(t.sas_header(&key, head, true), first, "the same receive URL reuses the signature");
+        assert!(first.contains("sr=https%3A%2F%2Fns.servicebus.windows.net%2Fq%2Fmessages%2Fhead"), "{first}");
+        let other = t.sas_header(&key, "https://ns.servicebus.windows.net/q2/messages/head?timeout=5", true);
+        assert!(other.contains("%2Fq2%2F"), "another URL is signed for itself: {other}");
+        let lock = t.sas_header(&key, "https://ns.servicebus.windows.net/q/messages/7/tok", false);
+        assert!(lock.contains("%2Fmessages%2F7%2Ftok"), "{lock}");
+        *t.receive_signature.lock().unwrap() = Some(Signed { url: head.into(), expiry: 0, header: "stale".into() });
+        assert_ne!(t.sas_header(&key, head, true), "stale", "an old signature is replaced");
     }
 
     #[test]
