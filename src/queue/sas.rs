@@ -1,8 +1,8 @@
-//! Shared access signatures for Service Bus, signed over the URL a request is really sent to.
+//! Shared access signatures for Service Bus, signed over the host a request is really sent to.
 //!
 //! azure_messaging_servicebus 0.21 signs `https://{ns}.servicebus.windows.net/…`; once the transport sends
 //! the request elsewhere (a sovereign cloud, the simulator) that signature names the wrong resource, so
-//! the transport re-signs with [`SasKey::authorization`].
+//! the transport re-signs with [`SasKey::authorization`] (over the entity's URI, see `transport`).
 
 use std::fmt;
 

@@ -7,9 +7,9 @@
 //!   Requests to any other origin (e.g. a `Location` header pointing elsewhere) are refused, so a
 //!   credential never leaves for a host that is neither the namespace nor the endpoint.
 //! - **auth**: [`QueueAuth::Entra`] replaces the crate's SAS header with `Bearer <token>` for the Service
-//!   Bus scope from an azure_core 1.x `TokenCredential`; [`QueueAuth::Sas`] re-signs over the URL really
-//!   requested (the crate's signature names the windows.net URL); [`QueueAuth::PassThrough`] keeps the
-//!   crate's header (right when the endpoint is not rewritten).
+//!   Bus scope from an azure_core 1.x `TokenCredential`; [`QueueAuth::Sas`] re-signs for the entity really
+//!   requested (the crate's signature names the windows.net URL), once per entity and half a token
+//!   lifetime; [`QueueAuth::PassThrough`] keeps the crate's header (right when the endpoint is not rewritten).
 //! - **HTTP**: a reqwest 0.12 client with a request timeout (keep it above the long-poll `timeout`) and
 //!   connection reuse (the crate's default client has neither), that never follows a redirect (a 307
 //!   to another host would otherwise carry a message body there); a 3xx is an error like any non-2xx.
@@ -24,6 +24,7 @@
 //!
 //! Errors name the operation and host but never contain tokens, keys or signatures.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -100,13 +101,12 @@ pub struct ServiceBusTransport {
     endpoint: Option<Url>,
     auth: QueueAuth,
     inner: Arc<dyn HttpClient>,
-    /// The receive URL's signature (the one URL every receive repeats), reused for half its lifetime.
-    receive_signature: std::sync::Mutex<Option<Signed>>,
+    /// SAS values per entity (see [`ServiceBusTransport::sas_header`]).
+    signatures: std::sync::Mutex<HashMap<String, Signed>>,
 }
 
-/// A SAS `Authorization` value for one URL and when it expires.
+/// A SAS `Authorization` value for one entity and when it expires.
 struct Signed {
-    url: String,
     expiry: i64,
     header: String,
 }
@@ -133,12 +133,12 @@ impl ServiceBusTransport {
             builder = builder.no_proxy();
         }
         let client = builder.build().map_err(|e| TransportError::Client(e.to_string()))?;
-        Ok(Self { endpoint, auth, inner: Arc::new(client), receive_signature: Default::default() })
+        Ok(Self { endpoint, auth, inner: Arc::new(client), signatures: Default::default() })
     }
 
     /// A transport over `inner` (tests, or a caller's own client).
     pub fn with_client(endpoint: Option<&str>, auth: QueueAuth, inner: Arc<dyn HttpClient>) -> Result<Self, TransportError> {
-        Ok(Self { endpoint: endpoint.map(parse_endpoint).transpose()?, auth, inner, receive_signature: Default::default() })
+        Ok(Self { endpoint: endpoint.map(parse_endpoint).transpose()?, auth, inner, signatures: Default::default() })
     }
 
     /// Where a request for `url` really goes, or why it may not go anywhere.
@@ -152,7 +152,7 @@ impl ServiceBusTransport {
             return Ok(out);
         }
         if let Some(endpoint) = &self.endpoint
-            && url.origin() == endpoint.origin()
+            && same_origin(url, endpoint)
             && url.path().starts_with(endpoint.path().trim_end_matches('/'))
         {
             return Ok(url.clone());
@@ -169,7 +169,7 @@ impl ServiceBusTransport {
         match &self.auth {
             QueueAuth::PassThrough => {}
             QueueAuth::Sas(key) => {
-                let header = self.sas_header(key, request.url().as_str(), is_receive(request));
+                let header = self.sas_header(key, request.url());
                 request.insert_header(AUTHORIZATION, header);
             }
             QueueAuth::Entra { credential, scope } => {
@@ -187,24 +187,41 @@ impl ServiceBusTransport {
 }
 
 impl ServiceBusTransport {
-    /// A SAS over `url` valid for [`SAS_TTL_SECS`]; for a receive, the previous receive's signature while it
-    /// has more than half its lifetime left (a lock URL is signed for each request: it is used once or twice).
-    fn sas_header(&self, key: &SasKey, url: &str, receive: bool) -> String {
+    /// A SAS for the entity `url` belongs to (its URI up to the last `messages` segment, the form the
+    /// Service Bus documentation gives for `sr`: a token covers everything under its resource URI), valid
+    /// for [`SAS_TTL_SECS`] and reused while it has more than half of that left — as the Azure SDKs do — so
+    /// a receive or a settle costs no signing. A URL without a `messages` segment is signed for itself.
+    fn sas_header(&self, key: &SasKey, url: &Url) -> String {
+        let resource = entity_resource(url);
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let mut cached = receive.then(|| self.receive_signature.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
-        if let Some(Some(signed)) = cached.as_deref()
-            && signed.url == url
-            && signed.expiry - now > SAS_TTL_SECS / 2
-        {
+        let mut signatures = self.signatures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(signed) = signatures.get(&resource).filter(|s| s.expiry - now > SAS_TTL_SECS / 2) {
             return signed.header.clone();
         }
         let expiry = now + SAS_TTL_SECS;
-        let header = key.authorization(url, expiry);
-        if let Some(slot) = cached.as_deref_mut() {
-            *slot = Some(Signed { url: url.to_string(), expiry, header: header.clone() });
+        let header = key.authorization(&resource, expiry);
+        if signatures.len() >= MAX_CACHED_SIGNATURES {
+            signatures.clear();
         }
+        signatures.insert(resource, Signed { expiry, header: header.clone() });
         header
     }
+}
+
+/// Entities a transport keeps signatures for (a worker talks to two or three: its queue, the poison queue).
+const MAX_CACHED_SIGNATURES: usize = 16;
+
+/// `scheme://host[:port]/path-before-the-last-messages-segment`, or the whole URL without its query when
+/// there is no `messages` segment.
+fn entity_resource(url: &Url) -> String {
+    let mut resource = url.clone();
+    resource.set_query(None);
+    resource.set_fragment(None);
+    let segments: Vec<&str> = url.path_segments().map(Iterator::collect).unwrap_or_default();
+    if let Some(at) = segments.iter().rposition(|s| *s == "messages") {
+        resource.set_path(&segments[..at].join("/"));
+    }
+    resource.as_str().trim_end_matches('/').to_string()
 }
 
 #[async_trait::async_trait]
@@ -236,6 +253,11 @@ fn parse_endpoint(raw: &str) -> Result<Url, TransportError> {
     }
 }
 
+/// `url.origin() == other.origin()` without building either origin.
+fn same_origin(url: &Url, other: &Url) -> bool {
+    url.scheme() == other.scheme() && url.host() == other.host() && url.port_or_known_default() == other.port_or_known_default()
+}
+
 fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(Host::Ipv4(ip)) => ip.is_loopback(),
@@ -247,8 +269,9 @@ fn is_loopback(url: &Url) -> bool {
 
 /// A peek-lock or receive-and-delete: `POST`/`DELETE` on `…/messages/head`.
 fn is_receive(request: &Request) -> bool {
-    let method = request.method().as_ref().to_ascii_uppercase();
-    (method == "POST" || method == "DELETE") && request.url().path().trim_end_matches('/').ends_with("/messages/head")
+    let method = request.method().as_ref();
+    (method.eq_ignore_ascii_case("POST") || method.eq_ignore_ascii_case("DELETE"))
+        && request.url().path().trim_end_matches('/').ends_with("/messages/head")
 }
 
 /// Drops an `EnqueuedSequenceNumber` the crate cannot hold (see the module docs).
@@ -370,19 +393,22 @@ mod tests {
     }
 
     #[test]
-    fn reuses_only_the_receive_signature() {
+    fn signs_each_entity_once_for_half_the_lifetime() {
         let key = SasKey::new("rule", "k");
         let t = ServiceBusTransport::new(None, QueueAuth::Sas(key.clone()), DEFAULT_REQUEST_TIMEOUT).unwrap();
-        let head = "https://ns.servicebus.windows.net/q/messages/head?timeout=5";
-        let first = t.sas_header(&key, head, true);
-        assert_eq!(t.sas_header(&key, head, true), first, "the same receive URL reuses the signature");
-        assert!(first.contains("sr=https%3A%2F%2Fns.servicebus.windows.net%2Fq%2Fmessages%2Fhead"), "{first}");
-        let other = t.sas_header(&key, "https://ns.servicebus.windows.net/q2/messages/head?timeout=5", true);
-        assert!(other.contains("%2Fq2%2F"), "another URL is signed for itself: {other}");
-        let lock = t.sas_header(&key, "https://ns.servicebus.windows.net/q/messages/7/tok", false);
-        assert!(lock.contains("%2Fmessages%2F7%2Ftok"), "{lock}");
-        *t.receive_signature.lock().unwrap() = Some(Signed { url: head.into(), expiry: 0, header: "stale".into() });
-        assert_ne!(t.sas_header(&key, head, true), "stale", "an old signature is replaced");
+        let head = t.sas_header(&key, &url("https://ns.servicebus.windows.net/q/messages/head?timeout=5"));
+        assert!(head.contains("sr=https%3A%2F%2Fns.servicebus.windows.net%2Fq&"), "the entity is the resource: {head}");
+        let lock = t.sas_header(&key, &url("https://ns.servicebus.windows.net/q/messages/7/0a1b2c3d"));
+        assert_eq!(lock, head, "a settle reuses the entity's signature");
+        let poison = t.sas_header(&key, &url("https://ns.servicebus.windows.net/q-poison/messages"));
+        assert!(poison.contains("%2Fq-poison&"), "another entity is signed for itself: {poison}");
+        let sim = t.sas_header(&key, &url("http://127.0.0.1:8080/sb/messages/messages/head"));
+        assert!(sim.contains("sr=http%3A%2F%2F127.0.0.1%3A8080%2Fsb%2Fmessages&"), "a queue named messages: {sim}");
+        let other = t.sas_header(&key, &url("https://ns.servicebus.windows.net/q/$management?x=1"));
+        assert!(other.contains("sr=https%3A%2F%2Fns.servicebus.windows.net%2Fq%2F%24management&"), "{other}");
+        let resource = "https://ns.servicebus.windows.net/q".to_string();
+        t.signatures.lock().unwrap().insert(resource, Signed { expiry: 0, header: "stale".into() });
+        assert_ne!(t.sas_header(&key, &url("https://ns.servicebus.windows.net/q/messages/head")), "stale", "an old signature is replaced");
     }
 
     #[test]
