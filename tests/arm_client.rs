@@ -354,7 +354,9 @@ impl azure_core::credentials::TokenCredential for Counting {
 
 #[tokio::test]
 async fn the_authorization_header_is_reused_only_while_its_token_is_fresh() {
-    for (lifetime, expected) in [(time::Duration::hours(1), ["tok-1", "tok-1", "tok-1"]), (time::Duration::minutes(4), ["tok-1", "tok-2", "tok-3"])] {
+    for (lifetime, expected) in
+        [(time::Duration::hours(1), ["tok-1", "tok-1", "tok-1"]), (time::Duration::minutes(4), ["tok-1", "tok-2", "tok-3"])]
+    {
         let server = Server::start().await;
         server.on("GET", CLUSTER, vec![reply(200, json!({"name": "c1"}))]);
         let credential = std::sync::Arc::new(Counting { calls: Default::default(), lifetime });
