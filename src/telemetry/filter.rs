@@ -77,13 +77,18 @@ pub fn secret_cap() -> Targets {
         .fold(Targets::new().with_default(LevelFilter::TRACE), |t, target| t.with_target(*target, LevelFilter::INFO))
 }
 
-/// Spans (and their events) exported over OTLP: `info` and above from fleetgate and its libraries,
-/// nothing from the HTTP stacks or the exporter itself.
+/// The ARM client's target: its per-request `arm_call` span is a debug span (cheap for logs at `info`)
+/// that OTLP exports all the same.
+const ARM_CLIENT_TARGET: &str = "fleetgate::arm::client";
+
+/// Spans (and their events) exported over OTLP: `info` and above from fleetgate and its libraries, `debug`
+/// from the ARM client (its `arm_call` spans), nothing from the HTTP stacks or the exporter itself.
 pub fn otel_filter() -> Targets {
     HEADER_LOGGING_TARGETS
         .iter()
         .chain(EXPORTER_TARGETS.iter())
         .fold(Targets::new().with_default(LevelFilter::INFO), |t, target| t.with_target(*target, LevelFilter::OFF))
+        .with_target(ARM_CLIENT_TARGET, LevelFilter::DEBUG)
 }
 
 #[cfg(test)]
@@ -173,8 +178,10 @@ mod tests {
     #[test]
     fn otel_ignores_http_stacks_and_the_exporter() {
         let f = otel_filter();
-        assert!(f.would_enable("fleetgate::arm::client", &Level::INFO));
-        assert!(!f.would_enable("fleetgate::arm::client", &Level::DEBUG));
+        assert!(f.would_enable("fleetgate::arm::client", &Level::DEBUG), "arm_call spans are exported");
+        assert!(!f.would_enable("fleetgate::arm::client", &Level::TRACE));
+        assert!(f.would_enable("fleetgate::worker", &Level::INFO));
+        assert!(!f.would_enable("fleetgate::worker", &Level::DEBUG));
         for target in ["hyper_util::client::legacy", "reqwest::blocking", "opentelemetry_sdk::metrics", "opentelemetry_otlp"] {
             assert!(!f.would_enable(target, &Level::ERROR), "{target}");
         }
