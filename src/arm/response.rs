@@ -42,7 +42,7 @@ impl ArmResponse {
 
     /// `properties.provisioningState` of the body, if present.
     pub fn provisioning_state(&self) -> Option<&str> {
-        self.body.pointer("/properties/provisioningState").and_then(Value::as_str)
+        crate::core::model::pointer(&self.body, "/properties/provisioningState").and_then(Value::as_str)
     }
 
     /// The request this response answers.

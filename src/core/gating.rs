@@ -182,12 +182,12 @@ pub fn document_obstacle(doc: &Value) -> Option<String> {
         Some(format!("`{dotted}` is {}, not {expected}", json_kind(v)))
     };
     for pointer in OBJECT_PATHS {
-        match doc.pointer(pointer) {
+        match crate::core::model::pointer(doc, pointer) {
             None | Some(Value::Null) | Some(Value::Object(_)) => {}
             Some(other) => return describe(pointer, other, "an object"),
         }
     }
-    match doc.pointer(IDENTITIES_PATH) {
+    match crate::core::model::pointer(doc, IDENTITIES_PATH) {
         None | Some(Value::Null) | Some(Value::Array(_)) => None,
         Some(other) => describe(IDENTITIES_PATH, other, "an array"),
     }

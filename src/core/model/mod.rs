@@ -73,7 +73,7 @@ impl<'a> Fields<'a> {
 
     /// The value at a JSON pointer, `None` when absent or null.
     pub(crate) fn get(&self, ptr: &str) -> Option<&'a Value> {
-        self.doc.pointer(ptr).filter(|v| !v.is_null())
+        pointer(self.doc, ptr).filter(|v| !v.is_null())
     }
 
     /// An optional string (empty strings count as absent).
@@ -145,4 +145,63 @@ pub(crate) fn string_map(value: Option<&Value>) -> BTreeMap<String, String> {
 /// Case-insensitive lookup in a string map (ARM tag names are case-insensitive).
 pub fn lookup_ci<'m>(map: &'m BTreeMap<String, String>, key: &str) -> Option<&'m str> {
     map.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.as_str())
+}
+
+/// [`Value::pointer`] (RFC 6901) without its allocation per path segment: a segment is unescaped (`~1` →
+/// `/`, `~0` → `~`) only when it holds a `~`. Every field a view reads goes through here, on every
+/// observation and every memo check.
+pub(crate) fn pointer<'a>(doc: &'a Value, ptr: &str) -> Option<&'a Value> {
+    if ptr.is_empty() {
+        return Some(doc);
+    }
+    ptr.strip_prefix('/')?.split('/').try_fold(doc, |node, segment| {
+        let segment = if segment.contains('~') {
+            std::borrow::Cow::Owned(segment.replace("~1", "/").replace("~0", "~"))
+        } else {
+            std::borrow::Cow::Borrowed(segment)
+        };
+        match node {
+            Value::Object(map) => map.get(segment.as_ref()),
+            Value::Array(items) => array_index(&segment).and_then(|i| items.get(i)),
+            _ => None,
+        }
+    })
+}
+
+/// An array index as RFC 6901 writes it: digits, no sign, no leading zero.
+fn array_index(segment: &str) -> Option<usize> {
+    let plain = !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()) && (segment == "0" || !segment.starts_with('0'));
+    plain.then(|| segment.parse().ok()).flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pointer_reads_like_serde_json() {
+        let doc = serde_json::json!({"a": {"b/c": [10, {"d~e": true}], "": 1, "x": null}, "0": "zero"});
+        let pointers = [
+            "",
+            "/a",
+            "/a/b~1c",
+            "/a/b~1c/0",
+            "/a/b~1c/1/d~0e",
+            "/a/",
+            "/a/x",
+            "/0",
+            "/a/b~1c/01",
+            "/a/b~1c/+1",
+            "/a/b~1c/2",
+            "/a/b~1c/-",
+            "a",
+            "/missing/deeper",
+            "/a/b~1c/0/x",
+            "/a/b~1c/18446744073709551616",
+        ];
+        for ptr in pointers {
+            assert_eq!(pointer(&doc, ptr), doc.pointer(ptr), "{ptr:?}");
+        }
+        assert_eq!(pointer(&doc, "/a/b~1c/1/d~0e"), Some(&serde_json::json!(true)));
+    }
 }
