@@ -18,7 +18,7 @@ use fleetgate::id::ResourceId;
 use fleetgate::queue::SasKey;
 use fleetgate::sim::servicebus::{EVENTS_QUEUE, NewMessage, ROOT_RULE};
 use fleetgate::source::{QueueCredential, ServiceBusSource};
-use fleetgate::worker::{MessageReport, Settled, Shutdown, Worker, WorkerOptions, WorkerSummary};
+use fleetgate::worker::{MessageReport, Settled, Shutdown, Worker, WorkerSummary};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use common::child::TEST_NAMESPACE;
@@ -65,14 +65,7 @@ fn spawn(env: &TestEnv, max_concurrency: usize) -> Running {
     let credential = QueueCredential::Sas(SasKey::new(ROOT_RULE, env.sim.root_sas_key()));
     let source = ServiceBusSource::from_settings(&env.settings.queue, credential).unwrap();
     let dispatcher = Dispatcher::new(env.engine.clone().deferring(), Arc::new(env.settings.clone()));
-    let options = WorkerOptions {
-        max_concurrency,
-        receive_wait: Duration::from_secs(1),
-        lock_renewal_interval: Duration::from_secs(10),
-        grace: Duration::from_secs(5),
-        backoff_initial: Duration::from_millis(20),
-        backoff_max: Duration::from_millis(100),
-    };
+    let options = common::queue::worker_options(max_concurrency);
     let (tx, reports) = tokio::sync::mpsc::unbounded_channel();
     let worker = Worker::new(dispatcher, Arc::new(source), options).with_reports(tx);
     let shutdown = Shutdown::new();

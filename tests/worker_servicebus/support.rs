@@ -67,17 +67,8 @@ pub fn entra(env: &TestEnv) -> QueueCredential {
     QueueCredential::Entra(credential)
 }
 
-/// Fast worker options: 1 s long polls, 20 ms receive backoff, 5 s grace.
-pub fn options(max_concurrency: usize) -> WorkerOptions {
-    WorkerOptions {
-        max_concurrency,
-        receive_wait: Duration::from_secs(1),
-        lock_renewal_interval: Duration::from_secs(10),
-        grace: Duration::from_secs(5),
-        backoff_initial: Duration::from_millis(20),
-        backoff_max: Duration::from_millis(100),
-    }
-}
+/// Fast worker options (see `common::queue::worker_options`).
+pub use crate::common::queue::worker_options as options;
 
 /// A running worker.
 pub struct Running {
