@@ -165,28 +165,6 @@ impl ServiceBusTransport {
         }))
     }
 
-    async fn authorize(&self, request: &mut Request) -> azure_core_legacy::Result<()> {
-        match &self.auth {
-            QueueAuth::PassThrough => {}
-            QueueAuth::Sas(key) => {
-                let header = self.sas_header(key, request.url());
-                request.insert_header(AUTHORIZATION, header);
-            }
-            QueueAuth::Entra { credential, scope } => {
-                let token = credential.get_token(&[scope.as_str()], None).await.map_err(|e| {
-                    let message = format!(
-                        "could not get a Microsoft Entra token for {scope}; check the credential (azure.credential) and that the identity has the Azure Service Bus Data Receiver and Data Sender roles"
-                    );
-                    Error::full(ErrorKind::Credential, e, message)
-                })?;
-                request.insert_header(AUTHORIZATION, format!("Bearer {}", token.token.secret()));
-            }
-        }
-        Ok(())
-    }
-}
-
-impl ServiceBusTransport {
     /// A SAS for the entity `url` belongs to (its URI up to the last `messages` segment, the form the
     /// Service Bus documentation gives for `sr`: a token covers everything under its resource URI), valid
     /// for [`SAS_TTL_SECS`] and reused while it has more than half of that left — as the Azure SDKs do — so
@@ -205,6 +183,26 @@ impl ServiceBusTransport {
         }
         signatures.insert(resource, Signed { expiry, header: header.clone() });
         header
+    }
+
+    async fn authorize(&self, request: &mut Request) -> azure_core_legacy::Result<()> {
+        match &self.auth {
+            QueueAuth::PassThrough => {}
+            QueueAuth::Sas(key) => {
+                let header = self.sas_header(key, request.url());
+                request.insert_header(AUTHORIZATION, header);
+            }
+            QueueAuth::Entra { credential, scope } => {
+                let token = credential.get_token(&[scope.as_str()], None).await.map_err(|e| {
+                    let message = format!(
+                        "could not get a Microsoft Entra token for {scope}; check the credential (azure.credential) and that the identity has the Azure Service Bus Data Receiver and Data Sender roles"
+                    );
+                    Error::full(ErrorKind::Credential, e, message)
+                })?;
+                request.insert_header(AUTHORIZATION, format!("Bearer {}", token.token.secret()));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -303,10 +301,14 @@ pub fn repair_broker_properties(raw: &str) -> Option<String> {
 }
 
 /// True when `raw` holds no `"EnqueuedSequenceNumber"` key, or exactly one whose value is a plain
-/// number of at most 9 digits (below 2^31). Anything else — a longer number, a sign, a second key,
-/// another spelling — returns false and is looked at closely by the caller.
+/// number of at most 9 digits (below 2^31). Anything else — a longer number, a sign, a second key, a
+/// header with escapes (a key could be spelled `"Enqueued\u0053…"`) — returns false and is looked at
+/// closely by the caller.
 fn enqueued_sequence_number_fits(raw: &str) -> bool {
     const KEY: &str = "\"EnqueuedSequenceNumber\"";
+    if raw.contains('\\') {
+        return false;
+    }
     let mut found = raw.match_indices(KEY);
     let Some((at, _)) = found.next() else { return true };
     if found.next().is_some() {
@@ -387,6 +389,7 @@ mod tests {
             r#"{"EnqueuedSequenceNumber":5.0}"#,
             r#"{"EnqueuedSequenceNumber":5,"EnqueuedSequenceNumber":3000000000}"#,
             r#"{"EnqueuedSequenceNumber""#,
+            r#"{"Enqueued\u0053equenceNumber":3000000000}"#,
         ] {
             assert!(!enqueued_sequence_number_fits(unclear), "{unclear}");
         }
